@@ -1,0 +1,44 @@
+// JSON shapes of the management API (/api/v1). The CLI and tests read these; the API
+// serves them. Change them here and both sides follow.
+
+export const SERVER_STATES = [
+  'asleep',
+  'waking',
+  'ready',
+  'draining',
+  'unhealthy',
+  'failed',
+  'unavailable',
+] as const;
+export type ServerState = (typeof SERVER_STATES)[number];
+
+/** GET /api/v1/servers/<slug>, and each item of GET /api/v1/servers → { servers: [...] } */
+export interface ServerStatus {
+  slug: string;
+  name: string;
+  title: string;
+  kind: 'workload' | 'remote';
+  state: ServerState;
+  /** Running replicas (local runtime: live backends/children). */
+  replicas: number;
+  sessions: number;
+  inFlight: number;
+  /** ISO-8601 or null if never used. */
+  lastActivity: string | null;
+  lastWakeDurationMs: number | null;
+  lastError: string | null;
+  /** Effective idle timeout after --idle-timeout overrides. */
+  idleTimeoutMs: number;
+  minReplicas: number;
+  maxReplicas: number;
+  /** The MCP endpoint path, /servers/<slug>/mcp */
+  endpoint: string;
+}
+
+/** GET /api/v1/events?server=<slug>&type=&limit= → { events: FleetEvent[] } (newest first) */
+export type { FleetEvent } from '../store/store.ts';
+
+/** Any API error: { error: { code, message } } with the matching HTTP status. */
+export interface ApiError {
+  error: { code: string; message: string };
+}

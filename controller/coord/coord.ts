@@ -1,0 +1,25 @@
+// Coordination: what gateway replicas must share in real time. In-process by default,
+// Redis with REDIS_URL. Nothing here is durable; losing it costs a re-initialize or a
+// redundant wake, never data.
+
+export interface Coord {
+  /** Records traffic for a server (ms since epoch). Callers batch; see the gateway. */
+  touch(server: string, atMs: number): Promise<void>;
+  lastActivity(server: string): Promise<number | undefined>;
+
+  /** One wake per server across replicas: true when this owner got the lock. */
+  acquireWakeLock(server: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseWakeLock(server: string, owner: string): Promise<void>;
+
+  /** Session → replica routes (the replica/backend id that owns the MCP session). */
+  setSessionRoute(server: string, sessionId: string, target: string, ttlMs: number): Promise<void>;
+  getSessionRoute(server: string, sessionId: string): Promise<string | undefined>;
+  deleteSessionRoute(server: string, sessionId: string): Promise<void>;
+
+  /** Pub/sub, e.g. readiness: "server X is ready" reaches every gateway replica. */
+  publish(channel: string, message: string): Promise<void>;
+  /** Returns an unsubscribe function. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+
+  close(): Promise<void>;
+}

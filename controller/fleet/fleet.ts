@@ -1,0 +1,90 @@
+// Fleet: the seam between the HTTP surface (gateway, management API) and the lifecycle
+// of servers (runtime, activator, scaler, health). The gateway asks for an upstream for
+// each request; the fleet wakes, holds, routes and accounts. Nothing here knows HTTP
+// framing, and the gateway knows nothing of processes or pods.
+
+import type { ServerStatus } from '../api/types.ts';
+import type { FleetEvent, EventQuery } from '../store/store.ts';
+
+/** Where one request goes. */
+export interface Upstream {
+  /** Full URL of the MCP endpoint, e.g. http://127.0.0.1:41234/mcp or a remote URL. */
+  url: string;
+  /** The replica/backend serving it; sessions stick to it. */
+  replicaId: string;
+  /** Extra headers for the upstream (remotes: auth headers resolved from secrets). */
+  headers: Record<string, string>;
+}
+
+/**
+ * A request in flight. `release()` must be called exactly once when the response ends
+ * (however it ends). `signal` aborts when the fleet takes the upstream away (sleep, crash):
+ * the gateway then ends the client response cleanly.
+ */
+export interface Lease {
+  upstream: Upstream;
+  signal: AbortSignal;
+  release(): void;
+}
+
+export interface AcquireOptions {
+  /** MCP-Session-Id of the request, if any: routes to the replica owning the session. */
+  sessionId?: string;
+  /**
+   * "request": counts as in-flight, keeps the server awake until released.
+   * "stream": a standalone GET SSE stream; does not keep the server awake, and is aborted
+   * (lease.signal) when the server sleeps.
+   */
+  kind: 'request' | 'stream';
+  /** The client went away: stop waiting. */
+  signal?: AbortSignal;
+}
+
+/** Why a request cannot be served; the gateway maps it to HTTP + a JSON-RPC error body. */
+export class FleetError extends Error {
+  readonly status: 404 | 503 | 504;
+  readonly code: 'unknown-server' | 'overloaded' | 'wake-timeout' | 'failed' | 'unavailable';
+  readonly retryAfterSeconds: number | undefined;
+  constructor(
+    status: FleetError['status'],
+    code: FleetError['code'],
+    message: string,
+    retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'FleetError';
+    this.status = status;
+    this.code = code;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export interface Fleet {
+  /** Slugs of every registered server. */
+  slugs(): string[];
+  has(slug: string): boolean;
+
+  /**
+   * Resolves once the server is ready, waking it if asleep (one wake per burst, however
+   * large). Rejects with FleetError: 404 unknown server, 503 overloaded (hold queue full,
+   * with Retry-After) / failed / unavailable, 504 when the wake misses its deadline.
+   */
+  acquire(slug: string, options: AcquireOptions): Promise<Lease>;
+
+  /** The gateway saw an initialize response mint a session on that replica. */
+  sessionOpened(slug: string, sessionId: string, replicaId: string): void;
+  /** DELETE, or the backend answered 404 for it. */
+  sessionClosed(slug: string, sessionId: string): void;
+
+  status(slug: string): ServerStatus | undefined;
+  list(): ServerStatus[];
+  /** Management API: wake resets a `failed` server too. Resolves when ready. */
+  wake(slug: string): Promise<ServerStatus>;
+  /** Management API: drains then sleeps. Resolves when asleep. */
+  sleep(slug: string): Promise<ServerStatus>;
+  events(query: EventQuery): Promise<FleetEvent[]>;
+
+  start(): Promise<void>;
+  /** Stops every child/backend (no orphans) and closes store/coord. */
+  stop(): Promise<void>;
+}

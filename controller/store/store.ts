@@ -1,0 +1,68 @@
+// Store: durable state in PostgreSQL (PGlite when no DATABASE_URL is given).
+// Events and status history. Writes happen off the request hot path: callers fire and
+// log failures; they never make a client wait for the database.
+
+import type { ServerState } from '../api/types.ts';
+
+/** One occurrence: a wake, a sleep, a health transition, a restart, a failure... */
+export interface FleetEvent {
+  id: number;
+  server: string;
+  /** wake | sleep | health | restart | failed | unhealthy | drain | spawn-error | ... */
+  type: string;
+  /** ISO-8601 timestamp. */
+  at: string;
+  /** How long it took, where the event has a duration (a wake's event carries it). */
+  durationMs: number | null;
+  message: string | null;
+  data: Record<string, unknown> | null;
+}
+
+export interface NewEvent {
+  server: string;
+  type: string;
+  durationMs?: number;
+  message?: string;
+  data?: Record<string, unknown>;
+  /** Defaults to now. */
+  at?: Date;
+}
+
+export interface StatusChange {
+  server: string;
+  state: ServerState;
+  reason: string | null;
+  at: string;
+}
+
+export interface HealthResult {
+  server: string;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+export interface EventQuery {
+  server?: string;
+  type?: string;
+  /** Newest first; default 100, max 1000. */
+  limit?: number;
+}
+
+export interface Store {
+  /** Applies the plain SQL migrations in order; idempotent. Called once at start. */
+  migrate(): Promise<void>;
+  recordEvent(event: NewEvent): Promise<FleetEvent>;
+  listEvents(query: EventQuery): Promise<FleetEvent[]>;
+  recordStatus(server: string, state: ServerState, reason?: string): Promise<void>;
+  statusHistory(server: string, limit?: number): Promise<StatusChange[]>;
+  recordHealth(result: HealthResult): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres://... for a real server; absent → embedded PGlite under dataDir. */
+  databaseUrl?: string;
+  /** Where PGlite keeps its files (default .mcpfleet/pgdata); "memory://" for tests. */
+  dataDir?: string;
+}

@@ -1,0 +1,171 @@
+// ServerSpec: the normalized deployment plan compiled from one server.json.
+//
+// This is the contract between the registry compiler and its two consumers: the Pulumi
+// program (infra/) and the controller (controller/). Both read only this shape, never
+// server.json, so neither re-implements the compiler. It is plain JSON (no classes, no
+// functions) because it also travels to the cluster in a ConfigMap.
+
+export const SPEC_API_VERSION = 'mcpfleet.dev/v1' as const;
+
+export type Arch = 'amd64' | 'arm64';
+export const ARCHES: readonly Arch[] = ['amd64', 'arm64'];
+
+/** What runs in the container for one architecture. */
+export type Artifact =
+  /** An OCI image that is the server itself (registryType "oci"). */
+  | { type: 'image'; image: string }
+  /**
+   * A package run by a runner image (Node for npm, Python+uv for PyPI, .NET for NuGet).
+   * The runner image is chosen by the infra config; packages are baked at deploy time.
+   */
+  | {
+      type: 'package';
+      runner: 'node' | 'python' | 'dotnet';
+      registryType: 'npm' | 'pypi' | 'nuget';
+      identifier: string;
+      version: string;
+      registryBaseUrl?: string;
+    }
+  /** An MCP bundle, fetched and sha256-verified (fail closed) before the server starts. */
+  | { type: 'mcpb'; url: string; sha256: string; runner: 'node' | 'python' };
+
+/** How the gateway talks to the server once it runs. */
+export type Transport =
+  /** stdio servers sit behind the built-in stdio bridge. */
+  | { type: 'stdio' }
+  /**
+   * The server speaks HTTP itself. `port` is where it listens in a pod; `portVariable`
+   * names the env var / argument the URL template used for the port (e.g. "PORT"), which a
+   * runtime sets when it allocates a port. `path` is the MCP endpoint path.
+   */
+  | { type: 'streamable-http' | 'sse'; port: number; path: string; portVariable?: string };
+
+/** A secret value fed from a Kubernetes Secret key (never an inline value). */
+export interface SecretRef {
+  /** Environment variable the value lands in. */
+  env: string;
+  /** Kubernetes Secret name (in the server's namespace). */
+  secretName: string;
+  /** Key inside that Secret. */
+  key: string;
+}
+
+export interface Scaling {
+  minReplicas: number;
+  maxReplicas: number;
+  /** Milliseconds without traffic or in-flight requests before the server sleeps. */
+  idleTimeoutMs: number;
+  sessionsPerReplica: number;
+}
+
+export interface Health {
+  /** Milliseconds between MCP pings while awake. */
+  intervalMs: number;
+  /** Milliseconds a single probe may take. */
+  timeoutMs: number;
+  /** Consecutive failed probes before the server is unhealthy. */
+  failureThreshold: number;
+  /** Milliseconds a wake may take before held requests get 504. */
+  startupTimeoutMs: number;
+}
+
+/** Kubernetes resource quantities, e.g. { cpu: "100m", memory: "128Mi" }. */
+export interface ResourceList {
+  cpu?: string;
+  memory?: string;
+}
+export interface Resources {
+  requests: ResourceList;
+  limits: ResourceList;
+}
+
+/** One allowed egress destination: a DNS name or a CIDR, with ports. */
+export interface EgressRule {
+  host?: string;
+  cidr?: string;
+  ports: number[];
+}
+
+/**
+ * How to run the server as a process on a laptop (the local runtime), or why it cannot.
+ * `command`/`args` may reference secrets as `$(VAR)` (Kubernetes syntax); the runtime
+ * expands them from the environment it builds.
+ */
+export type LocalLaunch =
+  | {
+      runnable: true;
+      command: string;
+      args: string[];
+      /** For npm packages: the runtime may run an installed copy instead of npx. */
+      npmPackage?: { name: string; version: string };
+      /** Executables that must be on PATH (e.g. "uvx"); the runtime reports if missing. */
+      requires: string[];
+    }
+  | { runnable: false; reason: string };
+
+interface SpecCommon {
+  apiVersion: typeof SPEC_API_VERSION;
+  /** DNS-1123 label from the directory name: Kubernetes names and /servers/<slug>/mcp. */
+  slug: string;
+  /** Official reverse-DNS server name, e.g. "io.github.modelcontextprotocol/everything". */
+  name: string;
+  /** Display name: server.json title, else the part of the name after the slash. */
+  title: string;
+  description: string;
+  version: string;
+  /** The server.json path relative to the registry directory. */
+  source: string;
+  scaling: Scaling;
+  health: Health;
+  /** _meta keys other than dev.mcpfleet/v1, preserved verbatim. */
+  meta: Record<string, unknown>;
+}
+
+/** A server mcpfleet runs: one Deployment + Service + NetworkPolicy in a cluster. */
+export interface WorkloadSpec extends SpecCommon {
+  kind: 'workload';
+  /** Index into server.json `packages` of the package(s) deployed, per architecture. */
+  packageIndex: Partial<Record<Arch, number>>;
+  /** The artifact per architecture it can run on; at least one. */
+  artifacts: Partial<Record<Arch, Artifact>>;
+  /** Set when only one architecture is possible: becomes the kubernetes.io/arch selector. */
+  nodeArch?: Arch;
+  /**
+   * The full argv inside the artifact, every argument resolved. For "image" artifacts this
+   * is only the args (the image's entrypoint runs); for packages it starts with the runner
+   * command (npx / uvx / dnx); for mcpb it is the bundle's entry point args.
+   */
+  command: string[];
+  args: string[];
+  /** Plain environment variables (non-secret). */
+  env: Record<string, string>;
+  secretEnv: SecretRef[];
+  transport: Transport;
+  resources: Resources;
+  egress: EgressRule[];
+  local: LocalLaunch;
+}
+
+/** A server that runs elsewhere; the gateway proxies to its URL. No workload. */
+export interface RemoteSpec extends SpecCommon {
+  kind: 'remote';
+  upstream: {
+    type: 'streamable-http' | 'sse';
+    url: string;
+    /** Plain headers added to every upstream request. */
+    headers: Record<string, string>;
+    /** Headers whose value comes from a Secret; `env` is the header name here. */
+    secretHeaders: SecretRef[];
+  };
+  egress: EgressRule[];
+}
+
+export type ServerSpec = WorkloadSpec | RemoteSpec;
+
+/** One located problem: which file, where in it (a JSON path), what is wrong and the fix. */
+export interface Problem {
+  file: string;
+  /** JSON path like `packages[0].version`; "$" for the whole document. */
+  path: string;
+  message: string;
+}
