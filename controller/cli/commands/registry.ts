@@ -1,0 +1,69 @@
+// `mcpfleet registry check|compile|schema`: what CI and reviewers run on a registry PR.
+import { Command } from 'commander';
+import {
+  formatProblem,
+  loadRegistry,
+  serverJsonSchemaText,
+  type RegistryResult,
+} from '../../../registry/catalog/index.ts';
+
+const DEFAULT_DIR = 'registry/servers';
+
+function summary(result: RegistryResult): string {
+  const n = result.checked;
+  const servers = `${n} server${n === 1 ? '' : 's'}`;
+  return result.problems.length === 0
+    ? `ok: ${servers} valid`
+    : `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${servers}`;
+}
+
+export function registerRegistryCommands(program: Command): Command {
+  const registry = program
+    .command('registry')
+    .description('Validate and compile registry/servers/<slug>/server.json files');
+
+  registry
+    .command('check')
+    .description('Validate every server.json; exit 0 when all are valid, 1 otherwise')
+    .argument('[dir]', 'registry directory holding <slug>/server.json', DEFAULT_DIR)
+    .addHelpText(
+      'after',
+      '\nEach problem is printed on one line as <file>: <json.path>: <what is wrong and how to fix it>.\n' +
+        'Example:\n  npx mcpfleet registry check registry/servers',
+    )
+    .action(async (dir: string) => {
+      const result = await loadRegistry(dir);
+      for (const problem of result.problems) process.stdout.write(`${formatProblem(problem)}\n`);
+      process.stdout.write(`${summary(result)}\n`);
+      process.exitCode = result.problems.length ? 1 : 0;
+    });
+
+  registry
+    .command('compile')
+    .description('Print the compiled ServerSpecs (the deployment plans) of a registry')
+    .argument('[dir]', 'registry directory holding <slug>/server.json', DEFAULT_DIR)
+    .option('--json', 'print JSON (the only format; accepted for scripts that pass it)', true)
+    .addHelpText('after', '\nExample:\n  npx mcpfleet registry compile --json | jq ".[].slug"')
+    .action(async (dir: string) => {
+      const result = await loadRegistry(dir);
+      if (result.problems.length) {
+        for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+        process.stderr.write(`${summary(result)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`${JSON.stringify(result.specs, null, 2)}\n`);
+      process.exitCode = 0;
+    });
+
+  registry
+    .command('schema')
+    .description('Print the JSON Schema of server.json with mcpfleet settings (for editors)')
+    .addHelpText('after', '\nThe same schema is published at registry/server.schema.json.')
+    .action(() => {
+      process.stdout.write(serverJsonSchemaText());
+      process.exitCode = 0;
+    });
+
+  return registry;
+}

@@ -1,0 +1,131 @@
+// mcpfleet's own settings, under server.json `_meta["dev.mcpfleet/v1"]`.
+// Everything is optional: a plain official server.json deploys with the defaults below.
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
+
+export const PLATFORM_META_KEY = 'dev.mcpfleet/v1';
+
+export const DEFAULTS = {
+  minReplicas: 0,
+  maxReplicas: 3,
+  idleTimeout: '5m',
+  sessionsPerReplica: 100,
+  healthInterval: '30s',
+  healthTimeout: '5s',
+  failureThreshold: 3,
+  startupTimeout: '60s',
+  port: 8080,
+  resources: {
+    requests: { cpu: '50m', memory: '128Mi' },
+    limits: { cpu: '1', memory: '512Mi' },
+  },
+} as const;
+
+const MAX_REPLICAS = 100;
+
+/** A duration string within bounds, e.g. "30s", "5m". */
+const duration = (min: string, max: string) =>
+  z
+    .string()
+    .regex(DURATION_PATTERN, 'must be a duration like "500ms", "30s", "5m" or "1h"')
+    .refine((s) => parseDuration(s) >= parseDuration(min) && parseDuration(s) <= parseDuration(max), {
+      message: `must be between ${min} and ${max}`,
+    });
+
+const cpuQuantity = z
+  .string()
+  .regex(/^([0-9]+m|[0-9]+(\.[0-9]+)?)$/, 'a CPU quantity like "250m" or "1" or "1.5"');
+const memoryQuantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'a memory quantity like "128Mi" or "1Gi"');
+
+const ResourceListSchema = z.strictObject({
+  cpu: cpuQuantity.optional(),
+  memory: memoryQuantity.optional(),
+});
+
+/** Index into `packages`, or the package identifier. */
+const PackageRef = z.union([z.number().int().min(0), z.string().min(1)]);
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const HOSTNAME = /^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$|^[0-9a-fA-F:]+\/\d{1,3}$/;
+
+const EgressRuleSchema = z
+  .strictObject({
+    host: z.string().regex(HOSTNAME, 'a DNS name like "api.github.com"').optional(),
+    cidr: z.string().regex(CIDR, 'a CIDR like "10.0.0.0/16"').optional(),
+    ports: z.array(z.number().int().min(1).max(65535)).min(1).default([443]),
+  })
+  .refine((r) => (r.host === undefined) !== (r.cidr === undefined), {
+    message: 'give exactly one of "host" or "cidr"',
+  });
+
+const SecretBindingSchema = z.strictObject({
+  secret: z
+    .string()
+    .max(253)
+    .regex(DNS1123_SUBDOMAIN, 'a Kubernetes Secret name (lowercase, digits, "-", ".")'),
+  key: z
+    .string()
+    .regex(/^[-._a-zA-Z0-9]+$/, 'a Secret key (letters, digits, "-", "_", ".")')
+    .max(253),
+});
+
+export const PlatformSettingsSchema = z
+  .strictObject({
+    /** Which package to deploy when several are listed; per architecture if the map form. */
+    package: z
+      .union([PackageRef, z.strictObject({ amd64: PackageRef.optional(), arm64: PackageRef.optional() })])
+      .optional(),
+    /** Which remote to proxy when the server has no packages (default 0). */
+    remote: z.number().int().min(0).optional(),
+    /** Restrict the architectures it runs on (default: what the artifacts allow). */
+    arch: z.enum(['amd64', 'arm64', 'both']).optional(),
+    scaling: z
+      .strictObject({
+        minReplicas: z.number().int().min(0).max(MAX_REPLICAS).optional(),
+        maxReplicas: z.number().int().min(1).max(MAX_REPLICAS).optional(),
+        idleTimeout: duration('1s', '24h').optional(),
+        sessionsPerReplica: z.number().int().min(1).max(100000).optional(),
+      })
+      .refine((s) => (s.minReplicas ?? DEFAULTS.minReplicas) <= (s.maxReplicas ?? DEFAULTS.maxReplicas), {
+        path: ['minReplicas'],
+        message: 'minReplicas must not exceed maxReplicas',
+      })
+      .optional(),
+    resources: z
+      .strictObject({
+        requests: ResourceListSchema.optional(),
+        limits: ResourceListSchema.optional(),
+      })
+      .optional(),
+    health: z
+      .strictObject({
+        interval: duration('1s', '1h').optional(),
+        timeout: duration('100ms', '5m').optional(),
+        failureThreshold: z.number().int().min(1).max(100).optional(),
+        startupTimeout: duration('1s', '30m').optional(),
+      })
+      .optional(),
+    /** Allowed egress destinations besides DNS. Default: none (deny all). */
+    egress: z.array(EgressRuleSchema).optional(),
+    /** Which Kubernetes Secret key feeds each isSecret variable, argument or header. */
+    secrets: z.record(z.string().min(1), SecretBindingSchema).optional(),
+    /** Values for arguments (by valueHint or name) and environment variables without a fixed value. */
+    inputs: z.record(z.string().min(1), z.union([z.string(), z.array(z.string())])).optional(),
+    /** Container port for servers whose transport is HTTP (default 8080). */
+    port: z.number().int().min(1).max(65535).optional(),
+  })
+  .superRefine((settings, ctx) => {
+    for (const key of Object.keys(settings.inputs ?? {})) {
+      if (settings.secrets?.[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inputs', key],
+          message: `"${key}" is bound to a secret under "secrets"; remove it from "inputs"`,
+        });
+      }
+    }
+  });
+export type PlatformSettings = z.infer<typeof PlatformSettingsSchema>;
