@@ -28,9 +28,14 @@ const duration = (min: string, max: string) =>
   z
     .string()
     .regex(DURATION_PATTERN, 'must be a duration like "500ms", "30s", "5m" or "1h"')
-    .refine((s) => parseDuration(s) >= parseDuration(min) && parseDuration(s) <= parseDuration(max), {
+    // zod runs every check even after the regex failed, so this one must accept any string.
+    .refine((s) => !DURATION_PATTERN.test(s) || withinBounds(parseDuration(s), min, max), {
       message: `must be between ${min} and ${max}`,
     });
+
+function withinBounds(ms: number, min: string, max: string): boolean {
+  return ms >= parseDuration(min) && ms <= parseDuration(max);
+}
 
 const cpuQuantity = z
   .string()

@@ -125,15 +125,15 @@ export function problemsFromZod(
   const problems: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      const candidates = knownKeys(schema, issue.path);
+      const candidates = [...new Set(knownKeys(schema, issue.path))];
       for (const key of issue.keys) {
-        problems.push({
-          file,
-          path: pathOf([...issue.path, key]),
-          message: `unknown field "${key}"${didYouMean(key, candidates)}; remove it or fix its name${
-            candidates.length ? ` (allowed: ${candidates.join(', ')})` : ''
-          }`,
-        });
+        // A key valid in another variant of a union (e.g. valueHint on a named argument).
+        const message = candidates.includes(key)
+          ? `field "${key}" is not allowed in this kind of object; remove it`
+          : `unknown field "${key}"${didYouMean(key, candidates)}; remove it or fix its name${
+              candidates.length ? ` (allowed: ${candidates.join(', ')})` : ''
+            }`;
+        problems.push({ file, path: pathOf([...issue.path, key]), message });
       }
       continue;
     }

@@ -1,0 +1,88 @@
+// The `mcpfleet registry` commands as a user runs them: a real process, exit codes, output.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { serverJsonSchemaText } from '../../registry/catalog/index.ts';
+import { serverJson, tempRegistry } from './temp-registry.ts';
+
+const run = promisify(execFile);
+const BIN = 'controller/cli/bin.js';
+
+async function mcpfleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('mcpfleet registry CLI', () => {
+  it('check exits 0 on the starter registry', async () => {
+    const { code, stdout } = await mcpfleet('registry', 'check');
+    assert.equal(code, 0);
+    assert.match(stdout, /^ok: 8 servers valid$/m);
+  });
+
+  it('check exits 1 with one located line per problem, a summary, and no stack trace', async () => {
+    const registry = await tempRegistry({
+      good: serverJson({ name: 'io.example/good' }),
+      bad: serverJson({ name: 'io.example/bad', version: 'latest', description: 7 }),
+      'Bad_Slug': serverJson({ name: 'io.example/slug' }),
+    });
+    try {
+      const { code, stdout, stderr } = await mcpfleet('registry', 'check', registry.dir);
+      assert.equal(code, 1);
+      const lines = stdout.trim().split('\n');
+      assert.match(lines.at(-1) as string, /^3 problems in 3 servers$/);
+      for (const line of lines.slice(0, -1)) {
+        assert.match(line, /^\S+server\.json: \S+: .+$/, `located line: ${line}`);
+      }
+      assert.ok(lines.some((l) => /bad\/server\.json: version: "latest" is not a version/.test(l)));
+      assert.ok(lines.some((l) => /bad\/server\.json: description: expected string, got a number/.test(l)));
+      assert.ok(lines.some((l) => /Bad_Slug\/server\.json: \$: directory name/.test(l)));
+      assert.doesNotMatch(stdout + stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      await registry.cleanup();
+    }
+  });
+
+  it('compile --json prints the specs', async () => {
+    const { code, stdout } = await mcpfleet('registry', 'compile', '--json');
+    assert.equal(code, 0);
+    const specs = JSON.parse(stdout) as Array<{ slug: string; apiVersion: string }>;
+    assert.equal(specs.length, 8);
+    assert.ok(specs.every((s) => s.apiVersion === 'mcpfleet.dev/v1'));
+  });
+
+  it('schema prints the published JSON Schema, which is generated, not hand-written', async () => {
+    const { code, stdout } = await mcpfleet('registry', 'schema');
+    assert.equal(code, 0);
+    assert.equal(stdout, serverJsonSchemaText());
+    assert.equal(
+      await readFile('registry/server.schema.json', 'utf8'),
+      stdout,
+      'registry/server.schema.json is stale: run `npx mcpfleet registry schema > registry/server.schema.json`',
+    );
+    const schema = JSON.parse(stdout) as { properties: Record<string, unknown> };
+    for (const field of ['name', 'description', 'version', 'packages', 'remotes', 'icons', 'repository', '_meta']) {
+      assert.ok(field in schema.properties, `schema describes ${field}`);
+    }
+  });
+
+  it('--help explains every command', async () => {
+    for (const args of [['--help'], ['registry', '--help'], ['registry', 'check', '--help'], ['registry', 'compile', '--help'], ['registry', 'schema', '--help']]) {
+      const { code, stdout } = await mcpfleet(...args);
+      assert.equal(code, 0, args.join(' '));
+      assert.match(stdout, /^Usage: mcpfleet/m);
+    }
+  });
+
+  it('an unknown command is a one-line error, exit 1', async () => {
+    const { code, stderr } = await mcpfleet('registry', 'frobnicate');
+    assert.equal(code, 1);
+    assert.match(stderr, /unknown command 'frobnicate'/);
+  });
+});
