@@ -66,6 +66,7 @@ export function checkServerJson(
 
 async function checkDirectory(
   root: string,
+  realRoot: string,
   entryName: string,
 ): Promise<{ spec?: ServerSpec; problems: Problem[] }> {
   const dir = path.join(root, entryName);
@@ -82,9 +83,15 @@ async function checkDirectory(
       ],
     };
   }
-  let real: string;
+  let real = file;
+  let stats: import('node:fs').Stats;
   try {
-    real = await realpath(file);
+    // Only a symlink can lead outside the registry; plain files skip the realpath call.
+    stats = await lstat(file);
+    if (stats.isSymbolicLink()) {
+      real = await realpath(file);
+      stats = await lstat(real);
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return {
@@ -100,7 +107,7 @@ async function checkDirectory(
       ],
     };
   }
-  if (!isInside(await realpath(root), real)) {
+  if (real !== file && !isInside(realRoot, real)) {
     return {
       problems: [
         {
@@ -111,7 +118,6 @@ async function checkDirectory(
       ],
     };
   }
-  const stats = await lstat(real);
   if (!stats.isFile()) {
     return { problems: [{ file: shown, path: '$', message: `${SERVER_FILE} must be a regular file` }] };
   }
@@ -146,10 +152,8 @@ export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryRe
     };
   }
   const serverDirs = entries
-    .filter((e) => e.isDirectory() || e.isSymbolicLink())
-    .map((e) => e.name)
-    .filter((name) => !name.startsWith('.'))
-    .sort();
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const realRoot = await realpath(root);
 
   const results: Array<{ spec?: ServerSpec; problems: Problem[] }> = new Array(serverDirs.length);
@@ -157,11 +161,14 @@ export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryRe
   const worker = async () => {
     while (next < serverDirs.length) {
       const i = next++;
-      const name = serverDirs[i] as string;
+      const entry = serverDirs[i] as import('node:fs').Dirent;
+      const name = entry.name;
       const entryPath = path.join(root, name);
-      const target = await realpath(entryPath).catch(() => entryPath);
+      const target = entry.isSymbolicLink()
+        ? await realpath(entryPath).catch(() => entryPath)
+        : path.join(realRoot, name);
       results[i] = isInside(realRoot, target)
-        ? await checkDirectory(root, name)
+        ? await checkDirectory(root, realRoot, name)
         : {
             problems: [
               {
