@@ -44,7 +44,12 @@ function generated(i: number): Record<string, unknown> {
       return {
         ...base,
         packages: [
-          { registryType: 'pypi', identifier: `bench-server-${i}`, version: '2.0.1', transport: { type: 'stdio' } },
+          {
+            registryType: 'pypi',
+            identifier: `bench-server-${i}`,
+            version: '2.0.1',
+            transport: { type: 'stdio' },
+          },
         ],
       };
     case 2:
@@ -70,7 +75,10 @@ function generated(i: number): Record<string, unknown> {
         },
       };
     default:
-      return { ...base, remotes: [{ type: 'streamable-http', url: `https://mcp${i}.example.com/mcp` }] };
+      return {
+        ...base,
+        remotes: [{ type: 'streamable-http', url: `https://mcp${i}.example.com/mcp` }],
+      };
   }
 }
 
@@ -93,7 +101,9 @@ try {
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
   if (result.problems.length || result.specs.length !== count) {
-    throw new Error(`expected ${count} valid specs, got ${result.specs.length} and ${result.problems.length} problems`);
+    throw new Error(
+      `expected ${count} valid specs, got ${result.specs.length} and ${result.problems.length} problems`,
+    );
   }
   console.log(
     JSON.stringify(

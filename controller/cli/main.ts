@@ -2,6 +2,8 @@
 // exports register(program); add a group by adding one line below.
 import { Command, CommanderError } from 'commander';
 import { registerRegistryCommands } from './commands/registry.ts';
+import { registerBridgeCommand } from './commands/bridge.ts';
+import { registerServeCommand } from './commands/serve.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mcpfleet')
@@ -9,6 +11,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerRegistryCommands(program);
+  registerBridgeCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

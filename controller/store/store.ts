@@ -3,6 +3,7 @@
 // log failures; they never make a client wait for the database.
 
 import type { ServerState } from '../api/types.ts';
+import type { Logger } from '../observability/log.ts';
 
 /** One occurrence: a wake, a sleep, a health transition, a restart, a failure... */
 export interface FleetEvent {
@@ -42,6 +43,12 @@ export interface HealthResult {
   error?: string;
 }
 
+/** A stored health result, newest first from Store.healthResults. */
+export interface HealthRecord extends HealthResult {
+  /** ISO-8601 timestamp. */
+  at: string;
+}
+
 export interface EventQuery {
   server?: string;
   type?: string;
@@ -55,8 +62,11 @@ export interface Store {
   recordEvent(event: NewEvent): Promise<FleetEvent>;
   listEvents(query: EventQuery): Promise<FleetEvent[]>;
   recordStatus(server: string, state: ServerState, reason?: string): Promise<void>;
+  /** Newest first; default 100, max 1000. */
   statusHistory(server: string, limit?: number): Promise<StatusChange[]>;
   recordHealth(result: HealthResult): Promise<void>;
+  /** Newest first; only the newest results per server are kept (default 1000). */
+  healthResults(server: string, limit?: number): Promise<HealthRecord[]>;
   close(): Promise<void>;
 }
 
@@ -65,4 +75,10 @@ export interface StoreOptions {
   databaseUrl?: string;
   /** Where PGlite keeps its files (default .mcpfleet/pgdata); "memory://" for tests. */
   dataDir?: string;
+  /** PostgreSQL schema to use (search_path), created if missing; tests isolate with it. */
+  schema?: string;
+  /** Bound on connecting to PostgreSQL; default 5 s. */
+  connectTimeoutMs?: number;
+  /** Where connection trouble after start is reported. */
+  logger?: Logger;
 }

@@ -62,7 +62,21 @@ export function compileServer(document: ServerJson, file: string, slug: string):
   return problems.length ? { problems } : { spec, problems };
 }
 
-type Common = Omit<WorkloadSpec, 'kind' | 'packageIndex' | 'artifacts' | 'nodeArch' | 'command' | 'args' | 'env' | 'secretEnv' | 'transport' | 'resources' | 'egress' | 'local'>;
+type Common = Omit<
+  WorkloadSpec,
+  | 'kind'
+  | 'packageIndex'
+  | 'artifacts'
+  | 'nodeArch'
+  | 'command'
+  | 'args'
+  | 'env'
+  | 'secretEnv'
+  | 'transport'
+  | 'resources'
+  | 'egress'
+  | 'local'
+>;
 
 function scalingOf(settings: PlatformSettings): Scaling {
   const s = settings.scaling ?? {};
@@ -107,7 +121,8 @@ function selectPackages(
     return index;
   };
   const selection = settings.package;
-  const allowed: Arch[] = !settings.arch || settings.arch === 'both' ? [...ARCHES] : [settings.arch];
+  const allowed: Arch[] =
+    !settings.arch || settings.arch === 'both' ? [...ARCHES] : [settings.arch];
   const chosen: Partial<Record<Arch, number>> = {};
 
   if (selection !== undefined && typeof selection === 'object') {
@@ -141,14 +156,20 @@ function archFromUrl(url: string): Arch | undefined {
   return undefined;
 }
 
-function artifactOf(pkg: Package, path: string, file: string, problems: Problem[]): Artifact | undefined {
+function artifactOf(
+  pkg: Package,
+  path: string,
+  file: string,
+  problems: Problem[],
+): Artifact | undefined {
   switch (pkg.registryType) {
     case 'npm':
     case 'pypi':
     case 'nuget':
       return {
         type: 'package',
-        runner: pkg.registryType === 'npm' ? 'node' : pkg.registryType === 'pypi' ? 'python' : 'dotnet',
+        runner:
+          pkg.registryType === 'npm' ? 'node' : pkg.registryType === 'pypi' ? 'python' : 'dotnet',
         registryType: pkg.registryType,
         identifier: pkg.identifier,
         version: pkg.version as string,
@@ -177,14 +198,22 @@ function imageReference(pkg: Package): string | { field: string; message: string
   const id = pkg.identifier;
   const lastSegment = id.slice(id.lastIndexOf('/') + 1);
   const hasDigest = id.includes('@sha256:');
-  const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : undefined;
+  const tag = lastSegment.includes(':')
+    ? lastSegment.slice(lastSegment.indexOf(':') + 1)
+    : undefined;
   if (hasDigest) return id;
   if (tag === 'latest') {
-    return { field: 'identifier', message: 'image tag "latest" is not a version: pin a tag like ":1.2.3" or a digest' };
+    return {
+      field: 'identifier',
+      message: 'image tag "latest" is not a version: pin a tag like ":1.2.3" or a digest',
+    };
   }
   if (tag) return id;
   if (pkg.version) return `${id}:${pkg.version}`;
-  return { field: 'version', message: 'pin the image: add "version" or a tag/digest to "identifier"' };
+  return {
+    field: 'version',
+    message: 'pin the image: add "version" or a tag/digest to "identifier"',
+  };
 }
 
 /** The resolved argv for one list of official arguments. */
@@ -222,7 +251,8 @@ function parseTransportUrl(url: string): ParsedUrl {
   const templated = /^https?:\/\/[^/:]+:\{([A-Za-z_][A-Za-z0-9_]*)\}(\/[^?#]*)?/.exec(url);
   if (templated) return { portVariable: templated[1], path: templated[2] || '/' };
   const literal = /^https?:\/\/[^/:]+(?::(\d+))?(\/[^?#]*)?/.exec(url);
-  if (literal) return { port: literal[1] ? Number(literal[1]) : undefined, path: literal[2] || '/' };
+  if (literal)
+    return { port: literal[1] ? Number(literal[1]) : undefined, path: literal[2] || '/' };
   return { path: '/mcp' };
 }
 
@@ -276,22 +306,43 @@ function compileWorkload(
     }
   }
 
-  const runtimeArgs = resolveArguments(pkg.runtimeArguments, joinPath(pkgPath, 'runtimeArguments'), resolver, known);
-  const packageArgs = resolveArguments(pkg.packageArguments, joinPath(pkgPath, 'packageArguments'), resolver, known);
+  const runtimeArgs = resolveArguments(
+    pkg.runtimeArguments,
+    joinPath(pkgPath, 'runtimeArguments'),
+    resolver,
+    known,
+  );
+  const packageArgs = resolveArguments(
+    pkg.packageArguments,
+    joinPath(pkgPath, 'packageArguments'),
+    resolver,
+    known,
+  );
 
   const env: Record<string, string> = {};
   (pkg.environmentVariables ?? []).forEach((variable, i) => {
     known.push(variable.name);
-    const values = resolver.resolve(variable, [variable.name], joinPath(joinPath(pkgPath, 'environmentVariables'), i), {
-      secretEnvName: variable.name,
-    });
+    const values = resolver.resolve(
+      variable,
+      [variable.name],
+      joinPath(joinPath(pkgPath, 'environmentVariables'), i),
+      {
+        secretEnvName: variable.name,
+      },
+    );
     const value = values?.[0];
     // A bound secret lands in the variable itself (secretKeyRef), not as a plain value.
     if (value !== undefined && value !== `$(${variable.name})`) env[variable.name] = value;
   });
-  if (transport.type !== 'stdio' && transport.portVariable && env[transport.portVariable] === undefined) {
+  if (
+    transport.type !== 'stdio' &&
+    transport.portVariable &&
+    env[transport.portVariable] === undefined
+  ) {
     const portIsArgument = (pkg.packageArguments ?? []).some(
-      (a) => (a.type === 'positional' ? a.valueHint : a.name.replace(/^-+/, '')) === transport.portVariable,
+      (a) =>
+        (a.type === 'positional' ? a.valueHint : a.name.replace(/^-+/, '')) ===
+        transport.portVariable,
     );
     if (!portIsArgument) env[transport.portVariable] = String(transport.port);
   }
@@ -344,14 +395,24 @@ function launchOf(
       const command = ['uvx', ...runtimeArgs, `${pkg.identifier}==${version}`];
       return {
         command,
-        local: { runnable: true, command: 'uvx', args: [...command.slice(1), ...packageArgs], requires: ['uvx'] },
+        local: {
+          runnable: true,
+          command: 'uvx',
+          args: [...command.slice(1), ...packageArgs],
+          requires: ['uvx'],
+        },
       };
     }
     case 'nuget': {
       const command = ['dnx', ...runtimeArgs, `${pkg.identifier}@${version}`, '--yes', '--'];
       return {
         command,
-        local: { runnable: true, command: 'dnx', args: [...command.slice(1), ...packageArgs], requires: ['dnx'] },
+        local: {
+          runnable: true,
+          command: 'dnx',
+          args: [...command.slice(1), ...packageArgs],
+          requires: ['dnx'],
+        },
       };
     }
     case 'oci':
@@ -359,7 +420,8 @@ function launchOf(
         command: [],
         local: {
           runnable: false,
-          reason: 'an OCI image needs a container runtime; the local runtime runs processes only (it runs in Kubernetes)',
+          reason:
+            'an OCI image needs a container runtime; the local runtime runs processes only (it runs in Kubernetes)',
         },
       };
     case 'mcpb':
@@ -367,7 +429,8 @@ function launchOf(
         command: [],
         local: {
           runnable: false,
-          reason: 'an mcpb bundle is fetched and sha256-verified by the cluster runner image; the local runtime does not download bundles',
+          reason:
+            'an mcpb bundle is fetched and sha256-verified by the cluster runner image; the local runtime does not download bundles',
         },
       };
   }
@@ -420,7 +483,11 @@ function compileRemote(
     const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
     egress = [{ host: parsed.hostname, ports: [port] }, ...egress];
   } catch {
-    problems.push({ file, path: joinPath(path, 'url'), message: `"${url}" is not a valid URL after substitution` });
+    problems.push({
+      file,
+      path: joinPath(path, 'url'),
+      message: `"${url}" is not a valid URL after substitution`,
+    });
     return undefined;
   }
   return {

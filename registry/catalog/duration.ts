@@ -8,7 +8,9 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
   if (!DURATION_PATTERN.test(trimmed)) {
-    throw new Error(`"${text}" is not a duration: use a number with a unit, like 500ms, 30s, 5m or 1h`);
+    throw new Error(
+      `"${text}" is not a duration: use a number with a unit, like 500ms, 30s, 5m or 1h`,
+    );
   }
   let total = 0;
   for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h)/g)) {

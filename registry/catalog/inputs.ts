@@ -60,7 +60,8 @@ export class InputResolver {
     path: string,
     options: { repeated?: boolean; secretEnvName?: string } = {},
   ): string[] | undefined {
-    const key = keys.find((k) => this.inputs[k] !== undefined || this.secrets[k] !== undefined) ?? keys[0];
+    const key =
+      keys.find((k) => this.inputs[k] !== undefined || this.secrets[k] !== undefined) ?? keys[0];
     if (input.isSecret) return this.resolveSecret(input, key, path, options.secretEnvName);
 
     if (key !== undefined && this.secrets[key] !== undefined) {
@@ -127,7 +128,9 @@ export class InputResolver {
     if (key !== undefined && this.secrets[key] !== undefined) {
       this.usedSecrets.add(key);
       const reference = this.bindSecret(key, secretEnvName);
-      return [input.value !== undefined ? this.substitute(input.value, input.variables, path) : reference];
+      return [
+        input.value !== undefined ? this.substitute(input.value, input.variables, path) : reference,
+      ];
     }
     if (input.value !== undefined) return [this.substitute(input.value, input.variables, path)];
     if (input.isRequired) {
@@ -143,7 +146,8 @@ export class InputResolver {
   /** Records the SecretRef and returns the $(ENV) reference that stands for the value. */
   private bindSecret(key: string, secretEnvName: string | undefined): string {
     const binding = this.secrets[key] as { secret: string; key: string };
-    const env = secretEnvName ?? `MCPFLEET_SECRET_${key.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`;
+    const env =
+      secretEnvName ?? `MCPFLEET_SECRET_${key.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`;
     if (!this.secretEnv.some((s) => s.env === env)) {
       this.secretEnv.push({ env, secretName: binding.secret, key: binding.key });
     }

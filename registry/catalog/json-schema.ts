@@ -14,7 +14,8 @@ export function serverJsonSchema(): Record<string, unknown> {
   return {
     $schema: schema.$schema,
     $id: 'https://mcpfleet.dev/schemas/v1/server.schema.json',
-    title: 'MCP server.json (official 2025-12-11) with mcpfleet settings under _meta["dev.mcpfleet/v1"]',
+    title:
+      'MCP server.json (official 2025-12-11) with mcpfleet settings under _meta["dev.mcpfleet/v1"]',
     ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$schema')),
   };
 }

@@ -1,6 +1,18 @@
 // Loads a registry directory: registry/servers/<slug>/server.json → ServerSpecs + problems.
 // Every problem names the file, the JSON path and the fix; nothing here throws on bad input.
-import { lstat, open, readdir, realpath } from 'node:fs/promises';
+// Synchronous fs on purpose: the registry is read once at start-up, and for thousands of
+// small files sync calls are several times faster than promise round-trips via the pool.
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  realpathSync,
+  type Dirent,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { compileServer } from './compile.ts';
 import { ServerJsonSchema, type ServerJson } from './official-schema.ts';
@@ -11,7 +23,6 @@ import type { Problem, ServerSpec } from './spec.ts';
 /** A DNS-1123 label: the slug becomes Kubernetes names and the URL /servers/<slug>/mcp. */
 export const SLUG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 export const SERVER_FILE = 'server.json';
-const READ_CONCURRENCY = 64;
 
 export interface RegistryResult {
   specs: ServerSpec[];
@@ -35,16 +46,16 @@ function isInside(parent: string, child: string): boolean {
  * Reads a file only if it is within the size limit: a 50 MB file is refused from its size
  * alone, without loading it. Returns the byte count instead when it is too large.
  */
-async function readBounded(file: string): Promise<Uint8Array | number> {
-  const handle = await open(file, 'r');
+function readBounded(file: string): Uint8Array | number {
+  const fd = openSync(file, 'r');
   try {
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     if (size > MAX_FILE_BYTES) return size;
     const buffer = Buffer.alloc(size);
-    const { bytesRead } = await handle.read(buffer, 0, size, 0);
+    const bytesRead = readSync(fd, buffer, 0, size, 0);
     return buffer.subarray(0, bytesRead);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -64,11 +75,11 @@ export function checkServerJson(
   return { ...compiled, document: validated.data };
 }
 
-async function checkDirectory(
+function checkDirectory(
   root: string,
   realRoot: string,
   entryName: string,
-): Promise<{ spec?: ServerSpec; problems: Problem[] }> {
+): { spec?: ServerSpec; problems: Problem[] } {
   const dir = path.join(root, entryName);
   const file = path.join(dir, SERVER_FILE);
   const shown = displayPath(file);
@@ -84,13 +95,13 @@ async function checkDirectory(
     };
   }
   let real = file;
-  let stats: import('node:fs').Stats;
+  let stats: Stats;
   try {
     // Only a symlink can lead outside the registry; plain files skip the realpath call.
-    stats = await lstat(file);
+    stats = lstatSync(file);
     if (stats.isSymbolicLink()) {
-      real = await realpath(file);
-      stats = await lstat(real);
+      real = realpathSync(file);
+      stats = lstatSync(real);
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -119,9 +130,11 @@ async function checkDirectory(
     };
   }
   if (!stats.isFile()) {
-    return { problems: [{ file: shown, path: '$', message: `${SERVER_FILE} must be a regular file` }] };
+    return {
+      problems: [{ file: shown, path: '$', message: `${SERVER_FILE} must be a regular file` }],
+    };
   }
-  const bytes = await readBounded(real);
+  const bytes = readBounded(real);
   if (typeof bytes === 'number') {
     return { problems: [{ file: shown, path: '$', message: tooLargeMessage(bytes) }] };
   }
@@ -131,9 +144,9 @@ async function checkDirectory(
 /** Loads every server of a registry directory. Never throws for bad content. */
 export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryResult> {
   const root = path.resolve(dir);
-  let entries: import('node:fs').Dirent[];
+  let entries: Dirent[];
   try {
-    entries = await readdir(root, { withFileTypes: true });
+    entries = readdirSync(root, { withFileTypes: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return {
@@ -154,33 +167,31 @@ export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryRe
   const serverDirs = entries
     .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const realRoot = await realpath(root);
+  const realRoot = realpathSync(root);
 
-  const results: Array<{ spec?: ServerSpec; problems: Problem[] }> = new Array(serverDirs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < serverDirs.length) {
-      const i = next++;
-      const entry = serverDirs[i] as import('node:fs').Dirent;
-      const name = entry.name;
-      const entryPath = path.join(root, name);
-      const target = entry.isSymbolicLink()
-        ? await realpath(entryPath).catch(() => entryPath)
-        : path.join(realRoot, name);
-      results[i] = isInside(realRoot, target)
-        ? await checkDirectory(root, realRoot, name)
-        : {
-            problems: [
-              {
-                file: displayPath(path.join(entryPath, SERVER_FILE)),
-                path: '$',
-                message: `symlink points outside the registry (to ${target}); registry files must live in the repository`,
-              },
-            ],
-          };
+  const results = serverDirs.map((entry) => {
+    const entryPath = path.join(root, entry.name);
+    if (entry.isSymbolicLink()) {
+      let target = entryPath;
+      try {
+        target = realpathSync(entryPath);
+      } catch {
+        // A dangling link: checkDirectory reports the missing server.json.
+      }
+      if (!isInside(realRoot, target)) {
+        return {
+          problems: [
+            {
+              file: displayPath(path.join(entryPath, SERVER_FILE)),
+              path: '$',
+              message: `symlink points outside the registry (to ${target}); registry files must live in the repository`,
+            },
+          ],
+        };
+      }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, serverDirs.length) }, worker));
+    return checkDirectory(root, realRoot, entry.name);
+  });
 
   const specs: ServerSpec[] = [];
   const problems: Problem[] = [];

@@ -156,10 +156,10 @@ export const PackageSchema = z
 export type Package = z.infer<typeof PackageSchema>;
 
 export const IconSchema = z.strictObject({
-  src: z
-    .url({ protocol: /^https$/, error: 'an icon src must be an https URL' })
-    .max(255),
-  mimeType: z.enum(['image/png', 'image/jpeg', 'image/jpg', 'image/svg+xml', 'image/webp']).optional(),
+  src: z.url({ protocol: /^https$/, error: 'an icon src must be an https URL' }).max(255),
+  mimeType: z
+    .enum(['image/png', 'image/jpeg', 'image/jpg', 'image/svg+xml', 'image/webp'])
+    .optional(),
   sizes: z.array(z.string().regex(/^(\d+x\d+|any)$/, 'like "48x48" or "any"')).optional(),
   theme: z.enum(['light', 'dark']).optional(),
 });

@@ -53,7 +53,8 @@ const ResourceListSchema = z.strictObject({
 const PackageRef = z.union([z.number().int().min(0), z.string().min(1)]);
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const HOSTNAME = /^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+const HOSTNAME =
+  /^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
 const EgressRuleSchema = z
@@ -81,7 +82,10 @@ export const PlatformSettingsSchema = z
   .strictObject({
     /** Which package to deploy when several are listed; per architecture if the map form. */
     package: z
-      .union([PackageRef, z.strictObject({ amd64: PackageRef.optional(), arm64: PackageRef.optional() })])
+      .union([
+        PackageRef,
+        z.strictObject({ amd64: PackageRef.optional(), arm64: PackageRef.optional() }),
+      ])
       .optional(),
     /** Which remote to proxy when the server has no packages (default 0). */
     remote: z.number().int().min(0).optional(),
@@ -94,10 +98,13 @@ export const PlatformSettingsSchema = z
         idleTimeout: duration('1s', '24h').optional(),
         sessionsPerReplica: z.number().int().min(1).max(100000).optional(),
       })
-      .refine((s) => (s.minReplicas ?? DEFAULTS.minReplicas) <= (s.maxReplicas ?? DEFAULTS.maxReplicas), {
-        path: ['minReplicas'],
-        message: 'minReplicas must not exceed maxReplicas',
-      })
+      .refine(
+        (s) => (s.minReplicas ?? DEFAULTS.minReplicas) <= (s.maxReplicas ?? DEFAULTS.maxReplicas),
+        {
+          path: ['minReplicas'],
+          message: 'minReplicas must not exceed maxReplicas',
+        },
+      )
       .optional(),
     resources: z
       .strictObject({

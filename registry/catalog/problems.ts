@@ -65,9 +65,16 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
       current = def.valueType as z.ZodType;
     } else if (def.type === 'union') {
       const options = def.options as z.ZodType[];
-      const objects = options.map(unwrap).filter((o) => o && (o as unknown as { def: { type: string } }).def.type === 'object');
+      const objects = options
+        .map(unwrap)
+        .filter((o) => o && (o as unknown as { def: { type: string } }).def.type === 'object');
       current = objects
-        .map((o) => ((o as unknown as { def: { shape: Record<string, z.ZodType> } }).def.shape)[String(segment)])
+        .map(
+          (o) =>
+            (o as unknown as { def: { shape: Record<string, z.ZodType> } }).def.shape[
+              String(segment)
+            ],
+        )
         .find((s) => s !== undefined);
     } else {
       return [];
@@ -141,7 +148,11 @@ export function problemsFromZod(
       // Report the branch with the fewest issues: the one the author most likely meant.
       const best = [...issue.errors].sort((a, b) => a.length - b.length)[0] ?? [];
       for (const inner of best) {
-        problems.push({ file, path: pathOf([...issue.path, ...inner.path]), message: inner.message });
+        problems.push({
+          file,
+          path: pathOf([...issue.path, ...inner.path]),
+          message: inner.message,
+        });
       }
       continue;
     }

@@ -126,12 +126,18 @@ export function parseJsonDocument(bytes: Uint8Array): JsonResult {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, failure: { path: '$', message: describeSyntaxError(text, error as SyntaxError) } };
+    return {
+      ok: false,
+      failure: { path: '$', message: describeSyntaxError(text, error as SyntaxError) },
+    };
   }
   const forbidden = findForbiddenKey(value, '$');
   if (forbidden) return { ok: false, failure: forbidden };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, failure: { path: '$', message: 'a server.json must be a JSON object {...}' } };
+    return {
+      ok: false,
+      failure: { path: '$', message: 'a server.json must be a JSON object {...}' },
+    };
   }
   return { ok: true, value };
 }

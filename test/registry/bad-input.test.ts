@@ -13,7 +13,10 @@ async function problemsFor(content: Record<string, unknown> | string | Uint8Arra
     assert.equal(result.specs.length, 0, 'a broken server.json yields no spec');
     assert.ok(result.problems.length > 0, 'and at least one problem');
     for (const p of result.problems) {
-      assert.ok(p.file.endsWith(path.join(slug, 'server.json')), `problem names the file: ${p.file}`);
+      assert.ok(
+        p.file.endsWith(path.join(slug, 'server.json')),
+        `problem names the file: ${p.file}`,
+      );
     }
     return result.problems;
   } finally {
@@ -23,7 +26,10 @@ async function problemsFor(content: Record<string, unknown> | string | Uint8Arra
 
 function expectProblem(problems: Problem[], jsonPath: string, message: RegExp) {
   const found = problems.find((p) => p.path === jsonPath && message.test(p.message));
-  assert.ok(found, `expected ${jsonPath}: ${message} in:\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`);
+  assert.ok(
+    found,
+    `expected ${jsonPath}: ${message} in:\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`,
+  );
 }
 
 describe('bad input', () => {
@@ -60,7 +66,11 @@ describe('bad input', () => {
   });
 
   it('a description over 100 characters', async () => {
-    expectProblem(await problemsFor(serverJson({ description: 'x'.repeat(101) })), 'description', /at most 100/);
+    expectProblem(
+      await problemsFor(serverJson({ description: 'x'.repeat(101) })),
+      'description',
+      /at most 100/,
+    );
   });
 
   it('a misspelt field, with a suggestion', async () => {
@@ -83,7 +93,10 @@ describe('bad input', () => {
       assert.ok(problem);
       assert.ok(problem.file.endsWith(path.join('beta', 'server.json')));
       assert.equal(problem.path, 'name');
-      assert.match(problem.message, /already registered by .*alpha.*server\.json; each server needs a unique name/);
+      assert.match(
+        problem.message,
+        /already registered by .*alpha.*server\.json; each server needs a unique name/,
+      );
     } finally {
       await registry.cleanup();
     }
@@ -95,7 +108,10 @@ describe('bad input', () => {
     const before = process.memoryUsage().rss;
     const problems = await problemsFor(huge);
     expectProblem(problems, '$', /file is 50\.0 MiB; a server\.json must be under 1 MiB/);
-    assert.ok(process.memoryUsage().rss - before < 40 * 1024 * 1024, 'the file was not loaded whole');
+    assert.ok(
+      process.memoryUsage().rss - before < 40 * 1024 * 1024,
+      'the file was not loaded whole',
+    );
   });
 
   it('a deeply nested document', async () => {
@@ -104,22 +120,48 @@ describe('bad input', () => {
   });
 
   it('a prototype-pollution key', async () => {
-    const text = JSON.stringify(serverJson()).replace('"name"', '"__proto__":{"polluted":true},"name"');
-    expectProblem(await problemsFor(text), '__proto__', /not allowed \(it can alter object prototypes\)/);
+    const text = JSON.stringify(serverJson()).replace(
+      '"name"',
+      '"__proto__":{"polluted":true},"name"',
+    );
+    expectProblem(
+      await problemsFor(text),
+      '__proto__',
+      /not allowed \(it can alter object prototypes\)/,
+    );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
   it('"latest" and version ranges', async () => {
-    const pkg = (version: string) => serverJson({ packages: [{ ...(serverJson().packages as object[])[0], version }] });
-    expectProblem(await problemsFor(pkg('latest')), 'packages[0].version', /"latest" is not a version/);
-    expectProblem(await problemsFor(pkg('^1.2')), 'packages[0].version', /version ranges are not allowed/);
-    expectProblem(await problemsFor(serverJson({ version: '1.x' })), 'version', /version ranges are not allowed/);
+    const pkg = (version: string) =>
+      serverJson({ packages: [{ ...(serverJson().packages as object[])[0], version }] });
+    expectProblem(
+      await problemsFor(pkg('latest')),
+      'packages[0].version',
+      /"latest" is not a version/,
+    );
+    expectProblem(
+      await problemsFor(pkg('^1.2')),
+      'packages[0].version',
+      /version ranges are not allowed/,
+    );
+    expectProblem(
+      await problemsFor(serverJson({ version: '1.x' })),
+      'version',
+      /version ranges are not allowed/,
+    );
   });
 
   it('an mcpb package without sha256', async () => {
     const problems = await problemsFor(
       serverJson({
-        packages: [{ registryType: 'mcpb', identifier: 'https://example.com/a.mcpb', transport: { type: 'stdio' } }],
+        packages: [
+          {
+            registryType: 'mcpb',
+            identifier: 'https://example.com/a.mcpb',
+            transport: { type: 'stdio' },
+          },
+        ],
       }),
     );
     expectProblem(problems, 'packages[0].fileSha256', /needs "fileSha256"/);
@@ -136,17 +178,28 @@ describe('bad input', () => {
         ],
       }),
     );
-    expectProblem(problems, 'packages[0].environmentVariables[0].value', /secret value is written inline.*secrets\.API_KEY/);
+    expectProblem(
+      problems,
+      'packages[0].environmentVariables[0].value',
+      /secret value is written inline.*secrets\.API_KEY/,
+    );
   });
 
   it('a secret given as a plain input', async () => {
     const doc = serverJson({
       packages: [
-        { ...(serverJson().packages as object[])[0], environmentVariables: [{ name: 'API_KEY', isSecret: true }] },
+        {
+          ...(serverJson().packages as object[])[0],
+          environmentVariables: [{ name: 'API_KEY', isSecret: true }],
+        },
       ],
     });
     const problems = await problemsFor(withSettings({ inputs: { API_KEY: 'sk-live-123' } }, doc));
-    expectProblem(problems, '_meta["dev.mcpfleet/v1"].inputs.API_KEY', /is a secret: never put its value in "inputs"/);
+    expectProblem(
+      problems,
+      '_meta["dev.mcpfleet/v1"].inputs.API_KEY',
+      /is a secret: never put its value in "inputs"/,
+    );
   });
 
   it('a required secret with no binding', async () => {
@@ -159,14 +212,24 @@ describe('bad input', () => {
       ],
     });
     const problems = await problemsFor(doc);
-    expectProblem(problems, 'packages[0].environmentVariables[0]', /required but not bound.*secrets\.API_KEY/);
+    expectProblem(
+      problems,
+      'packages[0].environmentVariables[0]',
+      /required but not bound.*secrets\.API_KEY/,
+    );
   });
 
   it('an unknown registryType', async () => {
     const problems = await problemsFor(
-      serverJson({ packages: [{ ...(serverJson().packages as object[])[0], registryType: 'apt' }] }),
+      serverJson({
+        packages: [{ ...(serverJson().packages as object[])[0], registryType: 'apt' }],
+      }),
     );
-    expectProblem(problems, 'packages[0].registryType', /unknown registryType "apt": use one of npm, pypi, oci, nuget, mcpb/);
+    expectProblem(
+      problems,
+      'packages[0].registryType',
+      /unknown registryType "apt": use one of npm, pypi, oci, nuget, mcpb/,
+    );
   });
 
   it('settings out of range', async () => {
@@ -201,7 +264,11 @@ describe('bad input', () => {
   it('an OCI image pinned to "latest" or not pinned at all', async () => {
     const oci = (identifier: string) =>
       serverJson({ packages: [{ registryType: 'oci', identifier, transport: { type: 'stdio' } }] });
-    expectProblem(await problemsFor(oci('ghcr.io/a/b:latest')), 'packages[0].identifier', /"latest" is not a version/);
+    expectProblem(
+      await problemsFor(oci('ghcr.io/a/b:latest')),
+      'packages[0].identifier',
+      /"latest" is not a version/,
+    );
     expectProblem(await problemsFor(oci('ghcr.io/a/b')), 'packages[0].version', /pin the image/);
   });
 

@@ -9,7 +9,9 @@ import { serverJson, tempRegistry } from './temp-registry.ts';
 const run = promisify(execFile);
 const BIN = 'controller/cli/bin.js';
 
-async function mcpfleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function mcpfleet(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
     return { code: 0, stdout, stderr };
@@ -30,7 +32,7 @@ describe('mcpfleet registry CLI', () => {
     const registry = await tempRegistry({
       good: serverJson({ name: 'io.example/good' }),
       bad: serverJson({ name: 'io.example/bad', version: 'latest', description: 7 }),
-      'Bad_Slug': serverJson({ name: 'io.example/slug' }),
+      Bad_Slug: serverJson({ name: 'io.example/slug' }),
     });
     try {
       const { code, stdout, stderr } = await mcpfleet('registry', 'check', registry.dir);
@@ -41,7 +43,9 @@ describe('mcpfleet registry CLI', () => {
         assert.match(line, /^\S+server\.json: \S+: .+$/, `located line: ${line}`);
       }
       assert.ok(lines.some((l) => /bad\/server\.json: version: "latest" is not a version/.test(l)));
-      assert.ok(lines.some((l) => /bad\/server\.json: description: expected string, got a number/.test(l)));
+      assert.ok(
+        lines.some((l) => /bad\/server\.json: description: expected string, got a number/.test(l)),
+      );
       assert.ok(lines.some((l) => /Bad_Slug\/server\.json: \$: directory name/.test(l)));
       assert.doesNotMatch(stdout + stderr, /\n\s+at /, 'no stack trace');
     } finally {
@@ -67,13 +71,28 @@ describe('mcpfleet registry CLI', () => {
       'registry/server.schema.json is stale: run `npx mcpfleet registry schema > registry/server.schema.json`',
     );
     const schema = JSON.parse(stdout) as { properties: Record<string, unknown> };
-    for (const field of ['name', 'description', 'version', 'packages', 'remotes', 'icons', 'repository', '_meta']) {
+    for (const field of [
+      'name',
+      'description',
+      'version',
+      'packages',
+      'remotes',
+      'icons',
+      'repository',
+      '_meta',
+    ]) {
       assert.ok(field in schema.properties, `schema describes ${field}`);
     }
   });
 
   it('--help explains every command', async () => {
-    for (const args of [['--help'], ['registry', '--help'], ['registry', 'check', '--help'], ['registry', 'compile', '--help'], ['registry', 'schema', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['registry', '--help'],
+      ['registry', 'check', '--help'],
+      ['registry', 'compile', '--help'],
+      ['registry', 'schema', '--help'],
+    ]) {
       const { code, stdout } = await mcpfleet(...args);
       assert.equal(code, 0, args.join(' '));
       assert.match(stdout, /^Usage: mcpfleet/m);

@@ -1,6 +1,10 @@
 // Compiler semantics: how arguments, variables, secrets, architectures and remotes resolve.
 import assert from 'node:assert/strict';
-import { checkServerJson, type RemoteSpec, type WorkloadSpec } from '../../registry/catalog/index.ts';
+import {
+  checkServerJson,
+  type RemoteSpec,
+  type WorkloadSpec,
+} from '../../registry/catalog/index.ts';
 import { serverJson, withSettings } from './temp-registry.ts';
 
 function compile(doc: Record<string, unknown>) {
@@ -25,7 +29,9 @@ describe('registry compiler', () => {
         serverJson({
           packages: [
             npmPackage({
-              runtimeArguments: [{ type: 'named', name: '--node-options', value: '--max-old-space-size=256' }],
+              runtimeArguments: [
+                { type: 'named', name: '--node-options', value: '--max-old-space-size=256' },
+              ],
               packageArguments: [
                 { type: 'positional', value: 'serve' },
                 { type: 'named', name: '--log-level' },
@@ -67,7 +73,11 @@ describe('registry compiler', () => {
         packages: [
           npmPackage({
             packageArguments: [
-              { type: 'positional', value: '--url={base}/v1', variables: { base: { default: 'https://api.example.com' } } },
+              {
+                type: 'positional',
+                value: '--url={base}/v1',
+                variables: { base: { default: 'https://api.example.com' } },
+              },
             ],
           }),
         ],
@@ -88,18 +98,27 @@ describe('registry compiler', () => {
       ),
     );
     assert.deepEqual(spec.args, ['--token', '$(MCPFLEET_SECRET_TOKEN)']);
-    assert.deepEqual(spec.secretEnv, [{ env: 'MCPFLEET_SECRET_TOKEN', secretName: 'demo-creds', key: 'api-token' }]);
+    assert.deepEqual(spec.secretEnv, [
+      { env: 'MCPFLEET_SECRET_TOKEN', secretName: 'demo-creds', key: 'api-token' },
+    ]);
   });
 
   it('refuses a choice outside the allowed values', () => {
     const doc = withSettings(
       { inputs: { mode: 'chaos' } },
       serverJson({
-        packages: [npmPackage({ packageArguments: [{ type: 'named', name: '--mode', choices: ['read', 'write'] }] })],
+        packages: [
+          npmPackage({
+            packageArguments: [{ type: 'named', name: '--mode', choices: ['read', 'write'] }],
+          }),
+        ],
       }),
     );
     const result = checkServerJson(Buffer.from(JSON.stringify(doc)), 'f', 'demo');
-    assert.match(result.problems[0]?.message ?? '', /"chaos" is not one of the allowed values: read, write/);
+    assert.match(
+      result.problems[0]?.message ?? '',
+      /"chaos" is not one of the allowed values: read, write/,
+    );
   });
 
   it('pins a single-architecture artifact to its node architecture', () => {
@@ -137,7 +156,12 @@ describe('registry compiler', () => {
         serverJson({
           packages: [
             npmPackage({}),
-            { registryType: 'oci', identifier: 'ghcr.io/example/demo', version: '1.0.0', transport: { type: 'stdio' } },
+            {
+              registryType: 'oci',
+              identifier: 'ghcr.io/example/demo',
+              version: '1.0.0',
+              transport: { type: 'stdio' },
+            },
           ],
         }),
       ),
@@ -173,20 +197,28 @@ describe('registry compiler', () => {
     assert.equal(spec.kind, 'remote');
     assert.equal(spec.upstream.url, 'https://acme.mcp.example.com/mcp');
     assert.deepEqual(spec.upstream.headers, { 'X-Client': 'mcpfleet' });
-    assert.deepEqual(spec.upstream.secretHeaders, [{ env: 'Authorization', secretName: 'remote-auth', key: 'header' }]);
+    assert.deepEqual(spec.upstream.secretHeaders, [
+      { env: 'Authorization', secretName: 'remote-auth', key: 'header' },
+    ]);
   });
 
   it('keeps unknown _meta keys verbatim', () => {
     const doc = {
       ...serverJson(),
       _meta: {
-        'io.modelcontextprotocol.registry/publisher-provided': { tool: 'publisher-cli', nested: { a: [1, 2] } },
+        'io.modelcontextprotocol.registry/publisher-provided': {
+          tool: 'publisher-cli',
+          nested: { a: [1, 2] },
+        },
         'dev.mcpfleet/v1': { scaling: { minReplicas: 1 } },
       },
     };
     const spec = workload(doc);
     assert.deepEqual(spec.meta, {
-      'io.modelcontextprotocol.registry/publisher-provided': { tool: 'publisher-cli', nested: { a: [1, 2] } },
+      'io.modelcontextprotocol.registry/publisher-provided': {
+        tool: 'publisher-cli',
+        nested: { a: [1, 2] },
+      },
     });
     assert.equal(spec.scaling.minReplicas, 1);
   });

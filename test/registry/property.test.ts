@@ -5,7 +5,16 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { checkServerJson } from '../../registry/catalog/index.ts';
 
-const starter = ['everything', 'everything-http', 'filesystem', 'fetch', 'github', 'shebe', 'deepwiki', 'memory'].map(
+const starter = [
+  'everything',
+  'everything-http',
+  'filesystem',
+  'fetch',
+  'github',
+  'shebe',
+  'deepwiki',
+  'memory',
+].map(
   (slug) => JSON.parse(readFileSync(`registry/servers/${slug}/server.json`, 'utf8')) as unknown,
 );
 
@@ -14,7 +23,9 @@ function assertWellFormed(bytes: Uint8Array): void {
   try {
     result = checkServerJson(bytes, 'fuzz/server.json', 'fuzz');
   } catch (error) {
-    assert.fail(`checker threw on ${Buffer.from(bytes).toString('utf8').slice(0, 300)}: ${String(error)}`);
+    assert.fail(
+      `checker threw on ${Buffer.from(bytes).toString('utf8').slice(0, 300)}: ${String(error)}`,
+    );
   }
   const hasSpec = result.spec !== undefined;
   const hasProblems = result.problems.length > 0;
@@ -34,7 +45,7 @@ function mutate(doc: unknown, choices: number[], replacement: unknown): unknown 
   if (keys.length === 0) return replacement;
   const [first, ...rest] = choices;
   const key = keys[(first as number) % keys.length] as string | number;
-  const copy: Record<string | number, unknown> = Array.isArray(doc) ? [...doc] : { ...(doc as object) };
+  const copy = (Array.isArray(doc) ? [...doc] : { ...doc }) as Record<string | number, unknown>;
   copy[key] = mutate((doc as Record<string | number, unknown>)[key], rest, replacement);
   return copy;
 }
@@ -51,9 +62,15 @@ describe('registry checker properties', () => {
 
   it('random bytes and strings', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string({ maxLength: 300 }).map((s) => Buffer.from(s))), (bytes) => {
-        assertWellFormed(bytes);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.string({ maxLength: 300 }).map((s) => Buffer.from(s)),
+        ),
+        (bytes) => {
+          assertWellFormed(bytes);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -74,11 +91,18 @@ describe('registry checker properties', () => {
 
   it('starter documents with text truncated or spliced', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...starter), fc.nat(), fc.string({ maxLength: 8 }), (doc, cut, insert) => {
-        const text = JSON.stringify(doc);
-        const at = cut % (text.length + 1);
-        assertWellFormed(Buffer.from(text.slice(0, at) + insert + text.slice(at + insert.length)));
-      }),
+      fc.property(
+        fc.constantFrom(...starter),
+        fc.nat(),
+        fc.string({ maxLength: 8 }),
+        (doc, cut, insert) => {
+          const text = JSON.stringify(doc);
+          const at = cut % (text.length + 1);
+          assertWellFormed(
+            Buffer.from(text.slice(0, at) + insert + text.slice(at + insert.length)),
+          );
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { loadRegistry, type ServerSpec, type WorkloadSpec, type RemoteSpec } from '../../registry/catalog/index.ts';
+import {
+  loadRegistry,
+  type ServerSpec,
+  type WorkloadSpec,
+  type RemoteSpec,
+} from '../../registry/catalog/index.ts';
 
 describe('the starter registry', () => {
   let specs: ServerSpec[];
@@ -17,14 +22,27 @@ describe('the starter registry', () => {
   it('compiles every server, one spec per directory, sorted by slug', () => {
     assert.deepEqual(
       specs.map((s) => s.slug),
-      ['deepwiki', 'everything', 'everything-http', 'fetch', 'filesystem', 'github', 'memory', 'shebe'],
+      [
+        'deepwiki',
+        'everything',
+        'everything-http',
+        'fetch',
+        'filesystem',
+        'github',
+        'memory',
+        'shebe',
+      ],
     );
   });
 
   it('runs npm stdio servers through npx locally, with the package pinned', () => {
     const everything = workload('everything');
     assert.deepEqual(everything.transport, { type: 'stdio' });
-    assert.deepEqual(everything.command, ['npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31']);
+    assert.deepEqual(everything.command, [
+      'npx',
+      '--yes',
+      '@modelcontextprotocol/server-everything@2026.8.31',
+    ]);
     assert.deepEqual(everything.args, ['stdio']);
     assert.equal(everything.local.runnable, true);
     if (everything.local.runnable) {
@@ -41,7 +59,12 @@ describe('the starter registry', () => {
 
   it('gives HTTP servers a port variable the runtime can set', () => {
     const http = workload('everything-http');
-    assert.deepEqual(http.transport, { type: 'streamable-http', port: 8080, path: '/mcp', portVariable: 'PORT' });
+    assert.deepEqual(http.transport, {
+      type: 'streamable-http',
+      port: 8080,
+      path: '/mcp',
+      portVariable: 'PORT',
+    });
     assert.equal(http.env.PORT, '8080');
   });
 
@@ -54,7 +77,10 @@ describe('the starter registry', () => {
 
   it('feeds secrets from Kubernetes Secrets, never inline (github)', () => {
     const github = workload('github');
-    assert.deepEqual(github.artifacts.amd64, { type: 'image', image: 'ghcr.io/github/github-mcp-server:0.24.0' });
+    assert.deepEqual(github.artifacts.amd64, {
+      type: 'image',
+      image: 'ghcr.io/github/github-mcp-server:0.24.0',
+    });
     assert.deepEqual(github.secretEnv, [
       { env: 'GITHUB_PERSONAL_ACCESS_TOKEN', secretName: 'github-mcp', key: 'token' },
     ]);
@@ -91,7 +117,9 @@ describe('the starter registry', () => {
   });
 
   it('has at least two servers the local runtime can run with no network', () => {
-    const local = specs.filter((s) => s.kind === 'workload' && s.local.runnable && s.local.npmPackage);
+    const local = specs.filter(
+      (s) => s.kind === 'workload' && s.local.runnable && s.local.npmPackage,
+    );
     assert.ok(local.length >= 2, `${local.length} locally runnable npm servers`);
   });
 });

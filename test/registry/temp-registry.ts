@@ -3,7 +3,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export const SCHEMA_URL = 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json';
+export const SCHEMA_URL =
+  'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json';
 
 /** A minimal valid server.json; override any field. */
 export function serverJson(overrides: Record<string, unknown> = {}): Record<string, unknown> {
