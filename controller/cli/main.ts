@@ -1,18 +1,23 @@
 // Builds the `mcpfleet` command tree. Each command group lives in commands/<group>.ts and
 // exports register(program); add a group by adding one line below.
 import { Command, CommanderError } from 'commander';
+import packageJson from '../../package.json' with { type: 'json' };
 import { registerRegistryCommands } from './commands/registry.ts';
+import { registerRenderCommand } from './commands/render.ts';
 import { registerBridgeCommand } from './commands/bridge.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerOperateCommands } from './commands/operate.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mcpfleet')
     .description('Run many MCP servers: registry compiler, gateway controller and operator CLI.')
+    .version(packageJson.version, '-V, --version', 'print the mcpfleet version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerRegistryCommands(program);
+  registerRenderCommand(registerRegistryCommands(program));
   registerBridgeCommand(program);
   registerServeCommand(program);
+  registerOperateCommands(program);
   return program;
 }
 

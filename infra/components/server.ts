@@ -1,0 +1,46 @@
+// One registry server as a workload: Deployment + Service + default-deny NetworkPolicy, built by
+// the pure `serverManifests`. The controller owns spec.replicas after creation (it wakes and
+// sleeps the server through the scale subresource), so Pulumi ignores changes to it.
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import type { WorkloadSpec } from '../../registry/catalog/spec.ts';
+import { serverManifests, type ServerManifestOptions } from '../manifests/server.ts';
+
+/** Resource option that hands spec.replicas to the controller. */
+export const REPLICAS_OWNED_BY_CONTROLLER = ['spec.replicas'];
+
+export interface ServerArgs extends ServerManifestOptions {
+  spec: WorkloadSpec;
+  /** Resources the Deployment must wait for (the baked image build, the server's Secrets). */
+  dependsOn?: pulumi.Resource[];
+}
+
+export class Server extends pulumi.ComponentResource {
+  readonly deploymentName: string;
+
+  constructor(name: string, args: ServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('mcpfleet:infra:Server', name, { slug: args.spec.slug }, opts);
+    const manifests = serverManifests(args.spec, args);
+    new k8s.core.v1.Service(`${name}-service`, manifests.service as k8s.core.v1.ServiceArgs, {
+      parent: this,
+    });
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-policy`,
+      manifests.networkPolicy as k8s.networking.v1.NetworkPolicyArgs,
+      {
+        parent: this,
+      },
+    );
+    new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      manifests.deployment as k8s.apps.v1.DeploymentArgs,
+      {
+        parent: this,
+        ignoreChanges: REPLICAS_OWNED_BY_CONTROLLER,
+        dependsOn: args.dependsOn ?? [],
+      },
+    );
+    this.deploymentName = manifests.deployment.metadata!.name!;
+    this.registerOutputs({});
+  }
+}

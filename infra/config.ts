@@ -1,0 +1,292 @@
+// The one reader of `pulumi.Config` for the mcpfleet program.
+//
+// Every key of `Pulumi.<stack>.yaml` under the `mcpfleet:` namespace is parsed here with zod, so
+// a typo or a wrong type fails the deployment before any resource is registered, with a message
+// that names the exact key (e.g. `mcpfleet:nodeGroups.arm64.desiredSize: expected a positive
+// integer`). Components receive the typed `StackConfig` and never touch `pulumi.Config`.
+import * as pulumi from '@pulumi/pulumi';
+import { z } from 'zod';
+
+const NAMESPACE = 'mcpfleet';
+
+const positiveInt = z
+  .number({ error: 'expected a positive integer' })
+  .int({ error: 'expected a positive integer' })
+  .positive({ error: 'expected a positive integer' });
+const nonNegativeInt = z
+  .number({ error: 'expected a non-negative integer' })
+  .int({ error: 'expected a non-negative integer' })
+  .nonnegative({ error: 'expected a non-negative integer' });
+const nonEmpty = z.string({ error: 'expected a non-empty string' }).min(1, {
+  error: 'expected a non-empty string',
+});
+const quantity = z
+  .string({ error: 'expected a Kubernetes quantity such as "250m" or "512Mi"' })
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/, {
+    error: 'expected a Kubernetes quantity such as "250m" or "512Mi"',
+  });
+const cidr = z
+  .string({ error: 'expected an IPv4 CIDR such as "10.40.0.0/16"' })
+  .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, {
+    error: 'expected an IPv4 CIDR such as "10.40.0.0/16"',
+  });
+const dnsLabel = z
+  .string({ error: 'expected a DNS-1123 label' })
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    error: 'expected a DNS-1123 label (lowercase letters, digits, "-")',
+  });
+const imageRef = z
+  .string({ error: 'expected an image reference such as "ghcr.io/org/name:tag"' })
+  .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, {
+    error: 'expected an image reference such as "ghcr.io/org/name:tag"',
+  });
+
+const resourceList = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
+const resources = z.strictObject({ requests: resourceList, limits: resourceList });
+
+const nodeGroup = z
+  .strictObject({
+    instanceTypes: z.array(nonEmpty).min(1, { error: 'expected at least one instance type' }),
+    minSize: nonNegativeInt,
+    desiredSize: positiveInt,
+    maxSize: positiveInt,
+    diskSizeGiB: positiveInt.default(50),
+    capacityType: z.enum(['ON_DEMAND', 'SPOT']).default('ON_DEMAND'),
+  })
+  .superRefine((group, ctx) => {
+    if (group.desiredSize < group.minSize || group.desiredSize > group.maxSize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['desiredSize'],
+        message: `expected a value between minSize (${group.minSize}) and maxSize (${group.maxSize})`,
+      });
+    }
+  });
+
+const eksCluster = z.strictObject({
+  mode: z.literal('eks'),
+  name: dnsLabel.default('mcpfleet'),
+  version: z.string().regex(/^1\.\d+$/, { error: 'expected a Kubernetes minor such as "1.33"' }),
+  /** IAM principals (roles/users) that get cluster-admin through EKS access entries. */
+  adminPrincipalArns: z.array(
+    z.string().startsWith('arn:aws:iam::', { error: 'expected an IAM ARN' }),
+  ),
+  endpointPublicAccess: z.boolean().default(true),
+  publicAccessCidrs: z.array(cidr).default(['0.0.0.0/0']),
+});
+const existingCluster = z.strictObject({
+  mode: z.literal('existing'),
+  /** Kubeconfig content. Omit to use the ambient kubeconfig ($KUBECONFIG or ~/.kube/config). */
+  kubeconfig: z.string().optional(),
+  /** Context inside that kubeconfig; omit for its current-context. */
+  context: z.string().optional(),
+});
+const cluster = z.discriminatedUnion('mode', [eksCluster, existingCluster], {
+  error: 'expected mode "eks" or "existing"',
+});
+
+const network = z.strictObject({
+  cidrBlock: cidr,
+  availabilityZones: z
+    .array(
+      z
+        .string()
+        .regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, { error: 'expected an AZ such as "eu-west-1a"' }),
+    )
+    .min(2, { error: 'expected at least two availability zones (EKS and RDS need two)' }),
+  /** "single" saves money in dev; "per-az" keeps egress alive when one zone fails. */
+  natGateways: z.enum(['single', 'per-az']).default('single'),
+});
+
+const awsDataStores = z.strictObject({
+  mode: z.literal('aws'),
+  postgres: z.strictObject({
+    engineVersion: nonEmpty,
+    instanceClass: z
+      .string()
+      .startsWith('db.', { error: 'expected an RDS class such as "db.t4g.medium"' }),
+    allocatedStorageGiB: positiveInt,
+    maxAllocatedStorageGiB: positiveInt,
+    multiAz: z.boolean(),
+    deletionProtection: z.boolean(),
+    backupRetentionDays: positiveInt.max(35, { error: 'expected at most 35 days' }),
+    /** Bump to generate a new master password (see docs/runbooks/rotating-database-password.md). */
+    passwordRotation: nonNegativeInt.default(0),
+  }),
+  redis: z.strictObject({
+    engineVersion: nonEmpty,
+    nodeType: z
+      .string()
+      .startsWith('cache.', { error: 'expected a node type such as "cache.t4g.small"' }),
+    /** Primary + replicas; failover needs at least 2. */
+    nodes: positiveInt,
+    automaticFailover: z.boolean(),
+    snapshotRetentionDays: nonNegativeInt.default(1),
+    tokenRotation: nonNegativeInt.default(0),
+  }),
+});
+const inClusterDataStores = z.strictObject({
+  mode: z.literal('in-cluster'),
+  storageClassName: z.string().optional(),
+  postgres: z.strictObject({
+    image: imageRef,
+    storageSize: quantity,
+    resources,
+    passwordRotation: nonNegativeInt.default(0),
+  }),
+  redis: z.strictObject({
+    image: imageRef,
+    storageSize: quantity,
+    resources,
+    tokenRotation: nonNegativeInt.default(0),
+  }),
+});
+const dataStores = z.discriminatedUnion('mode', [awsDataStores, inClusterDataStores], {
+  error: 'expected mode "aws" or "in-cluster"',
+});
+
+const controller = z.strictObject({
+  image: imageRef,
+  replicas: positiveInt,
+  /** "required": never two replicas in one zone when avoidable (prod); "preferred": best effort. */
+  zoneSpread: z.enum(['required', 'preferred']).default('preferred'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  resources,
+});
+
+const ingress = z.strictObject({
+  host: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, {
+    error: 'expected a DNS name such as "mcp.example.com"',
+  }),
+  className: nonEmpty,
+  /** Secret holding the TLS certificate (created by cert-manager when an issuer annotation is set). */
+  tlsSecretName: dnsLabel,
+  annotations: z.record(z.string(), z.string()).default({}),
+});
+
+const images = z.strictObject({
+  runners: z.strictObject({ node: imageRef, python: imageRef, dotnet: imageRef.optional() }),
+  /**
+   * "bake": build one image per package FROM its runner with the package pre-installed, pushed to
+   * `repository` (cold start never installs). "install-on-start": the runner installs the package
+   * when the pod starts (dev only: slow cold start and needs registry egress).
+   */
+  packages: z.enum(['bake', 'install-on-start']),
+  repository: imageRef.optional(),
+  platforms: z
+    .array(z.enum(['linux/amd64', 'linux/arm64']))
+    .default(['linux/amd64', 'linux/arm64']),
+  /** Prebuilt images by package key (`npm:<name>@<version>`), used instead of baking. */
+  prebuilt: z.record(z.string(), imageRef).default({}),
+  /**
+   * Entrypoints of OCI server images that speak stdio: the bridge must run them as a child, and
+   * an image's ENTRYPOINT cannot be read without pulling it. Keyed by image without tag.
+   */
+  entrypoints: z.record(z.string(), z.array(nonEmpty).min(1)).default({}),
+});
+
+const configSchema = z
+  .strictObject({
+    namespace: dnsLabel.default('mcpfleet'),
+    registryDir: nonEmpty.default('registry/servers'),
+    cluster,
+    network: network.optional(),
+    nodeGroups: z.strictObject({ amd64: nodeGroup, arm64: nodeGroup }).optional(),
+    dataStores,
+    controller,
+    ingress,
+    images,
+    /** Values for the Secrets that server specs reference: secretName → key → value. */
+    serverSecrets: z.record(dnsLabel, z.record(z.string(), z.string())).default({}),
+  })
+  .superRefine((config, ctx) => {
+    if (config.cluster.mode === 'eks') {
+      if (!config.network)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network'],
+          message: 'required when cluster.mode is "eks"',
+        });
+      if (!config.nodeGroups)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nodeGroups'],
+          message: 'required when cluster.mode is "eks"',
+        });
+    }
+    if (config.dataStores.mode === 'aws' && config.cluster.mode !== 'eks') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataStores', 'mode'],
+        message: '"aws" needs cluster.mode "eks" (the security groups admit only that cluster)',
+      });
+    }
+    if (config.images.packages === 'bake' && !config.images.repository) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['images', 'repository'],
+        message: 'required when images.packages is "bake"',
+      });
+    }
+  });
+
+export type StackConfig = z.infer<typeof configSchema>;
+export type EksClusterConfig = z.infer<typeof eksCluster>;
+export type NetworkConfig = z.infer<typeof network>;
+export type NodeGroupConfig = z.infer<typeof nodeGroup>;
+export type DataStoresConfig = z.infer<typeof dataStores>;
+export type AwsDataStoresConfig = z.infer<typeof awsDataStores>;
+export type InClusterDataStoresConfig = z.infer<typeof inClusterDataStores>;
+export type ControllerConfig = z.infer<typeof controller>;
+export type IngressConfig = z.infer<typeof ingress>;
+export type ImagesConfig = z.infer<typeof images>;
+
+/** The keys this program reads (the top level of the schema). */
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof StackConfig)[];
+
+/** Raised for an invalid stack configuration; the message lists every bad key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Validates raw config values (already JSON-decoded, keyed without the namespace). Exported
+ * separately from `loadConfig` so `mcpfleet registry render` can read Pulumi.<stack>.yaml
+ * without a Pulumi engine.
+ */
+export function parseConfig(raw: Record<string, unknown>): StackConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = issue.path.map(String).join('.');
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key(s) ${issue.keys.join(', ')}`
+        : issue.message;
+    return `${NAMESPACE}:${key || '(root)'}: ${message}`;
+  });
+  throw new ConfigError(`invalid stack configuration:\n  ${lines.join('\n  ')}`);
+}
+
+/** Reads and validates the `mcpfleet:` config of the current stack. */
+export function loadConfig(): StackConfig {
+  const config = new pulumi.Config(NAMESPACE);
+  const raw: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const text = config.get(key);
+    if (text === undefined) continue;
+    raw[key] = decodeValue(key, text);
+  }
+  return parseConfig(raw);
+}
+
+/** Structured config arrives as JSON text; plain scalars arrive as strings. */
+function decodeValue(key: string, text: string): unknown {
+  const trimmed = text.trimStart();
+  if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${NAMESPACE}:${key}: not valid structured config (JSON/YAML object)`);
+  }
+}

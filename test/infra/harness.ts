@@ -1,0 +1,229 @@
+// Runs the real Pulumi program under Pulumi's mocks (the engine boundary) and records every
+// resource registration, including the resource options the engine would receive (ignoreChanges,
+// parent, dependencies) by observing the mock monitor's registerResource requests.
+import { readFileSync } from 'node:fs';
+import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
+import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import type { StackConfig } from '../../infra/config.ts';
+
+export interface Recorded {
+  type: string;
+  name: string;
+  urn: string;
+  inputs: Record<string, unknown>;
+  ignoreChanges: string[];
+  parentUrn: string;
+  dependencies: string[];
+  /** Paths of inputs that arrived marked secret (e.g. `stringData.password`). */
+  secretPaths: string[];
+}
+
+/** Pulumi's wire marker for a secret value. */
+const SECRET_SIG = '4dabf18193072939515e22adb298388d';
+
+/** Replaces secret-wrapped values by their plain value, collecting where they were. */
+function unwrapSecrets(value: unknown, path: string, found: string[]): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, found));
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (SECRET_SIG in record && 'value' in record) {
+      found.push(path);
+      return unwrapSecrets(record.value, path, found);
+    }
+    return Object.fromEntries(
+      Object.entries(record).map(([k, v]) => [
+        k,
+        unwrapSecrets(v, path ? `${path}.${k}` : k, found),
+      ]),
+    );
+  }
+  return value;
+}
+
+export interface StackRun {
+  resources: Recorded[];
+  outputs: Record<string, unknown>;
+  /** Stack outputs the engine would store encrypted. */
+  secretOutputs: string[];
+  warnings: string[];
+}
+
+/** Reads Pulumi.<stack>.yaml as the engine would hand it to the program; secure values become dummies. */
+export function stackConfig(stack: string): {
+  config: Record<string, string>;
+  secretKeys: string[];
+  secrets: string[];
+} {
+  const document = parse(readFileSync(`Pulumi.${stack}.yaml`, 'utf8')) as {
+    config: Record<string, unknown>;
+  };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  const secrets: string[] = [];
+  for (const [key, value] of Object.entries(document.config)) {
+    let secret = false;
+    const replace = (node: unknown, path: string): unknown => {
+      if (node && typeof node === 'object' && !Array.isArray(node)) {
+        const entries = Object.entries(node);
+        if (entries.length === 1 && entries[0]![0] === 'secure') {
+          secret = true;
+          const dummy = `dummy-secret-${path.replace(/[^A-Za-z0-9]/g, '-')}`;
+          secrets.push(dummy);
+          return dummy;
+        }
+        return Object.fromEntries(entries.map(([k, v]) => [k, replace(v, `${path}.${k}`)]));
+      }
+      if (Array.isArray(node)) return node.map((v, i) => replace(v, `${path}.${i}`));
+      return node;
+    };
+    const plain = replace(value, key);
+    config[key] = typeof plain === 'string' ? plain : JSON.stringify(plain);
+    if (secret) secretKeys.push(key);
+  }
+  return { config, secretKeys, secrets };
+}
+
+/** Outputs a real provider would compute, so the program's apply() chains see realistic values. */
+function computedState(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> {
+  switch (type) {
+    case 'aws:eks/cluster:Cluster':
+      return {
+        endpoint: `https://${name}.gr7.eu-west-1.eks.amazonaws.com`,
+        arn: `arn:aws:eks:eu-west-1:123456789012:cluster/${String(inputs.name)}`,
+        certificateAuthority: { data: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t' },
+        vpcConfig: { ...(inputs.vpcConfig as object), clusterSecurityGroupId: 'sg-0eksclustersg' },
+      };
+    case 'aws:rds/instance:Instance':
+      return {
+        address: `${name}.c9akciq32.eu-west-1.rds.amazonaws.com`,
+        endpoint: `${name}.c9akciq32.eu-west-1.rds.amazonaws.com:5432`,
+      };
+    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+      return { primaryEndpointAddress: `master.${name}.abc123.euw1.cache.amazonaws.com` };
+    case 'random:index/randomPassword:RandomPassword':
+      return { result: `mock-generated-password-${name}` };
+    case 'aws:iam/role:Role':
+      return { arn: `arn:aws:iam::123456789012:role/${name}`, name };
+    case 'aws:kms/key:Key':
+      return { arn: `arn:aws:kms:eu-west-1:123456789012:key/${name}` };
+    case 'aws:rds/subnetGroup:SubnetGroup':
+    case 'aws:elasticache/subnetGroup:SubnetGroup':
+    case 'aws:rds/parameterGroup:ParameterGroup':
+      return { name };
+    case 'docker-build:index:Image':
+      return {
+        ref: `${(inputs.tags as string[])[0]}@sha256:${'0'.repeat(64)}`,
+        digest: `sha256:${'0'.repeat(64)}`,
+      };
+    default:
+      return {};
+  }
+}
+
+type MonitorLike = {
+  registerResource(req: RegisterRequest, callback: unknown): unknown;
+  newUrn(parent: string, type: string, name: string): string;
+};
+type RegisterRequest = {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getIgnorechangesList(): string[];
+  getDependenciesList(): string[];
+};
+
+export interface RunOptions {
+  stack: string;
+  config?: Record<string, string>;
+  secretKeys?: string[];
+  /** Bypass Pulumi config and the registry loader (the bench uses generated specs). */
+  inputs?: { config?: StackConfig; specs?: ServerSpec[] };
+}
+
+/** Runs infra/index.ts for one stack. Safe to call repeatedly in one process: each run resets the runtime. */
+export async function runStack(options: RunOptions): Promise<StackRun> {
+  const resources: Recorded[] = [];
+  const pending = new Map<string, Omit<Recorded, 'inputs' | 'secretPaths'>>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const meta = pending.get(`${args.type}::${args.name}`);
+        const state = {
+          ...args.inputs,
+          ...computedState(
+            args.type,
+            args.name,
+            unwrapSecrets(args.inputs, '', []) as Record<string, unknown>,
+          ),
+        };
+        const secretPaths: string[] = [];
+        const inputs = unwrapSecrets(args.inputs, '', secretPaths) as Record<string, unknown>;
+        if (meta) resources.push({ ...meta, inputs, secretPaths });
+        return { id: `${args.name}-id`, state };
+      },
+      call() {
+        throw new Error(
+          'the program must not call provider functions (nothing to invoke in a plan)',
+        );
+      },
+    },
+    'mcpfleet',
+    options.stack,
+    false,
+  );
+  const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    pending.set(`${req.getType()}::${req.getName()}`, {
+      type: req.getType(),
+      name: req.getName(),
+      urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+      parentUrn: req.getParent(),
+      ignoreChanges: req.getIgnorechangesList(),
+      dependencies: req.getDependenciesList(),
+    });
+    return register(req, callback);
+  };
+  const fromFile = options.config
+    ? { config: options.config, secretKeys: options.secretKeys ?? [] }
+    : stackConfig(options.stack);
+  pulumi.runtime.setAllConfig(fromFile.config, fromFile.secretKeys);
+
+  const warnings: string[] = [];
+  const originalError = console.error;
+  console.error = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+  try {
+    const program = (await import('../../infra/index.ts')).default;
+    let outputs: Record<string, unknown> = {};
+    await pulumi.runtime.runInPulumiStack(async () => (outputs = await program(options.inputs)));
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    const secretOutputs: string[] = [];
+    for (const [key, value] of Object.entries(outputs)) {
+      if (
+        pulumi.Output.isInstance(value) &&
+        (await (value as unknown as { isSecret: Promise<boolean> }).isSecret)
+      )
+        secretOutputs.push(key);
+    }
+    return { resources, outputs: await unwrap(outputs), secretOutputs, warnings };
+  } finally {
+    console.error = originalError;
+  }
+}
+
+async function unwrap(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(outputs)) {
+    result[key] = pulumi.Output.isInstance(value)
+      ? await (value as unknown as { promise(): Promise<unknown> }).promise()
+      : value;
+  }
+  return result;
+}
+
+export const ofType = (run: StackRun, type: string) => run.resources.filter((r) => r.type === type);
