@@ -77,6 +77,8 @@ export interface StoreOptions {
   dataDir?: string;
   /** PostgreSQL schema to use (search_path), created if missing; tests isolate with it. */
   schema?: string;
+  /** Health results kept per server, newest first; default 1000. */
+  healthRetention?: number;
   /** Bound on connecting to PostgreSQL; default 5 s. */
   connectTimeoutMs?: number;
   /** Where connection trouble after start is reported. */

@@ -1,0 +1,121 @@
+// Human output of the operator CLI: aligned tables, short durations and ages.
+import type { FleetEvent, ServerStatus } from '../api/types.ts';
+
+/** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, i) =>
+    Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** 850 → "850ms", 1234 → "1.2s", 95000 → "1m35s", 300000 → "5m", 7200000 → "2h". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${seconds % 60 ? `${seconds % 60}s` : ''}`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h${minutes % 60 ? `${minutes % 60}m` : ''}`;
+  return `${Math.floor(hours / 24)}d`;
+}
+
+/** How long ago an ISO time was, relative to now: "12s ago"; "-" when there is none. */
+export function formatAge(iso: string | null, now: number = Date.now()): string {
+  if (iso === null) return '-';
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const ms = Math.max(0, now - at);
+  return ms < 1000 ? 'just now' : `${formatDuration(ms).replace(/\.\d/, '')} ago`;
+}
+
+/** UTC, second precision: sortable and the same for every reader. */
+export function formatTime(iso: string): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : `${at.toISOString().slice(0, 19)}Z`;
+}
+
+export const SERVER_COLUMNS = [
+  'SLUG',
+  'STATE',
+  'REPLICAS',
+  'SESSIONS',
+  'IN-FLIGHT',
+  'LAST-ACTIVITY',
+  'LAST-WAKE',
+];
+
+export function formatServers(servers: ServerStatus[], now: number = Date.now()): string {
+  if (servers.length === 0) return 'No servers are registered.\n';
+  const table = formatTable(
+    SERVER_COLUMNS,
+    servers.map((s) => [
+      s.slug,
+      s.state,
+      String(s.replicas),
+      String(s.sessions),
+      String(s.inFlight),
+      formatAge(s.lastActivity, now),
+      s.lastWakeDurationMs === null ? '-' : formatDuration(s.lastWakeDurationMs),
+    ]),
+  );
+  // A failed or unhealthy server's reason is what the operator needs next.
+  const problems = servers
+    .filter((s) => s.lastError !== null && (s.state === 'failed' || s.state === 'unhealthy'))
+    .map((s) => `${s.slug}: ${oneLine(s.lastError ?? '')}\n`);
+  return problems.length > 0 ? `${table}\n${problems.join('')}` : table;
+}
+
+/** One server: the table row, then what does not fit a row. */
+export function formatServerDetail(server: ServerStatus, now: number = Date.now()): string {
+  const row = formatTable(SERVER_COLUMNS, [
+    [
+      server.slug,
+      server.state,
+      String(server.replicas),
+      String(server.sessions),
+      String(server.inFlight),
+      formatAge(server.lastActivity, now),
+      server.lastWakeDurationMs === null ? '-' : formatDuration(server.lastWakeDurationMs),
+    ],
+  ]);
+  const details: [string, string][] = [
+    ['name', server.name],
+    ['title', server.title],
+    ['kind', server.kind],
+    ['endpoint', server.endpoint],
+    ['idle timeout', formatDuration(server.idleTimeoutMs)],
+    ['replicas', `min ${server.minReplicas}, max ${server.maxReplicas}`],
+    ['last error', server.lastError === null ? '-' : oneLine(server.lastError)],
+  ];
+  const width = Math.max(...details.map(([key]) => key.length)) + 2;
+  return `${row}\n${details.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}\n`).join('')}`;
+}
+
+export const EVENT_COLUMNS = ['TIME', 'SERVER', 'TYPE', 'DURATION', 'MESSAGE'];
+
+export function formatEvents(events: FleetEvent[]): string {
+  if (events.length === 0) return 'No events.\n';
+  return formatTable(
+    EVENT_COLUMNS,
+    events.map((e) => [
+      formatTime(e.at),
+      e.server,
+      e.type,
+      e.durationMs === null ? '-' : formatDuration(e.durationMs),
+      e.message === null ? '' : oneLine(e.message),
+    ]),
+  );
+}
+
+/** Table cells are one line: a multi-line error would break the alignment. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

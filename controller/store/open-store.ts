@@ -1,0 +1,58 @@
+// Opens the durable store: a real PostgreSQL when a URL is given, embedded PGlite otherwise.
+// Migrations are applied before the store is returned, so callers can write at once.
+import { openPGliteDatabase } from './pglite-database.ts';
+import { openPostgresDatabase } from './postgres-database.ts';
+import type { SqlDatabase } from './sql.ts';
+import { SqlStore } from './sql-store.ts';
+import type { Store, StoreOptions } from './store.ts';
+
+export const DEFAULT_DATA_DIR = '.mcpfleet/pgdata';
+
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  const db: SqlDatabase = options.databaseUrl
+    ? openPostgresDatabase({
+        url: options.databaseUrl,
+        schema: options.schema,
+        connectTimeoutMs: options.connectTimeoutMs,
+        logger: options.logger,
+      })
+    : await openPGliteDatabase(options.dataDir ?? DEFAULT_DATA_DIR, options.schema);
+  const store = new SqlStore(db, {
+    schema: options.schema,
+    healthRetention: options.healthRetention,
+  });
+  try {
+    if (options.databaseUrl) await probeConnection(db);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  try {
+    await store.migrate();
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw new Error(`migrating ${db.description} failed: ${describeError(err)}`, { cause: err });
+  }
+  return store;
+}
+
+/** A first round trip, so an unreachable server says so instead of failing a migration. */
+async function probeConnection(db: SqlDatabase): Promise<void> {
+  try {
+    await db.query('SELECT 1');
+  } catch (err) {
+    throw new Error(`cannot connect to PostgreSQL at ${db.description}: ${describeError(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+function describeError(err: unknown): string {
+  // Connecting to a name with several addresses (localhost: ::1 and 127.0.0.1) fails with
+  // an AggregateError whose own message is empty; the reasons are inside.
+  if (err instanceof AggregateError && !err.message) {
+    return [...new Set(err.errors.map(describeError))].join('; ');
+  }
+  if (err instanceof Error) return err.message || (err as { code?: string }).code || err.name;
+  return String(err);
+}
