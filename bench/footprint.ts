@@ -1,0 +1,118 @@
+// Footprint: controller RSS with 1,000 registered servers, idle; then the extra RSS while
+// 10,000 requests are held for a server that is waking. Measured twice, each in a fresh
+// process with --expose-gc: with the embedded PGlite store (the `npm start` default) and
+// with a trivial in-memory store (isolates the lifecycle code from PGlite's WASM heap).
+// Targets: idle <= 150 MB, held extra <= 50 MB. Usage: node bench/footprint.ts
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { WorkloadSpec } from '../registry/catalog/spec.ts';
+import type { Store } from '../controller/store/store.ts';
+import { benchFleet, registrySpec } from './fleet-setup.ts';
+import { ROOT } from './mcp-load.ts';
+
+const mode = process.argv[2];
+if (mode !== 'pglite' && mode !== 'memory') {
+  const run = (which: string) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), which], {
+        encoding: 'utf8',
+      }),
+    ) as unknown;
+  console.log(
+    JSON.stringify(
+      { benchmark: 'footprint', embeddedPglite: run('pglite'), lifecycleOnly: run('memory') },
+      null,
+      2,
+    ),
+  );
+  process.exit(0);
+}
+
+/** Keeps nothing: the fleet's writes cost no memory, so RSS is the fleet's own. */
+function nullStore(): Store {
+  let id = 0;
+  return {
+    migrate: async () => {},
+    recordEvent: async (e) => ({
+      id: ++id,
+      server: e.server,
+      type: e.type,
+      at: new Date().toISOString(),
+      durationMs: e.durationMs ?? null,
+      message: e.message ?? null,
+      data: e.data ?? null,
+    }),
+    listEvents: async () => [],
+    recordStatus: async () => {},
+    statusHistory: async () => [],
+    recordHealth: async () => {},
+    healthResults: async () => [],
+    close: async () => {},
+  } as Store;
+}
+
+const SERVERS = 1000;
+const HELD = 10_000;
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const gc = (globalThis as { gc?: () => void }).gc;
+async function settledRss(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return process.memoryUsage().rss;
+}
+
+const template = await registrySpec('everything');
+const specs: WorkloadSpec[] = Array.from({ length: SERVERS }, (_, i) => ({
+  ...template,
+  slug: `server-${i}`,
+  name: `io.example/server-${i}`,
+}));
+// One server that never becomes ready, so requests stay held for the measurement.
+specs.push({
+  ...template,
+  slug: 'never-ready',
+  health: { ...template.health, startupTimeoutMs: 120_000 },
+  env: { FIXTURE_MODE: 'silent' },
+  args: [],
+  local: {
+    runnable: true,
+    command: process.execPath,
+    args: [`${ROOT}test/fixtures/stdio-server.ts`],
+    requires: [],
+  },
+});
+const baseline = await settledRss();
+const { fleet } = await benchFleet(specs, {
+  maxHeldPerServer: HELD,
+  ...(mode === 'memory' ? { store: nullStore() } : {}),
+});
+const idle = await settledRss();
+
+const held = Array.from({ length: HELD }, () =>
+  fleet.acquire('never-ready', { kind: 'request' }).catch(() => undefined),
+);
+await new Promise((resolve) => setTimeout(resolve, 500));
+const status = fleet.status('never-ready');
+const withHeld = await settledRss();
+await fleet.stop();
+await Promise.all(held);
+console.log(
+  JSON.stringify(
+    {
+      store: mode,
+      gcExposed: gc !== undefined,
+      processBaselineMb: mb(baseline),
+      idle: { servers: SERVERS + 1, rssMb: mb(idle), target: '<= 150 MB' },
+      held: {
+        requests: HELD,
+        state: status?.state,
+        extraRssMb: mb(withHeld - idle),
+        target: '<= 50 MB',
+      },
+    },
+    null,
+    2,
+  ),
+);

@@ -1,0 +1,217 @@
+// One MCP session on the bridge: one stdio child, the POST exchanges waiting on it, and
+// the optional GET stream for server-initiated messages.
+//
+// Client sessions pass JSON-RPC ids through untouched (the child has one client). The
+// shared sessionless child (2026-07-28-style requests) serves many clients at once, so it
+// rewrites request ids to its own and restores them on the way back.
+import type { ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { PostExchange } from './post-exchange.ts';
+import {
+  INTERNAL_ERROR,
+  isRequest,
+  isResponse,
+  type JsonRpcId,
+  type JsonRpcMessage,
+} from './jsonrpc.ts';
+import { describeExit, type ChildExit, type StdioChild } from './stdio-child.ts';
+
+/** Messages for a client with no open stream wait here, up to this many. */
+const MAX_BUFFERED = 200;
+
+interface PendingRequest {
+  exchange: PostExchange;
+  clientId: JsonRpcId;
+  progressToken?: JsonRpcId;
+}
+
+export function newSessionId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export class BridgeSession {
+  readonly id: string;
+  readonly child: StdioChild;
+  readonly shared: boolean;
+  lastActivity = Date.now();
+  /** Set once the child exited or the session was closed: no new requests. */
+  closed = false;
+  private readonly pending = new Map<JsonRpcId, PendingRequest>();
+  private readonly progressRoutes = new Map<JsonRpcId, PostExchange>();
+  private readonly exchanges = new Set<PostExchange>();
+  private getStream: ServerResponse | undefined;
+  private buffered: string[] = [];
+  private nextInternalId = 1;
+  /** Requests the bridge itself sent (the shared child's initialize). */
+  private readonly own = new Map<JsonRpcId, (message: JsonRpcMessage) => void>();
+
+  constructor(id: string, child: StdioChild, shared: boolean) {
+    this.id = id;
+    this.child = child;
+    this.shared = shared;
+    child.onMessage = (message, raw) => this.onChildMessage(message, raw);
+    void child.exited.then((exit) => {
+      if (!this.closed) this.fail(exit);
+    });
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Forwards a POST's messages to the child. Requests get their answer through `exchange`;
+   * `exchange` is undefined when the POST held only notifications/responses (202 already).
+   * `rawSingle` is the body itself when it is one message on one line: relayed as is.
+   */
+  forward(
+    messages: JsonRpcMessage[],
+    exchange: PostExchange | undefined,
+    rawSingle?: string,
+  ): void {
+    this.lastActivity = Date.now();
+    if (exchange) {
+      this.exchanges.add(exchange);
+      exchange.onDone = () => this.onExchangeDone(exchange);
+    }
+    for (const message of messages) {
+      if (exchange && isRequest(message)) {
+        const clientId = message.id as JsonRpcId;
+        const token = message.params?._meta?.progressToken;
+        const key = this.shared ? this.nextInternalId++ : clientId;
+        this.pending.set(key, {
+          exchange,
+          clientId,
+          ...(token !== undefined ? { progressToken: token } : {}),
+        });
+        if (token !== undefined) this.progressRoutes.set(token, exchange);
+        const raw = this.shared
+          ? JSON.stringify({ ...message, id: key })
+          : (rawSingle ?? JSON.stringify(message));
+        if (!this.child.send(raw)) {
+          this.pending.delete(key);
+          exchange.deliverResponse(
+            clientId,
+            errorFor(clientId, 'MCP server process is not running'),
+          );
+        }
+      } else {
+        this.child.send(rawSingle ?? JSON.stringify(message));
+      }
+    }
+  }
+
+  /** Attaches the GET stream for server-initiated messages; false if one is open. */
+  attachStream(res: ServerResponse): boolean {
+    if (this.getStream && !this.getStream.writableEnded) return false;
+    this.getStream = res;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'mcp-session-id': this.id,
+    });
+    res.flushHeaders();
+    const backlog = this.buffered;
+    this.buffered = [];
+    for (const raw of backlog) res.write(`event: message\ndata: ${raw}\n\n`);
+    res.once('close', () => {
+      if (this.getStream === res) this.getStream = undefined;
+    });
+    return true;
+  }
+
+  /** The child exited (or is being stopped): every waiting client gets an error now. */
+  fail(exit: ChildExit | undefined, reason?: string): void {
+    this.closed = true;
+    const message = reason ?? `MCP server process ${exit ? describeExit(exit) : 'stopped'}`;
+    const spawnFailed = exit?.spawnError !== undefined;
+    for (const exchange of [...this.exchanges]) {
+      exchange.failAll(INTERNAL_ERROR, message, spawnFailed ? 502 : 200);
+    }
+    this.pending.clear();
+    this.progressRoutes.clear();
+    this.exchanges.clear();
+    if (this.getStream && !this.getStream.writableEnded) this.getStream.end();
+    this.getStream = undefined;
+    this.buffered = [];
+  }
+
+  /** Sends a request of the bridge's own and resolves with the child's response. */
+  request(method: string, params: Record<string, unknown>): Promise<JsonRpcMessage> {
+    const id = `bridge-${this.nextInternalId++}`;
+    return new Promise((resolve, reject) => {
+      this.own.set(id, resolve);
+      if (!this.child.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }))) {
+        this.own.delete(id);
+        reject(new Error('MCP server process is not running'));
+      }
+      void this.child.exited.then((exit) => {
+        if (this.own.delete(id)) reject(new Error(`MCP server process ${describeExit(exit)}`));
+      });
+    });
+  }
+
+  /** Sends a notification of the bridge's own. */
+  notify(method: string, params?: Record<string, unknown>): void {
+    this.child.send(JSON.stringify({ jsonrpc: '2.0', method, ...(params ? { params } : {}) }));
+  }
+
+  private onChildMessage(message: JsonRpcMessage, raw: string): void {
+    if (isResponse(message) && message.id !== undefined && message.id !== null) {
+      const own = this.own.get(message.id);
+      if (own) {
+        this.own.delete(message.id);
+        own(message);
+        return;
+      }
+      const pending = this.pending.get(message.id);
+      if (!pending) return; // answer to an abandoned or cancelled request
+      this.pending.delete(message.id);
+      if (pending.progressToken !== undefined) this.progressRoutes.delete(pending.progressToken);
+      const out = this.shared ? JSON.stringify({ ...message, id: pending.clientId }) : raw;
+      pending.exchange.deliverResponse(pending.clientId, out);
+      return;
+    }
+    this.route(message, raw);
+  }
+
+  /** Notifications and server→client requests: to the request they most likely belong to. */
+  private route(message: JsonRpcMessage, raw: string): void {
+    const token =
+      message.method === 'notifications/progress'
+        ? (message.params as { progressToken?: JsonRpcId } | undefined)?.progressToken
+        : undefined;
+    const byToken = token !== undefined ? this.progressRoutes.get(token) : undefined;
+    if (byToken?.deliverMessage(raw)) return;
+    if (this.shared) return; // a shared child's other chatter has no single client
+    for (const exchange of this.exchanges) if (exchange.deliverMessage(raw)) return;
+    if (this.getStream && !this.getStream.writableEnded) {
+      this.getStream.write(`event: message\ndata: ${raw}\n\n`);
+      return;
+    }
+    if (this.buffered.length < MAX_BUFFERED) this.buffered.push(raw);
+  }
+
+  private onExchangeDone(exchange: PostExchange): void {
+    this.exchanges.delete(exchange);
+    if (!exchange.abandoned) return;
+    // The client went away: forget its requests and tell the server to stop working on them.
+    for (const [key, pending] of this.pending) {
+      if (pending.exchange !== exchange) continue;
+      this.pending.delete(key);
+      if (pending.progressToken !== undefined) this.progressRoutes.delete(pending.progressToken);
+      this.child.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: key, reason: 'client disconnected' },
+        }),
+      );
+    }
+  }
+}
+
+function errorFor(id: JsonRpcId, message: string): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, error: { code: INTERNAL_ERROR, message } });
+}

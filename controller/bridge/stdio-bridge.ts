@@ -1,0 +1,493 @@
+// The stdio bridge: a Streamable HTTP MCP endpoint in front of a stdio MCP server.
+//
+// One child process per MCP session (server state is per client): an `initialize` POST
+// without a session spawns a child (or takes the warm spare) and mints MCP-Session-Id;
+// later requests route by that id. Sessionless requests (revision 2026-07-28: no session,
+// no initialize) share one child the bridge initialized itself. Bounded: a cap on children
+// (503 + Retry-After), spawn errors answered as JSON-RPC errors, a child that dies fails
+// its waiting requests at once, and every child is killed on DELETE, idle expiry, close
+// and process exit.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../observability/log.ts';
+import { BridgeSession, newSessionId } from './bridge-session.ts';
+import {
+  INTERNAL_ERROR,
+  INVALID_REQUEST,
+  PARSE_ERROR,
+  SERVER_UNAVAILABLE,
+  SESSION_NOT_FOUND,
+  errorResponse,
+  isRequest,
+  parseBody,
+  type JsonRpcId,
+  type JsonRpcMessage,
+} from './jsonrpc.ts';
+import { PostExchange } from './post-exchange.ts';
+import { StdioChild, describeExit, type ChildCommand, type ChildExit } from './stdio-child.ts';
+
+export const LATEST_PROTOCOL_VERSION = '2025-11-25';
+
+export interface StdioBridgeOptions {
+  command: ChildCommand;
+  logger: Logger;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: the OS picks a free port. */
+  port?: number;
+  /** MCP endpoint path, default /mcp. */
+  path?: string;
+  /** Live children (sessions + shared + spare) at most; default 64. */
+  maxChildren?: number;
+  /** A session with no request for this long is closed and its child killed; default 30 min. */
+  sessionIdleMs?: number;
+  /** Children spawned ahead of the next initialize (0 or 1), hiding spawn time; default 1. */
+  warmSpares?: number;
+  /** Request bodies above this get 413; default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Grace between SIGTERM and SIGKILL when stopping a child; default 1500 ms. */
+  killGraceMs?: number;
+  /** Every child exit, including expected ones (exit.expected). */
+  onChildExit?: (exit: ChildExit, role: ChildRole) => void;
+  /** The number of live children changed. */
+  onChildCount?: (count: number) => void;
+}
+
+export type ChildRole = 'session' | 'shared' | 'spare';
+
+export interface StdioBridge {
+  /** http://host:port/path */
+  readonly url: string;
+  readonly port: number;
+  childCount(): number;
+  sessionCount(): number;
+  childPids(): number[];
+  /**
+   * Readiness without spending a process: pings the warm spare child (MCP allows ping
+   * before initialize) and resolves on its answer, leaving it uninitialized for the next
+   * client. Rejects if the child dies first or `signal` aborts.
+   */
+  readyCheck(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+const RETRY_AFTER_SECONDS = 1;
+
+export async function startStdioBridge(options: StdioBridgeOptions): Promise<StdioBridge> {
+  const bridge = new Bridge(options);
+  await bridge.listen();
+  return bridge;
+}
+
+class Bridge implements StdioBridge {
+  private readonly options: StdioBridgeOptions;
+  private readonly logger: Logger;
+  private readonly path: string;
+  private readonly maxChildren: number;
+  private readonly maxBodyBytes: number;
+  private readonly sessions = new Map<string, BridgeSession>();
+  private readonly children = new Set<StdioChild>();
+  private readonly server: http.Server;
+  private spare: StdioChild | undefined;
+  private shared: Promise<BridgeSession> | undefined;
+  private sharedChild: StdioChild | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private closing = false;
+  private boundPort = 0;
+
+  constructor(options: StdioBridgeOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.path = options.path ?? '/mcp';
+    this.maxChildren = Math.max(1, options.maxChildren ?? 64);
+    this.maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.logger.error({ err }, 'bridge request failed');
+        if (!res.headersSent) sendError(res, 500, null, INTERNAL_ERROR, 'internal bridge error');
+        else res.end();
+      });
+    });
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    const host = this.options.host ?? '127.0.0.1';
+    const shown = host.includes(':') ? `[${host}]` : host;
+    return `http://${shown}:${this.boundPort}${this.path}`;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.boundPort = (this.server.address() as AddressInfo).port;
+    const idleMs = this.options.sessionIdleMs ?? 30 * 60_000;
+    this.sweeper = setInterval(() => this.sweepIdle(idleMs), Math.min(idleMs / 2, 60_000));
+    this.sweeper.unref();
+    this.ensureSpare();
+  }
+
+  childCount(): number {
+    return this.children.size;
+  }
+
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  childPids(): number[] {
+    return [...this.children].map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
+  readyCheck(signal: AbortSignal): Promise<void> {
+    if (!this.spare && !this.closing && this.children.size < this.maxChildren) {
+      this.spare = this.spawn('spare');
+    }
+    const child = this.spare;
+    if (!child)
+      return Promise.reject(new Error('no process available to check (bridge at capacity)'));
+    const id = `mcpfleet-ready-${Date.now()}`;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () =>
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      child.onMessage = (message) => {
+        if (message.id !== id) return;
+        child.onMessage = () => {};
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      void child.exited.then((exit) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(new Error(`MCP server process ${describeExit(exit)}`));
+      });
+      child.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions.values()) session.fail(undefined, 'MCP bridge closed');
+    this.sessions.clear();
+    this.server.closeAllConnections();
+    const grace = this.options.killGraceMs;
+    await Promise.all([...this.children].map((child) => child.stop(grace)));
+    await closed;
+  }
+
+  // ---- HTTP ----
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path === '/healthz' && req.method === 'GET') {
+      const body = JSON.stringify({ ok: true, children: this.children.size });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      return;
+    }
+    if (path !== this.path) {
+      sendError(res, 404, null, INVALID_REQUEST, `no MCP endpoint at ${path}; use ${this.path}`);
+      return;
+    }
+    if (this.closing) {
+      sendError(res, 503, null, SERVER_UNAVAILABLE, 'MCP bridge is shutting down', {
+        'retry-after': String(RETRY_AFTER_SECONDS),
+      });
+      return;
+    }
+    const sessionId = header(req, 'mcp-session-id');
+    switch (req.method) {
+      case 'POST':
+        return this.handlePost(req, res, sessionId);
+      case 'GET':
+        return this.handleGet(req, res, sessionId);
+      case 'DELETE':
+        return this.handleDelete(res, sessionId);
+      default:
+        res.setHeader('allow', 'GET, POST, DELETE');
+        sendError(res, 405, null, INVALID_REQUEST, `method ${req.method} not allowed`);
+    }
+  }
+
+  private async handlePost(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionId: string | undefined,
+  ): Promise<void> {
+    const contentType = header(req, 'content-type');
+    if (contentType !== undefined && !contentType.includes('application/json')) {
+      sendError(res, 415, null, INVALID_REQUEST, 'Content-Type must be application/json');
+      return;
+    }
+    const body = await readBody(req, this.maxBodyBytes);
+    if (body === undefined) {
+      sendError(res, 413, null, INVALID_REQUEST, `request body above ${this.maxBodyBytes} bytes`);
+      return;
+    }
+    let messages: JsonRpcMessage[];
+    let batch: boolean;
+    try {
+      ({ messages, batch } = parseBody(body));
+    } catch (err) {
+      sendError(res, 400, null, PARSE_ERROR, `invalid JSON-RPC: ${(err as Error).message}`);
+      return;
+    }
+    const rawSingle = !batch && !/[\r\n]/.test(body) ? body : undefined;
+    const ids = messages.filter(isRequest).map((m) => m.id as JsonRpcId);
+    const accept = header(req, 'accept') ?? '';
+
+    if (sessionId !== undefined) {
+      const session = this.sessions.get(sessionId);
+      if (!session || session.closed) {
+        sendError(res, 404, ids[0] ?? null, SESSION_NOT_FOUND, 'Session not found');
+        return;
+      }
+      this.dispatch(session, messages, batch, ids, accept, res, {}, rawSingle);
+      return;
+    }
+
+    if (messages.some((m) => m.method === 'initialize')) {
+      const session = this.openSession();
+      if (!session) {
+        this.rejectFull(res, ids[0] ?? null);
+        return;
+      }
+      const headers = { 'mcp-session-id': session.id };
+      this.dispatch(session, messages, batch, ids, accept, res, headers, rawSingle);
+      return;
+    }
+
+    let shared: BridgeSession;
+    try {
+      shared = await this.sharedSession(header(req, 'mcp-protocol-version'));
+    } catch (err) {
+      if (err instanceof BridgeFullError) {
+        this.rejectFull(res, ids[0] ?? null);
+        return;
+      }
+      sendError(res, 502, ids[0] ?? null, INTERNAL_ERROR, (err as Error).message);
+      return;
+    }
+    this.dispatch(shared, messages, batch, ids, accept, res, {}, undefined);
+  }
+
+  private dispatch(
+    session: BridgeSession,
+    messages: JsonRpcMessage[],
+    batch: boolean,
+    ids: JsonRpcId[],
+    accept: string,
+    res: ServerResponse,
+    headers: Record<string, string>,
+    rawSingle: string | undefined,
+  ): void {
+    if (ids.length === 0) {
+      session.forward(messages, undefined, rawSingle);
+      res.writeHead(202, headers).end();
+      return;
+    }
+    const exchange = new PostExchange({ res, ids, batch, accept, headers });
+    session.forward(messages, exchange, rawSingle);
+  }
+
+  private handleGet(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionId: string | undefined,
+  ): void {
+    if (sessionId === undefined) {
+      res.setHeader('allow', 'POST');
+      sendError(res, 405, null, INVALID_REQUEST, 'GET needs an MCP-Session-Id');
+      return;
+    }
+    if (!(header(req, 'accept') ?? '').includes('text/event-stream')) {
+      sendError(res, 406, null, INVALID_REQUEST, 'GET must accept text/event-stream');
+      return;
+    }
+    const session = this.sessions.get(sessionId);
+    if (!session || session.closed) {
+      sendError(res, 404, null, SESSION_NOT_FOUND, 'Session not found');
+      return;
+    }
+    if (!session.attachStream(res)) {
+      sendError(res, 409, null, INVALID_REQUEST, 'a GET stream is already open for this session');
+    }
+  }
+
+  private async handleDelete(res: ServerResponse, sessionId: string | undefined): Promise<void> {
+    if (sessionId === undefined) {
+      sendError(res, 400, null, INVALID_REQUEST, 'DELETE needs an MCP-Session-Id');
+      return;
+    }
+    const session = this.sessions.get(sessionId);
+    if (!session) {
+      sendError(res, 404, null, SESSION_NOT_FOUND, 'Session not found');
+      return;
+    }
+    await this.closeSession(session, 'session deleted by the client');
+    res.writeHead(200).end();
+  }
+
+  // ---- children and sessions ----
+
+  private openSession(): BridgeSession | undefined {
+    let child = this.spare;
+    this.spare = undefined;
+    if (!child) {
+      if (this.children.size >= this.maxChildren) return undefined;
+      child = this.spawn();
+    }
+    const session = new BridgeSession(newSessionId(), child, false);
+    this.sessions.set(session.id, session);
+    void child.exited.then(() => {
+      if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    });
+    this.ensureSpare();
+    return session;
+  }
+
+  private sharedSession(protocolVersion: string | undefined): Promise<BridgeSession> {
+    if (!this.shared) {
+      const starting = this.startShared(protocolVersion);
+      this.shared = starting;
+      starting.catch(() => {
+        if (this.shared === starting) this.shared = undefined;
+      });
+    }
+    return this.shared;
+  }
+
+  private async startShared(protocolVersion: string | undefined): Promise<BridgeSession> {
+    if (this.children.size >= this.maxChildren) throw new BridgeFullError();
+    const child = this.spawn('shared');
+    this.sharedChild = child;
+    const session = new BridgeSession('shared', child, true);
+    const reply = await session.request('initialize', {
+      protocolVersion: protocolVersion ?? LATEST_PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: 'mcpfleet-bridge', version: '1' },
+    });
+    if (reply.error !== undefined) {
+      void child.stop(this.options.killGraceMs);
+      throw new Error(`the MCP server refused initialize: ${JSON.stringify(reply.error)}`);
+    }
+    session.notify('notifications/initialized');
+    return session;
+  }
+
+  private spawn(role: ChildRole = 'session'): StdioChild {
+    const child = new StdioChild(this.options.command, this.logger);
+    this.children.add(child);
+    this.options.onChildCount?.(this.children.size);
+    let currentRole = role;
+    void child.exited.then((exit) => {
+      this.children.delete(child);
+      // A spare taken by a session exits as a session.
+      if (this.spare === child) this.spare = undefined;
+      else if (currentRole === 'spare') currentRole = 'session';
+      if (this.sharedChild === child) {
+        this.sharedChild = undefined;
+        this.shared = undefined;
+      }
+      const level = exit.expected ? 'debug' : 'warn';
+      this.logger[level](
+        { pid: child.pid, code: exit.code, signal: exit.signal, role: currentRole },
+        `MCP server process ${describeExit(exit)}`,
+      );
+      this.options.onChildCount?.(this.children.size);
+      this.options.onChildExit?.(exit, currentRole);
+    });
+    return child;
+  }
+
+  private ensureSpare(): void {
+    if ((this.options.warmSpares ?? 1) < 1 || this.spare || this.closing) return;
+    if (this.children.size >= this.maxChildren) return;
+    this.spare = this.spawn('spare');
+  }
+
+  private async closeSession(session: BridgeSession, reason: string): Promise<void> {
+    this.sessions.delete(session.id);
+    session.fail(undefined, reason);
+    await session.child.stop(this.options.killGraceMs);
+  }
+
+  private sweepIdle(idleMs: number): void {
+    const cutoff = Date.now() - idleMs;
+    for (const session of this.sessions.values()) {
+      if (session.lastActivity < cutoff && session.pendingCount === 0) {
+        this.logger.info({ session: session.id }, 'closing idle MCP session');
+        void this.closeSession(session, 'session expired');
+      }
+    }
+  }
+
+  private rejectFull(res: ServerResponse, id: JsonRpcId | null): void {
+    sendError(
+      res,
+      503,
+      id,
+      SERVER_UNAVAILABLE,
+      `MCP bridge at capacity (${this.maxChildren} processes)`,
+      {
+        'retry-after': String(RETRY_AFTER_SECONDS),
+      },
+    );
+  }
+}
+
+class BridgeFullError extends Error {}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sendError(
+  res: ServerResponse,
+  status: number,
+  id: JsonRpcId | null,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = errorResponse(id, code, message);
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
+}
+
+/** The whole body as text, or undefined when it exceeds `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) over = true;
+      else chunks.push(chunk);
+    });
+    req.once('end', () =>
+      resolve(
+        over
+          ? undefined
+          : chunks.length === 1
+            ? chunks[0]!.toString('utf8')
+            : Buffer.concat(chunks).toString('utf8'),
+      ),
+    );
+    req.once('error', reject);
+  });
+}

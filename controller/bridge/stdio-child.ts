@@ -1,0 +1,147 @@
+// One stdio MCP server process: newline-delimited JSON-RPC on stdin/stdout. stdout lines
+// are parsed exactly once and handed on with their raw text (so responses can be relayed
+// without re-serializing). stderr is the server's log: it goes to our logger and into a
+// short tail kept for error messages, and is never treated as an error by itself.
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from '../observability/log.ts';
+import type { JsonRpcMessage } from './jsonrpc.ts';
+import { spawnInGroup, terminateGroup } from './process-group.ts';
+
+export interface ChildCommand {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: string | null;
+  /** Spawn failure (ENOENT, EACCES...), when the process never ran. */
+  spawnError?: string;
+  /** We asked it to stop (DELETE, idle, close): not a crash. */
+  expected: boolean;
+  /** Last lines of stderr, for error messages. */
+  stderrTail: string;
+}
+
+const STDERR_TAIL_CHARS = 2000;
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
+export class StdioChild {
+  readonly exited: Promise<ChildExit>;
+  readonly pid: number | undefined;
+  onMessage: (message: JsonRpcMessage, raw: string) => void = () => {};
+  private readonly process: ChildProcess;
+  private readonly logger: Logger;
+  private stdoutBuffer = '';
+  private stderrTail = '';
+  private stopping = false;
+  private alive = true;
+
+  constructor(spec: ChildCommand, logger: Logger) {
+    this.logger = logger;
+    this.process = spawnInGroup(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ? { ...process.env, ...spec.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.pid = this.process.pid;
+    this.exited = new Promise((resolve) => {
+      let spawnError: string | undefined;
+      this.process.once('error', (err) => {
+        spawnError = err.message;
+        this.alive = false;
+        // 'exit' does not follow a failed spawn.
+        if (this.pid === undefined) resolve(this.exitInfo(null, null, spawnError));
+      });
+      this.process.once('exit', (code, signal) => {
+        this.alive = false;
+        resolve(this.exitInfo(code, signal, spawnError));
+      });
+    });
+    this.process.stdout?.setEncoding('utf8');
+    this.process.stdout?.on('data', (chunk: string) => this.onStdout(chunk));
+    this.process.stderr?.setEncoding('utf8');
+    this.process.stderr?.on('data', (chunk: string) => this.onStderr(chunk));
+    // EPIPE when the child died between our check and the write: its exit handles it.
+    this.process.stdin?.on('error', (err) => this.logger.debug({ err }, 'child stdin error'));
+  }
+
+  get running(): boolean {
+    return this.alive;
+  }
+
+  /** Writes one serialized JSON-RPC message. Returns false when the child is gone. */
+  send(raw: string): boolean {
+    const stdin = this.process.stdin;
+    if (!this.alive || !stdin || stdin.destroyed) return false;
+    stdin.write(raw + '\n');
+    return true;
+  }
+
+  /** Stops the process group (stdin closed, SIGTERM, SIGKILL after a grace period). */
+  async stop(graceMs?: number): Promise<void> {
+    this.stopping = true;
+    this.process.stdin?.end();
+    await terminateGroup(this.process, graceMs);
+    await this.exited;
+  }
+
+  private exitInfo(code: number | null, signal: string | null, spawnError?: string): ChildExit {
+    return {
+      code,
+      signal,
+      ...(spawnError ? { spawnError } : {}),
+      expected: this.stopping,
+      stderrTail: this.stderrTail.trim(),
+    };
+  }
+
+  private onStdout(chunk: string): void {
+    let text = this.stdoutBuffer + chunk;
+    let newline = text.indexOf('\n');
+    while (newline !== -1) {
+      const line = text.slice(0, newline).trim();
+      text = text.slice(newline + 1);
+      if (line.length > 0) this.onLine(line);
+      newline = text.indexOf('\n');
+    }
+    if (text.length > MAX_LINE_CHARS) {
+      this.logger.warn({ chars: text.length }, 'child stdout line too long; dropped');
+      text = '';
+    }
+    this.stdoutBuffer = text;
+  }
+
+  private onLine(line: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      // Some servers print banners on stdout; it is noise, not protocol.
+      this.logger.warn({ line: line.slice(0, 200) }, 'non-JSON line on child stdout');
+      return;
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+      this.logger.warn({ line: line.slice(0, 200) }, 'unexpected JSON on child stdout');
+      return;
+    }
+    this.onMessage(message as JsonRpcMessage, line);
+  }
+
+  private onStderr(chunk: string): void {
+    this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+    for (const line of chunk.split('\n')) {
+      if (line.trim().length > 0) this.logger.info({ stderr: line.slice(0, 1000) }, 'child stderr');
+    }
+  }
+}
+
+/** A one-line human reason for an exit, e.g. "exited with code 1: Error: boom". */
+export function describeExit(exit: ChildExit): string {
+  if (exit.spawnError) return `failed to start: ${exit.spawnError}`;
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const lastLine = exit.stderrTail.split('\n').filter(Boolean).slice(-1)[0];
+  return lastLine ? `${how}: ${lastLine.slice(0, 300)}` : how;
+}

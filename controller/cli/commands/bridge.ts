@@ -1,0 +1,76 @@
+// `mcpfleet bridge`: the stdio ⇄ Streamable HTTP bridge as a standalone process, the
+// entry point of the Kubernetes runner images (one stdio MCP server per pod, served on a
+// port). Runs until SIGTERM/SIGINT, then stops every child before exiting.
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { startStdioBridge } from '../../bridge/stdio-bridge.ts';
+import { createLogger } from '../../observability/log.ts';
+import { parseDuration } from '../../../registry/catalog/duration.ts';
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export function registerBridgeCommand(program: Command): void {
+  program
+    .command('bridge')
+    .description('Serve a stdio MCP server over Streamable HTTP (one child process per session).')
+    .usage('[options] -- <command> [args...]')
+    .option('--port <port>', 'port to listen on', positiveInt('--port'), 8080)
+    .option('--host <host>', 'interface to listen on', '0.0.0.0')
+    .option('--path <path>', 'MCP endpoint path', '/mcp')
+    .option('--max-children <n>', 'most child processes at once', positiveInt('--max-children'), 64)
+    .option(
+      '--session-idle <duration>',
+      'close sessions idle this long, e.g. 30m',
+      duration,
+      30 * 60_000,
+    )
+    .argument('<command>', 'the stdio MCP server executable')
+    .argument('[args...]', 'its arguments (put -- before the command)')
+    .action(async (command: string, args: string[], options: BridgeCliOptions) => {
+      const logger = createLogger().child({ component: 'bridge' });
+      const bridge = await startStdioBridge({
+        command: { command, args },
+        logger,
+        host: options.host,
+        port: options.port,
+        path: options.path,
+        maxChildren: Math.max(1, options.maxChildren),
+        sessionIdleMs: options.sessionIdle,
+      });
+      logger.info({ url: bridge.url, command, args }, 'stdio bridge listening');
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          logger.info({ signal }, 'stopping stdio bridge');
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+          void bridge.close().then(resolve);
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+      });
+    });
+}
+
+interface BridgeCliOptions {
+  port: number;
+  host: string;
+  path: string;
+  maxChildren: number;
+  sessionIdle: number;
+}

@@ -1,0 +1,159 @@
+// The Fleet on the local runtime: one ManagedServer per spec, sharing a runtime, the
+// event log, the activity recorder and the coordination backend.
+import { randomBytes } from 'node:crypto';
+import type { ServerStatus } from '../api/types.ts';
+import type { Coord } from '../coord/coord.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import type { EventQuery, FleetEvent, Store } from '../store/store.ts';
+import type { CrashLoopOptions } from '../health/crash-loop.ts';
+import { LocalRuntime, type LocalRuntimeOptions } from '../runtime/local.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { ActivityRecorder } from '../scaler/activity-recorder.ts';
+import { EventLog } from './event-log.ts';
+import { FleetError, type AcquireOptions, type Fleet, type Lease } from './fleet.ts';
+import { ManagedServer } from './managed-server.ts';
+
+export interface LocalFleetOptions {
+  specs: ServerSpec[];
+  store: Store;
+  coord: Coord;
+  metrics: Metrics;
+  logger: Logger;
+  /** Overrides every server's idle timeout (--idle-timeout). */
+  idleTimeoutOverrideMs?: number;
+  /** Requests held per server while it wakes; default 10,000. */
+  maxHeldPerServer?: number;
+  /** This controller's identity (wake locks, session routes); default random. */
+  replicaId?: string;
+  /** How long an idle server drains before sleeping; default 500 ms. */
+  drainGraceMs?: number;
+  crashLoop?: CrashLoopOptions;
+  /** Replaces the local runtime (another runtime, or tests). */
+  runtime?: Runtime;
+  runtimeOptions?: Omit<LocalRuntimeOptions, 'logger'>;
+}
+
+export function createLocalFleet(options: LocalFleetOptions): Fleet {
+  return new LocalFleet(options);
+}
+
+class LocalFleet implements Fleet {
+  private readonly options: LocalFleetOptions;
+  private readonly servers = new Map<string, ManagedServer>();
+  private readonly eventLog: EventLog;
+  private readonly activity: ActivityRecorder;
+  private readonly logger: Logger;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: LocalFleetOptions) {
+    this.options = options;
+    this.logger = options.logger.child({ component: 'fleet' });
+    this.eventLog = new EventLog(options.store, this.logger);
+    this.activity = new ActivityRecorder(options.coord, this.logger);
+    const runtime =
+      options.runtime ??
+      new LocalRuntime({
+        logger: options.logger.child({ component: 'runtime' }),
+        ...options.runtimeOptions,
+      });
+    const ownerId = options.replicaId ?? `controller-${randomBytes(6).toString('hex')}`;
+    for (const spec of options.specs) {
+      if (this.servers.has(spec.slug)) throw new Error(`duplicate server slug "${spec.slug}"`);
+      this.servers.set(
+        spec.slug,
+        new ManagedServer(spec, {
+          runtime,
+          events: this.eventLog,
+          metrics: options.metrics,
+          logger: this.logger,
+          coord: options.coord,
+          activity: this.activity,
+          ownerId,
+          maxHeld: options.maxHeldPerServer ?? 10_000,
+          ...(options.idleTimeoutOverrideMs !== undefined
+            ? { idleTimeoutOverrideMs: options.idleTimeoutOverrideMs }
+            : {}),
+          ...(options.drainGraceMs !== undefined ? { drainGraceMs: options.drainGraceMs } : {}),
+          ...(options.crashLoop ? { crashLoop: options.crashLoop } : {}),
+        }),
+      );
+    }
+  }
+
+  slugs(): string[] {
+    return [...this.servers.keys()];
+  }
+
+  has(slug: string): boolean {
+    return this.servers.has(slug);
+  }
+
+  acquire(slug: string, options: AcquireOptions): Promise<Lease> {
+    const server = this.servers.get(slug);
+    if (!server) return Promise.reject(unknown(slug));
+    return server.acquire(options);
+  }
+
+  sessionOpened(slug: string, sessionId: string, replicaId: string): void {
+    this.servers.get(slug)?.sessionOpened(sessionId, replicaId);
+  }
+
+  sessionClosed(slug: string, sessionId: string): void {
+    this.servers.get(slug)?.sessionClosed(sessionId);
+  }
+
+  status(slug: string): ServerStatus | undefined {
+    return this.servers.get(slug)?.status();
+  }
+
+  list(): ServerStatus[] {
+    return [...this.servers.values()].map((server) => server.status());
+  }
+
+  async wake(slug: string): Promise<ServerStatus> {
+    const server = this.require(slug);
+    await server.wake();
+    return server.status();
+  }
+
+  async sleep(slug: string): Promise<ServerStatus> {
+    const server = this.require(slug);
+    await server.sleep();
+    return server.status();
+  }
+
+  events(query: EventQuery): Promise<FleetEvent[]> {
+    return this.options.store.listEvents(query);
+  }
+
+  async start(): Promise<void> {
+    await this.options.store.migrate();
+    await Promise.all([...this.servers.values()].map((server) => server.init()));
+    this.logger.info({ servers: this.servers.size }, 'fleet started');
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
+    await Promise.all([...this.servers.values()].map((server) => server.stop()));
+    await this.activity.stop();
+    await this.eventLog.settle();
+    await Promise.allSettled([this.options.store.close(), this.options.coord.close()]);
+    this.logger.info('fleet stopped');
+  }
+
+  private require(slug: string): ManagedServer {
+    const server = this.servers.get(slug);
+    if (!server) throw unknown(slug);
+    return server;
+  }
+}
+
+function unknown(slug: string): FleetError {
+  return new FleetError(404, 'unknown-server', `no server "${slug}" is registered`);
+}

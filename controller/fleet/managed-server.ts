@@ -1,0 +1,667 @@
+// One server's lifecycle: the state machine behind asleep | waking | ready | draining |
+// unhealthy | failed | unavailable. It owns the replica, the hold queue (activator), the
+// idle timer (scaler) and the health monitor, and it is the only code that changes state.
+//
+// Single-threaded invariants that make "no request lost at the moment of sleep" hold:
+// a lease is taken synchronously while the state is ready/draining; the decision to sleep
+// is taken synchronously when no request lease is out; after that, the state is `asleep`
+// and any new request starts a new wake.
+import type { ServerState, ServerStatus } from '../api/types.ts';
+import type { Coord } from '../coord/coord.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import { HoldQueue } from '../activator/hold-queue.ts';
+import { WakeTimeoutError, acquireWakeLock } from '../activator/wake-lock.ts';
+import { CrashLoop, type CrashLoopOptions } from '../health/crash-loop.ts';
+import { HealthMonitor } from '../health/health-monitor.ts';
+import { McpProbe } from '../health/mcp-probe.ts';
+import { waitUntilReady } from '../health/wait-ready.ts';
+import type { Replica, Runtime } from '../runtime/runtime.ts';
+import type { ActivityRecorder } from '../scaler/activity-recorder.ts';
+import type { EventLog } from './event-log.ts';
+import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
+
+export interface ServerContext {
+  runtime: Runtime;
+  events: EventLog;
+  metrics: Metrics;
+  logger: Logger;
+  coord: Coord;
+  activity: ActivityRecorder;
+  /** This controller's identity for wake locks. */
+  ownerId: string;
+  maxHeld: number;
+  idleTimeoutOverrideMs?: number;
+  /** How long an idle server stays `draining` before it sleeps; default 500 ms. */
+  drainGraceMs?: number;
+  /** Longest a manual sleep waits for in-flight requests; default 30 s. */
+  manualDrainTimeoutMs?: number;
+  crashLoop?: CrashLoopOptions;
+}
+
+const SESSION_ROUTE_TTL_MS = 24 * 60 * 60_000;
+
+export class ManagedServer {
+  readonly spec: ServerSpec;
+  private readonly ctx: ServerContext;
+  private readonly log: Logger;
+  private readonly hold: HoldQueue;
+  private readonly crashLoop: CrashLoop;
+  private state: ServerState = 'asleep';
+  private reason: string | null = null;
+  private lastError: string | null = null;
+  private replica: Replica | undefined;
+  private replicaAbort: AbortController | undefined;
+  private monitor: HealthMonitor | undefined;
+  /** Request leases out on the current replica; a fresh counter per replica. */
+  private flight = { count: 0 };
+  private lastHealthFailed = false;
+  private lastActivityMs: number | undefined;
+  private lastWakeDurationMs: number | null = null;
+  private readonly sessions = new Map<string, string>();
+  private waking: Promise<void> | undefined;
+  private wakeDeadlineAt = 0;
+  /** Bumped whenever an in-progress wake must not take effect any more. */
+  private generation = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private drainMode: 'idle' | 'manual' | undefined;
+  private drainedWaiters: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(spec: ServerSpec, ctx: ServerContext) {
+    this.spec = spec;
+    this.ctx = ctx;
+    this.log = ctx.logger.child({ server: spec.slug });
+    this.hold = new HoldQueue(ctx.maxHeld);
+    this.hold.onSizeChange = (size) => ctx.metrics.heldRequests.set({ server: spec.slug }, size);
+    this.crashLoop = new CrashLoop(ctx.crashLoop);
+  }
+
+  get slug(): string {
+    return this.spec.slug;
+  }
+
+  get idleTimeoutMs(): number {
+    return this.ctx.idleTimeoutOverrideMs ?? this.spec.scaling.idleTimeoutMs;
+  }
+
+  /** Decides the initial state; remotes are ready at once, minReplicas > 0 wake now. */
+  async init(): Promise<void> {
+    const check = this.ctx.runtime.check(this.spec);
+    if (!check.ok) {
+      this.setState('unavailable', check.reason);
+      return;
+    }
+    this.setState('asleep', null);
+    if (this.spec.kind === 'remote') {
+      // A remote runs elsewhere: nothing to wake, nothing to put to sleep.
+      this.replica = await this.ctx.runtime.start(this.spec);
+      this.replicaAbort = new AbortController();
+      this.setState('ready', null);
+      return;
+    }
+    if (this.spec.scaling.minReplicas > 0) this.startWake('wake');
+  }
+
+  // ---- the request path ----
+
+  async acquire(options: AcquireOptions): Promise<Lease> {
+    this.recordActivity();
+    for (;;) {
+      switch (this.state) {
+        case 'unavailable':
+          throw this.reject(
+            new FleetError(
+              503,
+              'unavailable',
+              `server ${this.slug} is unavailable: ${this.reason}`,
+            ),
+          );
+        case 'failed':
+          throw this.reject(
+            new FleetError(503, 'failed', `server ${this.slug} failed: ${this.reason}`),
+          );
+        case 'ready':
+          return this.lease(options);
+        case 'draining':
+          if (this.drainMode === 'idle') this.cancelDrain();
+          return this.lease(options);
+        default: {
+          if (this.stopped)
+            throw new FleetError(503, 'unavailable', 'the controller is shutting down', 1);
+          if (this.hold.size >= this.hold.capacity) throw this.overloaded();
+          const held = this.hold.hold(options.signal);
+          this.ensureWake();
+          await held;
+        }
+      }
+    }
+  }
+
+  sessionOpened(sessionId: string, replicaId: string): void {
+    this.sessions.set(sessionId, replicaId);
+    this.ctx.coord
+      .setSessionRoute(this.slug, sessionId, replicaId, SESSION_ROUTE_TTL_MS)
+      .catch((err: unknown) => this.log.warn({ err }, 'could not record session route'));
+  }
+
+  sessionClosed(sessionId: string): void {
+    if (!this.sessions.delete(sessionId)) return;
+    this.ctx.coord
+      .deleteSessionRoute(this.slug, sessionId)
+      .catch((err: unknown) => this.log.warn({ err }, 'could not delete session route'));
+  }
+
+  private lease(options: AcquireOptions): Lease {
+    const replica = this.replica!;
+    const abort = this.replicaAbort!;
+    const counts = options.kind === 'request';
+    const flight = this.flight;
+    if (counts) {
+      flight.count++;
+      this.clearIdleTimer();
+    }
+    let released = false;
+    return {
+      upstream: { url: replica.url, replicaId: replica.id, headers: replica.headers },
+      signal: abort.signal,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.recordActivity();
+        if (!counts) return;
+        flight.count--;
+        // Leases of a replica already taken away no longer matter.
+        if (flight === this.flight && flight.count === 0) this.onAllReleased();
+      },
+    };
+  }
+
+  private recordActivity(): void {
+    const now = Date.now();
+    this.lastActivityMs = now;
+    this.ctx.activity.touch(this.slug, now);
+  }
+
+  private overloaded(): FleetError {
+    const retryAfter = Math.max(1, Math.ceil((this.wakeDeadlineAt - Date.now()) / 1000));
+    return this.reject(
+      new FleetError(
+        503,
+        'overloaded',
+        `server ${this.slug} is waking and ${this.hold.capacity} requests are already waiting`,
+        retryAfter,
+      ),
+    );
+  }
+
+  private reject(error: FleetError): FleetError {
+    this.ctx.metrics.rejectedRequests.inc({ server: this.slug, reason: error.code });
+    return error;
+  }
+
+  // ---- activator: waking ----
+
+  private ensureWake(): void {
+    if (this.state === 'asleep') this.startWake('wake');
+    // waking: joins it; unhealthy: the scheduled restart will release the held requests.
+  }
+
+  private startWake(kind: 'wake' | 'restart'): void {
+    if (this.waking || this.stopped) return;
+    const generation = ++this.generation;
+    this.setState('waking', kind === 'restart' ? this.reason : null);
+    const startedAt = performance.now();
+    const startupMs = this.spec.health.startupTimeoutMs;
+    this.wakeDeadlineAt = Date.now() + startupMs;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      const error = new WakeTimeoutError(
+        `server ${this.slug} did not become ready within ${startupMs} ms`,
+      );
+      deadline.abort(error);
+      // Held requests get their 504 now, not whenever the cleanup finishes.
+      this.hold.failAll(this.reject(new FleetError(504, 'wake-timeout', error.message)));
+    }, startupMs);
+    this.waking = this.bringUp(deadline.signal)
+      .then(
+        ({ replica, probe }) => this.onWakeSucceeded(generation, kind, replica, probe, startedAt),
+        (err: unknown) => this.onWakeFailed(generation, err as Error, startedAt),
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        this.waking = undefined;
+      });
+  }
+
+  /** Lock, start a replica, and wait for a real MCP round trip through it. */
+  private async bringUp(signal: AbortSignal): Promise<{ replica: Replica; probe: McpProbe }> {
+    const releaseLock = await acquireWakeLock(
+      this.ctx.coord,
+      this.slug,
+      this.ctx.ownerId,
+      this.spec.health.startupTimeoutMs,
+      signal,
+      this.log,
+    );
+    try {
+      let replicaId = '';
+      const replica = await this.ctx.runtime.start(this.spec, {
+        onChildCrash: (reason) => this.onChildCrash(replicaId, reason),
+        onChildCount: (count) => this.ctx.metrics.children.set({ server: this.slug }, count),
+      });
+      replicaId = replica.id;
+      const probe = new McpProbe(replica.url, replica.headers);
+      try {
+        const remaining = Math.max(1, this.wakeDeadlineAt - Date.now());
+        const died = replica.exited.then((exit) => {
+          throw new Error(`MCP server process ${exit.reason}`);
+        });
+        const ready = replica.ready
+          ? replica.ready(signal)
+          : waitUntilReady(probe, remaining, signal);
+        await Promise.race([ready, died]);
+        return { replica, probe };
+      } catch (err) {
+        void probe.close();
+        await replica.stop();
+        throw err;
+      }
+    } finally {
+      await releaseLock();
+    }
+  }
+
+  private onWakeSucceeded(
+    generation: number,
+    kind: 'wake' | 'restart',
+    replica: Replica,
+    probe: McpProbe,
+    startedAt: number,
+  ): void {
+    if (generation !== this.generation || this.stopped) {
+      void replica.stop();
+      return;
+    }
+    const durationMs = Math.round(performance.now() - startedAt);
+    this.replica = replica;
+    this.replicaAbort = new AbortController();
+    this.lastWakeDurationMs = durationMs;
+    this.lastActivityMs ??= Date.now();
+    this.setState('ready', null);
+    this.ctx.metrics.wakes.inc({ server: this.slug, outcome: 'ok' });
+    this.ctx.metrics.wakeDuration.observe({ server: this.slug }, durationMs / 1000);
+    this.ctx.events.event({
+      server: this.slug,
+      type: 'wake',
+      durationMs,
+      message: `ready in ${durationMs} ms`,
+      data: { kind, replica: replica.id },
+    });
+    void replica.exited.then((exit) => {
+      if (!exit.expected && this.replica === replica)
+        this.onCrash(`MCP server process ${exit.reason}`, 'crash');
+    });
+    if (this.spec.kind === 'workload') this.startMonitor(probe);
+    this.ctx.coord
+      .publish('mcpfleet:ready', this.slug)
+      .catch((err: unknown) => this.log.debug({ err }, 'could not publish readiness'));
+    this.hold.releaseAll();
+    this.scheduleIdle();
+  }
+
+  private onWakeFailed(generation: number, err: Error, startedAt: number): void {
+    if (generation !== this.generation || this.stopped) return;
+    const durationMs = Math.round(performance.now() - startedAt);
+    const timedOut = err instanceof WakeTimeoutError;
+    const reason = err.message;
+    this.lastError = reason;
+    this.ctx.metrics.wakes.inc({ server: this.slug, outcome: timedOut ? 'timeout' : 'error' });
+    this.ctx.events.event({
+      server: this.slug,
+      type: timedOut ? 'wake-timeout' : 'wake-failed',
+      durationMs,
+      message: reason,
+    });
+    if (this.crashLoop.record()) {
+      this.enterFailed(`${this.crashLoop.recent()} failed starts in a row; last: ${reason}`);
+      return;
+    }
+    const retryAfter = Math.max(1, Math.ceil(this.crashLoop.backoffMs() / 1000));
+    this.hold.failAll(
+      this.reject(
+        new FleetError(503, 'failed', `server ${this.slug} could not start: ${reason}`, retryAfter),
+      ),
+    );
+    this.setState('asleep', reason);
+    if (this.spec.scaling.minReplicas > 0) this.scheduleRestart();
+  }
+
+  // ---- health and crashes ----
+
+  private startMonitor(probe: McpProbe): void {
+    this.monitor = new HealthMonitor(probe, this.spec.health, {
+      onResult: (result, failures) => {
+        this.ctx.events.health({
+          server: this.slug,
+          ok: result.ok,
+          latencyMs: Math.round(result.latencyMs),
+          ...(result.error ? { error: result.error } : {}),
+        });
+        if (!result.ok) {
+          this.ctx.metrics.healthFailures.inc({ server: this.slug });
+          if (failures === 1)
+            this.ctx.events.event({
+              server: this.slug,
+              type: 'health',
+              message: `health check failed: ${result.error}`,
+              data: { ok: false },
+            });
+        } else if (this.lastHealthFailed) {
+          this.ctx.events.event({
+            server: this.slug,
+            type: 'health',
+            message: 'health check recovered',
+            data: { ok: true },
+          });
+        }
+        this.lastHealthFailed = !result.ok;
+      },
+      onUnhealthy: (reason) => this.onCrash(reason, 'unhealthy'),
+    });
+    this.lastHealthFailed = false;
+    this.monitor.start();
+  }
+
+  /** A process behind a live bridge died on its own (the bridge itself lives on). */
+  private onChildCrash(replicaId: string, reason: string): void {
+    // While waking, the failed wake is what counts; afterwards each crash counts.
+    if (this.replica?.id !== replicaId || this.stopped) return;
+    this.lastError = reason;
+    this.ctx.events.event({
+      server: this.slug,
+      type: 'crash',
+      message: `MCP server process ${reason}`,
+    });
+    if (this.crashLoop.record())
+      this.enterFailed(
+        `crash loop: ${this.crashLoop.recent()} crashes within a minute; last: MCP server process ${reason}`,
+      );
+  }
+
+  /** The replica crashed or failed its health checks: restart it after a backoff. */
+  private onCrash(reason: string, type: 'crash' | 'unhealthy'): void {
+    if (this.stopped) return;
+    this.lastError = reason;
+    this.ctx.events.event({ server: this.slug, type, message: reason });
+    if (this.crashLoop.record()) {
+      this.enterFailed(
+        `crash loop: ${this.crashLoop.recent()} crashes within a minute; last: ${reason}`,
+      );
+      return;
+    }
+    this.generation++;
+    this.clearTimers();
+    void this.teardownReplica();
+    this.setState('unhealthy', reason);
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.restartTimer || this.stopped) return;
+    const backoffMs = this.crashLoop.backoffMs();
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.state !== 'unhealthy' && this.state !== 'asleep') return;
+      this.ctx.metrics.restarts.inc({ server: this.slug });
+      this.ctx.events.event({
+        server: this.slug,
+        type: 'restart',
+        message: `restarting after ${backoffMs} ms backoff`,
+        data: { backoffMs },
+      });
+      this.startWake('restart');
+    }, backoffMs);
+    this.restartTimer.unref();
+  }
+
+  private enterFailed(reason: string): void {
+    this.generation++;
+    this.clearTimers();
+    void this.teardownReplica();
+    this.lastError = reason;
+    this.setState('failed', reason);
+    this.ctx.events.event({ server: this.slug, type: 'failed', message: reason });
+    this.hold.failAll(
+      this.reject(new FleetError(503, 'failed', `server ${this.slug} failed: ${reason}`)),
+    );
+  }
+
+  // ---- scaler: draining and sleeping ----
+
+  private onAllReleased(): void {
+    if (this.state === 'draining' && this.drainMode === 'manual') {
+      void this.goAsleep('manual');
+      return;
+    }
+    this.scheduleIdle();
+  }
+
+  private scheduleIdle(): void {
+    this.clearIdleTimer();
+    if (this.state !== 'ready' || this.flight.count > 0) return;
+    if (this.spec.kind === 'remote' || this.spec.scaling.minReplicas > 0) return;
+    const due = (this.lastActivityMs ?? Date.now()) + this.idleTimeoutMs - Date.now();
+    this.idleTimer = setTimeout(() => void this.onIdle(), Math.max(0, due));
+    this.idleTimer.unref();
+  }
+
+  private async onIdle(): Promise<void> {
+    this.idleTimer = undefined;
+    if (this.state !== 'ready' || this.flight.count > 0) return;
+    if (Date.now() - (this.lastActivityMs ?? 0) < this.idleTimeoutMs) return this.scheduleIdle();
+    // Another gateway replica may have seen traffic for this server.
+    const shared = await this.ctx.activity.shared(this.slug);
+    if (shared !== undefined && shared > (this.lastActivityMs ?? 0)) this.lastActivityMs = shared;
+    if (this.state !== 'ready' || this.flight.count > 0) return;
+    if (Date.now() - (this.lastActivityMs ?? 0) < this.idleTimeoutMs) return this.scheduleIdle();
+    this.startDrain('idle');
+  }
+
+  private startDrain(mode: 'idle' | 'manual'): void {
+    this.drainMode = mode;
+    this.setState(
+      'draining',
+      mode === 'idle' ? `idle for ${this.idleTimeoutMs} ms` : 'sleep requested',
+    );
+    this.ctx.events.event({
+      server: this.slug,
+      type: 'drain',
+      message: mode === 'idle' ? 'idle: draining before sleep' : 'sleep requested: draining',
+    });
+    if (mode === 'idle') {
+      this.drainTimer = setTimeout(() => {
+        this.drainTimer = undefined;
+        if (this.state === 'draining' && this.flight.count === 0) void this.goAsleep('idle');
+      }, this.ctx.drainGraceMs ?? 500);
+      this.drainTimer.unref();
+    } else if (this.flight.count === 0) {
+      void this.goAsleep('manual');
+    }
+  }
+
+  private cancelDrain(): void {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    this.drainMode = undefined;
+    this.setState('ready', null);
+    this.ctx.events.event({
+      server: this.slug,
+      type: 'drain-cancelled',
+      message: 'a request arrived while draining',
+    });
+  }
+
+  private async goAsleep(reason: 'idle' | 'manual'): Promise<void> {
+    this.generation++;
+    this.clearTimers();
+    this.drainMode = undefined;
+    this.setState('asleep', null);
+    this.sessions.clear();
+    this.ctx.metrics.sleeps.inc({ server: this.slug, reason });
+    this.ctx.events.event({
+      server: this.slug,
+      type: 'sleep',
+      message: reason === 'idle' ? `idle for ${this.idleTimeoutMs} ms` : 'sleep requested',
+      data: { reason },
+    });
+    const waiters = this.drainedWaiters;
+    this.drainedWaiters = [];
+    await this.teardownReplica();
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Takes the replica away (aborting its leases) and resolves once its processes are gone. */
+  private async teardownReplica(): Promise<void> {
+    const replica = this.replica;
+    this.replica = undefined;
+    this.replicaAbort?.abort(new Error(`server ${this.slug} is going away`));
+    this.replicaAbort = undefined;
+    this.monitor?.stop();
+    this.monitor = undefined;
+    this.flight = { count: 0 };
+    if (replica)
+      await replica
+        .stop()
+        .catch((err: unknown) => this.log.error({ err }, 'could not stop replica'));
+    this.ctx.metrics.children.set({ server: this.slug }, 0);
+  }
+
+  // ---- management ----
+
+  async wake(): Promise<void> {
+    if (this.state === 'unavailable')
+      throw new FleetError(
+        503,
+        'unavailable',
+        `server ${this.slug} is unavailable: ${this.reason}`,
+      );
+    if (this.state === 'failed') {
+      this.crashLoop.reset();
+      this.ctx.events.event({
+        server: this.slug,
+        type: 'reset',
+        message: 'wake requested: failed state cleared',
+      });
+      this.setState('asleep', null);
+    }
+    if (this.state === 'draining') {
+      if (this.drainMode === 'idle') this.cancelDrain();
+      return;
+    }
+    if (this.state === 'ready') return;
+    if (this.state === 'unhealthy' && this.restartTimer) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+      this.startWake('restart');
+    }
+    this.recordActivity();
+    this.ensureWake();
+    await this.waking;
+    // The wake changed the state behind TypeScript's back.
+    const state = this.state as ServerState;
+    if (state !== 'ready' && state !== 'draining') {
+      throw new FleetError(
+        503,
+        state === 'failed' ? 'failed' : 'unavailable',
+        `server ${this.slug} did not wake: ${this.lastError ?? this.state}`,
+      );
+    }
+  }
+
+  async sleep(): Promise<void> {
+    if (this.waking) await this.waking.catch(() => {});
+    switch (this.state) {
+      case 'ready':
+      case 'draining': {
+        const drained = new Promise<void>((resolve) => this.drainedWaiters.push(resolve));
+        if (this.state === 'ready' || this.drainMode === 'idle') {
+          if (this.drainTimer) clearTimeout(this.drainTimer);
+          this.startDrain('manual');
+        }
+        const limit = this.ctx.manualDrainTimeoutMs ?? 30_000;
+        const timer = setTimeout(() => {
+          if (this.state === 'draining') void this.goAsleep('manual');
+        }, limit);
+        await drained;
+        clearTimeout(timer);
+        return;
+      }
+      case 'unhealthy':
+        this.clearTimers();
+        this.setState('asleep', null);
+        return;
+      default:
+        return;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.generation++;
+    this.clearTimers();
+    this.hold.failAll(new FleetError(503, 'unavailable', 'the controller is shutting down', 1));
+    await this.waking?.catch(() => {});
+    await this.teardownReplica();
+  }
+
+  status(): ServerStatus {
+    return {
+      slug: this.slug,
+      name: this.spec.name,
+      title: this.spec.title,
+      kind: this.spec.kind,
+      state: this.state,
+      replicas: this.replica ? 1 : 0,
+      sessions: this.sessions.size,
+      inFlight: this.flight.count,
+      lastActivity:
+        this.lastActivityMs === undefined ? null : new Date(this.lastActivityMs).toISOString(),
+      lastWakeDurationMs: this.lastWakeDurationMs,
+      lastError: this.state === 'ready' ? this.lastError : (this.reason ?? this.lastError),
+      idleTimeoutMs: this.idleTimeoutMs,
+      minReplicas: this.spec.scaling.minReplicas,
+      maxReplicas: this.spec.scaling.maxReplicas,
+      endpoint: `/servers/${this.slug}/mcp`,
+    };
+  }
+
+  /** Live child processes behind the current replica (tests, diagnostics). */
+  children(): number {
+    return this.replica?.children() ?? 0;
+  }
+
+  private setState(state: ServerState, reason: string | null): void {
+    if (this.state === state && this.reason === reason) return;
+    this.state = state;
+    this.reason = reason;
+    this.log.info({ state, reason }, `server ${state}`);
+    this.ctx.events.status(this.slug, state, reason);
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private clearTimers(): void {
+    this.clearIdleTimer();
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.drainTimer = undefined;
+    this.restartTimer = undefined;
+  }
+}

@@ -1,0 +1,166 @@
+// A real MCP round trip against one replica: initialize (once per probe session) then
+// ping. Readiness on wake and the periodic health check both use it, so "ready" means the
+// server answered MCP, not merely that a port was open.
+import { LATEST_PROTOCOL_VERSION } from '../bridge/stdio-bridge.ts';
+
+export interface ProbeResult {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+  /** True when nothing answered at all (connection refused): worth retrying during a wake. */
+  unreachable?: boolean;
+}
+
+interface RpcReply {
+  result?: unknown;
+  error?: { code?: number; message?: string };
+}
+
+export class McpProbe {
+  private readonly url: string;
+  private readonly headers: Record<string, string>;
+  private sessionId: string | undefined;
+  private initialized = false;
+  private nextId = 1;
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.url = url;
+    this.headers = headers;
+  }
+
+  /** initialize (if this probe has no live session yet) + ping, within `timeoutMs`. */
+  async check(timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      if (!this.initialized) await this.initialize(combined);
+      const reply = await this.rpc('ping', {}, combined);
+      if (reply === 'session-lost') {
+        this.reset();
+        return {
+          ok: false,
+          latencyMs: performance.now() - started,
+          error: 'probe session lost (server restarted?)',
+        };
+      }
+      // Any JSON-RPC answer to ping (even an error) proves the server is speaking MCP.
+      return { ok: true, latencyMs: performance.now() - started };
+    } catch (err) {
+      const latencyMs = performance.now() - started;
+      if (timeout.aborted)
+        return { ok: false, latencyMs, error: `no answer within ${timeoutMs} ms` };
+      const unreachable = isConnectionError(err);
+      return {
+        ok: false,
+        latencyMs,
+        error: errorText(err),
+        ...(unreachable ? { unreachable } : {}),
+      };
+    }
+  }
+
+  /** Ends the probe's MCP session (best effort). */
+  async close(): Promise<void> {
+    if (this.sessionId === undefined) return;
+    const sessionId = this.sessionId;
+    this.reset();
+    await fetch(this.url, {
+      method: 'DELETE',
+      headers: { ...this.headers, 'mcp-session-id': sessionId },
+      signal: AbortSignal.timeout(1000),
+    }).catch(() => {});
+  }
+
+  private reset(): void {
+    this.sessionId = undefined;
+    this.initialized = false;
+  }
+
+  private async initialize(signal: AbortSignal): Promise<void> {
+    this.sessionId = undefined;
+    const reply = await this.rpc(
+      'initialize',
+      {
+        protocolVersion: LATEST_PROTOCOL_VERSION,
+        capabilities: {},
+        clientInfo: { name: 'mcpfleet-health', version: '1' },
+      },
+      signal,
+    );
+    if (reply === 'session-lost') throw new Error('initialize answered 404');
+    if (reply.error)
+      throw new Error(`initialize failed: ${reply.error.message ?? JSON.stringify(reply.error)}`);
+    await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' }, signal);
+    this.initialized = true;
+  }
+
+  private async rpc(
+    method: string,
+    params: unknown,
+    signal: AbortSignal,
+  ): Promise<RpcReply | 'session-lost'> {
+    const id = this.nextId++;
+    const res = await this.post({ jsonrpc: '2.0', id, method, params }, signal);
+    if (res.status === 404 && this.sessionId !== undefined) {
+      await res.body?.cancel();
+      return 'session-lost';
+    }
+    const minted = res.headers.get('mcp-session-id');
+    if (minted) this.sessionId = minted;
+    const text = await res.text();
+    const reply = findReply(text, res.headers.get('content-type') ?? '', id);
+    if (reply) return reply;
+    throw new Error(
+      `HTTP ${res.status} without a JSON-RPC answer${text ? `: ${text.slice(0, 200)}` : ''}`,
+    );
+  }
+
+  private post(message: unknown, signal: AbortSignal): Promise<Response> {
+    return fetch(this.url, {
+      method: 'POST',
+      headers: {
+        ...this.headers,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+        ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}),
+      },
+      body: JSON.stringify(message),
+      signal,
+    });
+  }
+}
+
+/** The JSON-RPC response with `id` in a JSON or SSE body. */
+function findReply(text: string, contentType: string, id: number): RpcReply | undefined {
+  const candidates: string[] = contentType.includes('text/event-stream')
+    ? text
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trim())
+    : [text];
+  for (const candidate of candidates) {
+    try {
+      const parsed = JSON.parse(candidate) as unknown;
+      const items = Array.isArray(parsed) ? parsed : [parsed];
+      for (const item of items as (RpcReply & { id?: unknown })[]) {
+        if (item && item.id === id) return item;
+      }
+    } catch {
+      /* not JSON: keep looking */
+    }
+  }
+  return undefined;
+}
+
+function isConnectionError(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(cause?.code ?? '');
+}
+
+function errorText(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const base = err instanceof Error ? err.message : String(err);
+  return cause?.code ? `${base} (${cause.code})` : base;
+}

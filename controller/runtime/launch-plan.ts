@@ -1,0 +1,121 @@
+// Turns a spec's local launch plan into an exact command line for this machine, or the
+// reason it cannot run here. npm packages installed in the project's node_modules at the
+// spec's version run as `node <bin>` (no npx, no network, no install on the wake path);
+// anything else runs through the plan's command if its required executables are on PATH.
+// `$(VAR)` references (Kubernetes syntax for secrets) are expanded from the environment.
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WorkloadSpec } from '../../registry/catalog/spec.ts';
+
+export interface ResolvedLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** How it was resolved, for logs: "installed npm package" or "plan command". */
+  via: 'installed-package' | 'plan-command';
+}
+
+export type LaunchResolution = { ok: true; launch: ResolvedLaunch } | { ok: false; reason: string };
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const REFERENCE = /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g;
+
+export function resolveLaunch(
+  spec: WorkloadSpec,
+  environment: NodeJS.ProcessEnv = process.env,
+  projectRoot: string = PROJECT_ROOT,
+): LaunchResolution {
+  const plan = spec.local;
+  if (!plan.runnable) return { ok: false, reason: plan.reason };
+
+  const env: Record<string, string> = { ...spec.env };
+  const missing: string[] = [];
+  for (const ref of spec.secretEnv) {
+    const value = environment[ref.env];
+    if (value === undefined || value === '') missing.push(ref.env);
+    else env[ref.env] = value;
+  }
+  const lookup = (name: string): string | undefined => env[name] ?? environment[name];
+  const expand = (text: string): string =>
+    text.replace(REFERENCE, (_, name: string) => {
+      const value = lookup(name);
+      if (value === undefined) {
+        missing.push(name);
+        return '';
+      }
+      return value;
+    });
+  for (const key of Object.keys(env)) env[key] = expand(env[key]!);
+
+  const installedBin = plan.npmPackage
+    ? installedPackageBin(plan.npmPackage.name, plan.npmPackage.version, projectRoot)
+    : undefined;
+  let launch: ResolvedLaunch;
+  if (installedBin) {
+    launch = {
+      command: process.execPath,
+      args: [installedBin, ...spec.args.map(expand)],
+      env,
+      via: 'installed-package',
+    };
+  } else {
+    const absent = plan.requires.filter((exe) => !onPath(exe, environment.PATH ?? ''));
+    if (absent.length > 0) {
+      const pkg = plan.npmPackage
+        ? ` (or install ${plan.npmPackage.name}@${plan.npmPackage.version} locally)`
+        : '';
+      return { ok: false, reason: `needs ${absent.join(', ')} on PATH${pkg}` };
+    }
+    launch = { command: plan.command, args: plan.args.map(expand), env, via: 'plan-command' };
+  }
+  if (missing.length > 0) {
+    const names = [...new Set(missing)].join(', ');
+    return { ok: false, reason: `needs the secret environment variable(s) ${names}` };
+  }
+  return { ok: true, launch };
+}
+
+/** The bin script of `name` installed at exactly `version`, or undefined. */
+export function installedPackageBin(
+  name: string,
+  version: string,
+  projectRoot: string,
+): string | undefined {
+  const manifestPath = join(projectRoot, 'node_modules', name, 'package.json');
+  let manifest: { version?: string; bin?: string | Record<string, string> };
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as typeof manifest;
+  } catch {
+    return undefined;
+  }
+  if (manifest.version !== version || manifest.bin === undefined) return undefined;
+  let bin: string | undefined;
+  if (typeof manifest.bin === 'string') bin = manifest.bin;
+  else {
+    const entries = Object.entries(manifest.bin);
+    const unscoped = name.split('/').pop() ?? name;
+    bin =
+      (entries.length === 1 ? entries[0]?.[1] : undefined) ??
+      manifest.bin[unscoped] ??
+      entries[0]?.[1];
+  }
+  return bin === undefined ? undefined : join(dirname(manifestPath), bin);
+}
+
+function onPath(executable: string, pathValue: string): boolean {
+  if (executable.includes('/')) return isExecutable(executable);
+  return pathValue
+    .split(delimiter)
+    .some((dir) => dir !== '' && isExecutable(join(dir, executable)));
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,217 @@
+// The local runtime: each replica is processes on this machine.
+//   stdio            → an in-process stdio bridge on a loopback port (one child per session)
+//   streamable-http  → the server itself on a loopback port we allocate (e.g. PORT=41234)
+//   remote           → no process; the upstream is the remote URL plus its headers
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { RemoteSpec, ServerSpec, WorkloadSpec } from '../../registry/catalog/spec.ts';
+import { startStdioBridge } from '../bridge/stdio-bridge.ts';
+import { signalGroup, spawnInGroup, terminateGroup } from '../bridge/process-group.ts';
+import { describeExit } from '../bridge/stdio-child.ts';
+import type { Logger } from '../observability/log.ts';
+import { resolveLaunch, PROJECT_ROOT, type ResolvedLaunch } from './launch-plan.ts';
+import type { LaunchCheck, Replica, ReplicaExit, ReplicaHooks, Runtime } from './runtime.ts';
+
+export interface LocalRuntimeOptions {
+  logger: Logger;
+  /** Environment for secrets and PATH lookups; default process.env. */
+  environment?: NodeJS.ProcessEnv;
+  /** Where node_modules lives; default the project root. */
+  projectRoot?: string;
+  /** Per-server cap on stdio children; default 64. */
+  maxChildrenPerServer?: number;
+  /** Spawn one stdio child ahead of the next session (hides spawn time); default 1. */
+  warmSpares?: number;
+  /** Grace between SIGTERM and SIGKILL; default 1500 ms. */
+  killGraceMs?: number;
+}
+
+export class LocalRuntime implements Runtime {
+  private readonly options: LocalRuntimeOptions;
+
+  constructor(options: LocalRuntimeOptions) {
+    this.options = options;
+  }
+
+  check(spec: ServerSpec): LaunchCheck {
+    if (spec.kind === 'remote') {
+      const headers = remoteHeaders(spec, this.environment);
+      return headers.ok ? { ok: true } : { ok: false, reason: headers.reason };
+    }
+    if (spec.transport.type === 'sse') {
+      return {
+        ok: false,
+        reason: 'the legacy SSE transport is not supported by the local runtime',
+      };
+    }
+    const resolved = resolveLaunch(spec, this.environment, this.projectRoot);
+    return resolved.ok ? { ok: true } : resolved;
+  }
+
+  async start(spec: ServerSpec, hooks: ReplicaHooks = {}): Promise<Replica> {
+    const id = `${spec.slug}-${randomBytes(4).toString('hex')}`;
+    if (spec.kind === 'remote') return this.startRemote(spec, id);
+    const resolved = resolveLaunch(spec, this.environment, this.projectRoot);
+    if (!resolved.ok) throw new Error(resolved.reason);
+    const logger = this.options.logger.child({ server: spec.slug, replica: id });
+    return spec.transport.type === 'stdio'
+      ? this.startBridge(id, resolved.launch, logger, hooks)
+      : this.startHttp(spec, id, resolved.launch, logger, hooks);
+  }
+
+  private get environment(): NodeJS.ProcessEnv {
+    return this.options.environment ?? process.env;
+  }
+
+  private get projectRoot(): string {
+    return this.options.projectRoot ?? PROJECT_ROOT;
+  }
+
+  private startRemote(spec: RemoteSpec, id: string): Replica {
+    const headers = remoteHeaders(spec, this.environment);
+    if (!headers.ok) throw new Error(headers.reason);
+    let stopped: (exit: ReplicaExit) => void = () => {};
+    const exited = new Promise<ReplicaExit>((resolve) => (stopped = resolve));
+    return {
+      id,
+      url: spec.upstream.url,
+      headers: headers.headers,
+      exited,
+      children: () => 0,
+      stop: async () => stopped({ expected: true, reason: 'stopped' }),
+    };
+  }
+
+  private async startBridge(
+    id: string,
+    launch: ResolvedLaunch,
+    logger: Logger,
+    hooks: ReplicaHooks,
+  ): Promise<Replica> {
+    const bridge = await startStdioBridge({
+      command: {
+        command: launch.command,
+        args: launch.args,
+        env: launch.env,
+        cwd: this.projectRoot,
+      },
+      logger,
+      maxChildren: this.options.maxChildrenPerServer ?? 64,
+      warmSpares: this.options.warmSpares ?? 1,
+      killGraceMs: this.options.killGraceMs,
+      onChildExit: (exit) => {
+        if (!exit.expected) hooks.onChildCrash?.(describeExit(exit));
+      },
+      onChildCount: (count) => hooks.onChildCount?.(count),
+    });
+    let stopped: (exit: ReplicaExit) => void = () => {};
+    const exited = new Promise<ReplicaExit>((resolve) => (stopped = resolve));
+    return {
+      id,
+      url: bridge.url,
+      headers: {},
+      exited,
+      children: () => bridge.childCount(),
+      ready: (signal) => bridge.readyCheck(signal),
+      stop: async () => {
+        await bridge.close();
+        stopped({ expected: true, reason: 'stopped' });
+      },
+    };
+  }
+
+  private async startHttp(
+    spec: WorkloadSpec,
+    id: string,
+    launch: ResolvedLaunch,
+    logger: Logger,
+    hooks: ReplicaHooks,
+  ): Promise<Replica> {
+    const transport = spec.transport as Extract<WorkloadSpec['transport'], { port: number }>;
+    const port = await freeLoopbackPort();
+    const variable = transport.portVariable ?? 'PORT';
+    // The port may also be an argument (e.g. --port 8080): swap the spec's port for ours.
+    const args = launch.args.map((arg) => (arg === String(transport.port) ? String(port) : arg));
+    const child = spawnInGroup(launch.command, args, {
+      cwd: this.projectRoot,
+      env: { ...process.env, ...launch.env, [variable]: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stopping = false;
+    let stderrTail = '';
+    const log = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      if (stream === 'stderr') stderrTail = (stderrTail + text).slice(-2000);
+      for (const line of text.split('\n'))
+        if (line.trim()) logger.info({ [stream]: line.slice(0, 1000) }, `server ${stream}`);
+    };
+    child.stdout?.on('data', log('stdout'));
+    child.stderr?.on('data', log('stderr'));
+    hooks.onChildCount?.(1);
+    const exited = new Promise<ReplicaExit>((resolve) => {
+      const done = (code: number | null, signal: string | null, spawnError?: string) => {
+        hooks.onChildCount?.(0);
+        const reason = describeExit({
+          code,
+          signal,
+          expected: stopping,
+          stderrTail,
+          ...(spawnError ? { spawnError } : {}),
+        });
+        if (!stopping) logger.warn({ code, signal }, `MCP server process ${reason}`);
+        resolve({ expected: stopping, reason });
+      };
+      child.once('error', (err) => {
+        if (child.pid === undefined) done(null, null, err.message);
+      });
+      child.once('exit', (code, signal) => done(code, signal));
+    });
+    return {
+      id,
+      url: `http://127.0.0.1:${port}${transport.path}`,
+      headers: {},
+      exited,
+      children: () =>
+        child.exitCode === null && child.signalCode === null && child.pid !== undefined ? 1 : 0,
+      stop: async () => {
+        stopping = true;
+        await terminateGroup(child, this.options.killGraceMs);
+        signalGroup(child, 'SIGKILL');
+        await exited;
+      },
+    };
+  }
+}
+
+function remoteHeaders(
+  spec: RemoteSpec,
+  environment: NodeJS.ProcessEnv,
+): { ok: true; headers: Record<string, string> } | { ok: false; reason: string } {
+  const headers = { ...spec.upstream.headers };
+  const missing: string[] = [];
+  for (const ref of spec.upstream.secretHeaders) {
+    // Locally a Secret key is read from the environment variable of the same name,
+    // upper-cased (token → TOKEN), or the exact key.
+    const envName = ref.key.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+    const value = environment[envName] ?? environment[ref.key];
+    if (value === undefined) missing.push(envName);
+    else headers[ref.env] = value;
+  }
+  if (missing.length > 0)
+    return { ok: false, reason: `needs the secret environment variable(s) ${missing.join(', ')}` };
+  return { ok: true, headers };
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; we release it for the child to bind). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  startStdioBridge,
+  type StdioBridge,
+  type StdioBridgeOptions,
+} from '../../../controller/bridge/stdio-bridge.ts';
+import { silentLogger } from '../../../controller/observability/log.ts';
+import {
+  EVERYTHING_BIN,
+  FIXTURE_SERVER,
+  groupMembers,
+  isAlive,
+  waitFor,
+} from '../support/processes.ts';
+
+const everything = { command: process.execPath, args: [EVERYTHING_BIN, 'stdio'] };
+const fixture = (mode = 'normal', extraEnv: Record<string, string> = {}) => ({
+  command: process.execPath,
+  args: [FIXTURE_SERVER],
+  env: { FIXTURE_MODE: mode, ...extraEnv },
+});
+
+async function connect(
+  url: string,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const client = new Client({ name: 'bridge-test', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(url));
+  await client.connect(transport);
+  return { client, transport };
+}
+
+function initializeBody(id = 1): string {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 't', version: '1' },
+    },
+  });
+}
+
+const jsonHeaders = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+};
+
+describe('stdio bridge', function () {
+  this.timeout(20_000);
+  const bridges: StdioBridge[] = [];
+  const clients: Client[] = [];
+
+  async function bridge(
+    options: Partial<StdioBridgeOptions> & Pick<StdioBridgeOptions, 'command'>,
+  ): Promise<StdioBridge> {
+    const b = await startStdioBridge({ logger: silentLogger(), ...options });
+    bridges.push(b);
+    return b;
+  }
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+    await Promise.all(bridges.splice(0).map((b) => b.close()));
+  });
+
+  it('lists and calls tools of a real stdio server (server-everything)', async () => {
+    const b = await bridge({ command: everything });
+    const { client } = await connect(b.url);
+    clients.push(client);
+    const { tools } = await client.listTools();
+    assert.ok(tools.some((t) => t.name === 'echo'));
+    const result = await client.callTool({ name: 'echo', arguments: { message: 'hello bridge' } });
+    assert.match(JSON.stringify(result.content), /hello bridge/);
+  });
+
+  it('streams progress notifications before the response over SSE', async () => {
+    const b = await bridge({ command: everything });
+    const { client } = await connect(b.url);
+    clients.push(client);
+    const progress: number[] = [];
+    const result = await client.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } },
+      undefined,
+      { onprogress: (p) => progress.push(p.progress) },
+    );
+    assert.deepEqual(progress, [1, 2, 3]);
+    assert.match(JSON.stringify(result.content), /completed/);
+  });
+
+  it('gives each session its own child process', async () => {
+    const b = await bridge({ command: fixture(), warmSpares: 0 });
+    const a = await connect(b.url);
+    const c = await connect(b.url);
+    clients.push(a.client, c.client);
+    const pidOf = async (client: Client) =>
+      ((await client.callTool({ name: 'echo', arguments: {} })) as unknown as { pid: number }).pid;
+    const [pidA, pidC] = await Promise.all([pidOf(a.client), pidOf(c.client)]);
+    assert.notEqual(pidA, pidC);
+    assert.equal(b.childCount(), 2);
+    assert.equal(b.sessionCount(), 2);
+  });
+
+  it('kills the session child on DELETE, and the session is then unknown (404)', async () => {
+    const b = await bridge({ command: fixture(), warmSpares: 0 });
+    const { client, transport } = await connect(b.url);
+    clients.push(client);
+    const [pid] = b.childPids();
+    assert.ok(pid && isAlive(pid));
+    const sessionId = transport.sessionId!;
+    await transport.terminateSession();
+    assert.equal(isAlive(pid), false);
+    const res = await fetch(b.url, {
+      method: 'POST',
+      headers: { ...jsonHeaders, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+    });
+    assert.equal(res.status, 404);
+  });
+
+  it('answers 503 with Retry-After when the child cap is reached', async () => {
+    const b = await bridge({ command: fixture(), warmSpares: 0, maxChildren: 1 });
+    const first = await connect(b.url);
+    clients.push(first.client);
+    const res = await fetch(b.url, {
+      method: 'POST',
+      headers: jsonHeaders,
+      body: initializeBody(),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '1');
+    const body = (await res.json()) as { error: { message: string } };
+    assert.match(body.error.message, /capacity/);
+  });
+
+  it('answers a spawn failure (ENOENT) with a JSON-RPC error and keeps serving', async () => {
+    const b = await bridge({ command: { command: '/nonexistent/mcp-server', args: [] } });
+    for (const id of [1, 2]) {
+      const res = await fetch(b.url, {
+        method: 'POST',
+        headers: jsonHeaders,
+        body: initializeBody(id),
+      });
+      assert.equal(res.status, 502);
+      const body = (await res.json()) as { id: number; error: { message: string } };
+      assert.equal(body.id, id);
+      assert.match(body.error.message, /ENOENT/);
+    }
+    const health = await fetch(b.url.replace(/\/mcp$/, '/healthz'));
+    assert.equal(health.status, 200);
+  });
+
+  it('fails a request promptly when the child crashes mid-request', async () => {
+    const b = await bridge({ command: fixture() });
+    const { client } = await connect(b.url);
+    clients.push(client);
+    const started = Date.now();
+    await assert.rejects(client.callTool({ name: 'crash', arguments: {} }), /exited with code 3/);
+    assert.ok(Date.now() - started < 3000, 'error arrives promptly');
+    // The bridge lives on: a new client gets a fresh child.
+    const again = await connect(b.url);
+    clients.push(again.client);
+    await again.client.ping();
+  });
+
+  it('treats stderr output as logs, not errors', async () => {
+    const lines: string[] = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) } as never);
+    const b = await bridge({ command: fixture(), logger });
+    const { client } = await connect(b.url);
+    clients.push(client);
+    await client.ping();
+    await client.callTool({ name: 'echo', arguments: { a: 1 } });
+    assert.ok(
+      lines.some((l) => l.includes('noise: got')),
+      'stderr reaches the log',
+    );
+  });
+
+  it('serves sessionless (2026-07-28-style) requests from a shared child', async () => {
+    const b = await bridge({ command: everything, warmSpares: 0 });
+    const call = (id: number) =>
+      fetch(b.url, {
+        method: 'POST',
+        headers: {
+          ...jsonHeaders,
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/list',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list' }),
+      });
+    const responses = await Promise.all([call(7), call(8)]);
+    for (const [i, res] of responses.entries()) {
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { id: number; result: { tools: unknown[] } };
+      assert.equal(body.id, 7 + i);
+      assert.ok(body.result.tools.length > 0);
+    }
+    assert.equal(b.childCount(), 1);
+  });
+
+  it('answers notifications-only POSTs with 202 and bad JSON with 400', async () => {
+    const b = await bridge({ command: fixture() });
+    const { client, transport } = await connect(b.url);
+    clients.push(client);
+    const headers = { ...jsonHeaders, 'mcp-session-id': transport.sessionId! };
+    const note = await fetch(b.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/roots/list_changed' }),
+    });
+    assert.equal(note.status, 202);
+    const bad = await fetch(b.url, { method: 'POST', headers, body: '{nope' });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { code: number } }).error.code, -32700);
+  });
+
+  it('leaves no process behind after close, including grandchildren', async () => {
+    // The shell's background sleep is a grandchild in the child's process group.
+    const b = await bridge({
+      command: {
+        command: '/bin/sh',
+        args: ['-c', `sleep 30 & exec "${process.execPath}" "${FIXTURE_SERVER}"`],
+      },
+    });
+    const { client } = await connect(b.url);
+    clients.push(client);
+    const second = await connect(b.url);
+    clients.push(second.client);
+    const pids = b.childPids();
+    assert.ok(pids.length >= 2);
+    await waitFor(() => pids.every((pid) => groupMembers(pid).length >= 2), 5000, 'grandchildren');
+    await b.close();
+    for (const pid of pids) assert.equal(isAlive(pid), false, `child ${pid} is gone`);
+    // The group was SIGKILLed; give the kernel a moment to deliver it to the grandchild.
+    await waitFor(() => pids.every((pid) => groupMembers(pid).length === 0), 2000, 'empty groups');
+  });
+});
