@@ -1,17 +1,18 @@
 // Footprint: controller RSS with 1,000 registered servers, idle; then the extra RSS while
 // 10,000 requests are held for a server that is waking. Measured twice, each in a fresh
-// process with --expose-gc: with the embedded PGlite store (the `npm start` default) and
-// with a trivial in-memory store (isolates the lifecycle code from PGlite's WASM heap).
+// process with --expose-gc: with a real PostgreSQL store (DATABASE_URL, default the local
+// test database: how the controller runs in a cluster) and with the embedded PGlite store
+// (the `npm start` default), whose WebAssembly heap alone is ~370 MB.
 // Targets: idle <= 150 MB, held extra <= 50 MB. Usage: node bench/footprint.ts
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { WorkloadSpec } from '../registry/catalog/spec.ts';
-import type { Store } from '../controller/store/store.ts';
+import { openStore } from '../controller/store/open-store.ts';
 import { benchFleet, registrySpec } from './fleet-setup.ts';
 import { ROOT } from './mcp-load.ts';
 
 const mode = process.argv[2];
-if (mode !== 'pglite' && mode !== 'memory') {
+if (mode !== 'pglite' && mode !== 'postgres') {
   const run = (which: string) =>
     JSON.parse(
       execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), which], {
@@ -20,35 +21,12 @@ if (mode !== 'pglite' && mode !== 'memory') {
     ) as unknown;
   console.log(
     JSON.stringify(
-      { benchmark: 'footprint', embeddedPglite: run('pglite'), lifecycleOnly: run('memory') },
+      { benchmark: 'footprint', postgres: run('postgres'), embeddedPglite: run('pglite') },
       null,
       2,
     ),
   );
   process.exit(0);
-}
-
-/** Keeps nothing: the fleet's writes cost no memory, so RSS is the fleet's own. */
-function nullStore(): Store {
-  let id = 0;
-  return {
-    migrate: async () => {},
-    recordEvent: async (e) => ({
-      id: ++id,
-      server: e.server,
-      type: e.type,
-      at: new Date().toISOString(),
-      durationMs: e.durationMs ?? null,
-      message: e.message ?? null,
-      data: e.data ?? null,
-    }),
-    listEvents: async () => [],
-    recordStatus: async () => {},
-    statusHistory: async () => [],
-    recordHealth: async () => {},
-    healthResults: async () => [],
-    close: async () => {},
-  } as Store;
 }
 
 const SERVERS = 1000;
@@ -86,7 +64,14 @@ specs.push({
 const baseline = await settledRss();
 const { fleet } = await benchFleet(specs, {
   maxHeldPerServer: HELD,
-  ...(mode === 'memory' ? { store: nullStore() } : {}),
+  ...(mode === 'postgres'
+    ? {
+        store: await openStore({
+          databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+          schema: `mcpfleet_bench_${process.pid}`,
+        }),
+      }
+    : {}),
 });
 const idle = await settledRss();
 

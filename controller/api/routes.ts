@@ -1,0 +1,93 @@
+// Management API (/api/v1): server status, wake/sleep, events. Thin: every answer comes
+// from the Fleet; this file only maps paths, methods and errors to HTTP.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FleetError, type Fleet } from '../fleet/fleet.ts';
+import type { Logger } from '../observability/log.ts';
+import { parseEventsQuery } from './events-query.ts';
+import { sendApiError, sendJson } from './send-json.ts';
+import type { ServerStatus } from './types.ts';
+
+export const API_PREFIX = '/api/v1/';
+
+export type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+export function createApiHandler(fleet: Fleet, logger: Logger): ApiHandler {
+  const log = logger.child({ component: 'api' });
+
+  return async function handleApi(req, res, url) {
+    const parts = url.pathname.slice(API_PREFIX.length).split('/');
+    const method = req.method ?? 'GET';
+    try {
+      // GET /api/v1/servers
+      if (parts.length === 1 && parts[0] === 'servers') {
+        if (!allow(res, method, 'GET')) return;
+        sendJson(res, 200, { servers: fleet.list() });
+        return;
+      }
+      // GET /api/v1/events?server=&type=&limit=
+      if (parts.length === 1 && parts[0] === 'events') {
+        if (!allow(res, method, 'GET')) return;
+        const parsed = parseEventsQuery(url.searchParams);
+        if (!parsed.ok) {
+          sendApiError(res, 400, 'bad-query', parsed.message);
+          return;
+        }
+        const server = parsed.query.server;
+        if (server !== undefined && !fleet.has(server)) {
+          sendApiError(res, 404, 'unknown-server', `Unknown server "${server}"`);
+          return;
+        }
+        sendJson(res, 200, { events: await fleet.events(parsed.query) });
+        return;
+      }
+      if (parts[0] === 'servers' && parts[1]) {
+        const slug = decodeURIComponent(parts[1]);
+        // GET /api/v1/servers/<slug>
+        if (parts.length === 2) {
+          if (!allow(res, method, 'GET')) return;
+          sendStatus(res, slug, fleet.status(slug));
+          return;
+        }
+        // POST /api/v1/servers/<slug>/wake | /sleep
+        if (parts.length === 3 && (parts[2] === 'wake' || parts[2] === 'sleep')) {
+          if (!allow(res, method, 'POST')) return;
+          if (!fleet.has(slug)) {
+            sendStatus(res, slug, undefined);
+            return;
+          }
+          const status = parts[2] === 'wake' ? await fleet.wake(slug) : await fleet.sleep(slug);
+          sendJson(res, 200, status);
+          return;
+        }
+      }
+      sendApiError(res, 404, 'not-found', `No API route for ${method} ${url.pathname}`);
+    } catch (err) {
+      if (err instanceof FleetError) {
+        const headers: Record<string, string> = {};
+        if (err.retryAfterSeconds !== undefined) {
+          headers['retry-after'] = String(Math.ceil(err.retryAfterSeconds));
+        }
+        sendApiError(res, err.status, err.code, err.message, headers);
+        return;
+      }
+      if (err instanceof URIError) {
+        sendApiError(res, 400, 'bad-path', 'Malformed percent-encoding in the path');
+        return;
+      }
+      log.error({ err, path: url.pathname }, 'api request failed');
+      sendApiError(res, 500, 'internal', 'Internal error; see the controller logs');
+    }
+  };
+}
+
+function sendStatus(res: ServerResponse, slug: string, status: ServerStatus | undefined): void {
+  if (status === undefined) sendApiError(res, 404, 'unknown-server', `Unknown server "${slug}"`);
+  else sendJson(res, 200, status);
+}
+
+function allow(res: ServerResponse, method: string, expected: 'GET' | 'POST'): boolean {
+  if (method === expected || (expected === 'GET' && method === 'HEAD')) return true;
+  res.setHeader('allow', expected);
+  sendApiError(res, 405, 'method-not-allowed', `Use ${expected} here, not ${method}`);
+  return false;
+}

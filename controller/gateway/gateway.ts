@@ -1,0 +1,37 @@
+// The gateway as one object: the MCP handler plus the upstream pools it owns.
+import type { Fleet } from '../fleet/fleet.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { createMcpHandler, type McpHandler } from './routes.ts';
+import { UpstreamPools } from './upstream-pools.ts';
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface GatewayOptions {
+  fleet: Fleet;
+  metrics: Metrics;
+  logger: Logger;
+  /** Largest POST body accepted (default 4 MiB); larger → 413. */
+  maxBodyBytes?: number;
+  /** Bound on waiting for an upstream's response headers (default 120 s) → 504. */
+  upstreamHeadersTimeoutMs?: number;
+}
+
+export interface Gateway {
+  handle: McpHandler;
+  /** Upstream connection pool totals (for tests and diagnostics). */
+  upstreamStats(): ReturnType<UpstreamPools['stats']>;
+  close(): Promise<void>;
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const pools = new UpstreamPools({ headersTimeoutMs: options.upstreamHeadersTimeoutMs });
+  const handle = createMcpHandler({
+    fleet: options.fleet,
+    metrics: options.metrics,
+    logger: options.logger.child({ component: 'gateway' }),
+    pools,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+  });
+  return { handle, upstreamStats: () => pools.stats(), close: () => pools.close() };
+}

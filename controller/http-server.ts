@@ -1,0 +1,154 @@
+// The controller's one HTTP server: the MCP gateway (/servers/<slug>/mcp), the management
+// API (/api/v1/...), and /healthz, /readyz, /metrics. Plain node:http, no framework on the
+// hot path. Host/Origin are checked for everything but the liveness/readiness probes
+// (kubelet probes by pod IP, which no allow-list would name).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { API_PREFIX, createApiHandler } from './api/routes.ts';
+import { sendApiError, sendJson } from './api/send-json.ts';
+import type { Fleet } from './fleet/fleet.ts';
+import { createGateway, type Gateway } from './gateway/gateway.ts';
+import { SERVER_ERROR } from './gateway/jsonrpc.ts';
+import { requestIdOf } from './gateway/request-id.ts';
+import { sendJsonRpcError } from './gateway/respond.ts';
+import { OriginPolicy } from './gateway/validate-request.ts';
+import type { Logger } from './observability/log.ts';
+import type { Metrics } from './observability/metrics.ts';
+
+export interface ReadinessCheck {
+  ok: boolean;
+  error?: string;
+}
+/** Named checks for /readyz, e.g. { store, coord, registry }. */
+export type Readiness = () => Promise<Record<string, ReadinessCheck>>;
+
+export interface ControllerServerOptions {
+  fleet: Fleet;
+  metrics: Metrics;
+  logger: Logger;
+  /** The listen address; decides the default Host allow-list (loopback → loopback names). */
+  listenHost: string;
+  allowedHosts?: readonly string[];
+  allowedOrigins?: readonly string[];
+  maxBodyBytes?: number;
+  upstreamHeadersTimeoutMs?: number;
+  readiness?: Readiness;
+}
+
+export interface ControllerServer {
+  server: Server;
+  gateway: Gateway;
+  /** Stops accepting, ends open streams after `graceMs`, closes upstream pools. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const MCP_PATH = /^\/servers\/([^/]+)\/mcp\/?$/;
+
+export function createControllerServer(options: ControllerServerOptions): ControllerServer {
+  const { fleet, metrics, logger } = options;
+  const policy = new OriginPolicy({
+    listenHost: options.listenHost,
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+  });
+  const gateway = createGateway({
+    fleet,
+    metrics,
+    logger,
+    maxBodyBytes: options.maxBodyBytes,
+    upstreamHeadersTimeoutMs: options.upstreamHeadersTimeoutMs,
+  });
+  const api = createApiHandler(fleet, logger);
+  const readiness = options.readiness ?? (async () => ({}));
+  const log = logger.child({ component: 'http' });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
+
+    if (pathname === '/healthz') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (pathname === '/readyz') {
+      const checks: Record<string, ReadinessCheck> = await readiness().catch((err: unknown) => ({
+        readiness: { ok: false, error: err instanceof Error ? err.message : String(err) },
+      }));
+      const ready = Object.values(checks).every((c) => c.ok);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks });
+      return;
+    }
+
+    const mcp = MCP_PATH.exec(pathname);
+    const verdict = policy.check(req.headers.host, headerOf(req.headers.origin));
+    if (!verdict.ok) {
+      if (mcp) sendJsonRpcError(res, 403, null, SERVER_ERROR, `Forbidden: ${verdict.reason}`);
+      else sendApiError(res, 403, 'forbidden', verdict.reason);
+      return;
+    }
+    if (mcp) {
+      let slug: string;
+      try {
+        slug = decodeURIComponent(mcp[1]!);
+      } catch {
+        sendJsonRpcError(res, 400, null, SERVER_ERROR, 'Malformed server name in the path');
+        return;
+      }
+      await gateway.handle(req, res, { slug, requestId, search: q === -1 ? '' : rawUrl.slice(q) });
+      return;
+    }
+    if (pathname.startsWith(API_PREFIX)) {
+      await api(req, res, new URL(rawUrl, 'http://controller'));
+      return;
+    }
+    if (pathname === '/metrics') {
+      const { contentType, body } = await metrics.render();
+      res.writeHead(200, {
+        'content-type': contentType,
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+      return;
+    }
+    sendApiError(
+      res,
+      404,
+      'not-found',
+      `Nothing at ${pathname}; MCP endpoints are /servers/<slug>/mcp, the API is under /api/v1`,
+    );
+  }
+
+  const server = createServer(
+    { noDelay: true, keepAlive: true, keepAliveTimeout: 30_000 },
+    (req, res) => {
+      route(req, res).catch((err: unknown) => {
+        log.error({ err, url: req.url }, 'request failed');
+        if (!res.headersSent) sendApiError(res, 500, 'internal', 'Internal error; see the logs');
+        else res.destroy();
+      });
+    },
+  );
+  // A client error (malformed HTTP) gets a plain 400, not a stack trace.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  async function close(graceMs = 5_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+    await gateway.close();
+  }
+
+  return { server, gateway, close };
+}
+
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,90 @@
+// The MCP conformance server suite, run against server-everything (HTTP mode) directly and
+// through the gateway in the same test: the gateway must pass every scenario the backend passes
+// directly, and DNS-rebinding protection fully (which the bare backend does not).
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { silentLogger } from '../../controller/observability/log.ts';
+import { startController, type RunningController } from '../../controller/start.ts';
+import { passedScenarios, runConformance, type SuiteRun } from './conformance-run.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SLUG = 'everything-http';
+
+describe('MCP conformance suite: direct vs through the gateway', function () {
+  this.timeout(120_000);
+  let registry: string;
+  let controller: RunningController;
+  let direct: SuiteRun;
+  let proxied: SuiteRun;
+
+  before(async function () {
+    // The real controller (registry → local fleet → gateway) serving the registry's
+    // everything-http; "direct" is the very backend process the fleet started.
+    registry = await mkdtemp(path.join(tmpdir(), 'mcpfleet-conformance-'));
+    await cp(path.join(ROOT, 'registry/servers', SLUG), path.join(registry, SLUG), {
+      recursive: true,
+    });
+    controller = await startController({
+      registryDir: registry,
+      port: 0,
+      dataDir: 'memory://',
+      logger: silentLogger(),
+    });
+    const lease = await controller.fleet.acquire(SLUG, { kind: 'request' });
+    lease.release();
+    // Sequential: both runs share one backend and the timings of a 2-core machine.
+    direct = await runConformance(lease.upstream.url);
+    proxied = await runConformance(`${controller.url}/servers/${SLUG}/mcp`);
+  });
+  after(async function () {
+    await controller?.close();
+    if (registry) await rm(registry, { recursive: true, force: true });
+  });
+
+  it('runs the same scenarios both ways', function () {
+    assert.deepEqual([...proxied.scenarios.keys()].sort(), [...direct.scenarios.keys()].sort());
+    assert.ok(direct.scenarios.size >= 20, `a real suite ran (${direct.scenarios.size} scenarios)`);
+  });
+
+  it('passes through the gateway every scenario the backend passes directly', function () {
+    const lost = passedScenarios(direct).filter((s) => !proxied.scenarios.get(s)?.passed);
+    assert.deepEqual(lost, [], 'scenarios passing directly but failing through the gateway');
+    assert.ok(passedScenarios(direct).length >= 10, 'the backend passes a meaningful set');
+  });
+
+  it('passes dns-rebinding-protection fully through the gateway', function () {
+    const dns = proxied.scenarios.get('dns-rebinding-protection');
+    assert.ok(dns, 'scenario ran');
+    assert.deepEqual(
+      dns.checks.map((c) => [c.id, c.status]),
+      [
+        ['localhost-host-rebinding-rejected', 'SUCCESS'],
+        ['localhost-host-valid-accepted', 'SUCCESS'],
+      ],
+    );
+  });
+
+  it('loses no individual check either', function () {
+    console.log(
+      `      conformance checks: direct ${direct.checksPassed} passed / ${direct.checksFailed} failed; ` +
+        `gateway ${proxied.checksPassed} passed / ${proxied.checksFailed} failed; ` +
+        `scenarios passed: direct ${passedScenarios(direct).length}/${direct.scenarios.size}, ` +
+        `gateway ${passedScenarios(proxied).length}/${proxied.scenarios.size}`,
+    );
+    const lost: string[] = [];
+    for (const [scenario, result] of direct.scenarios) {
+      for (const check of result.checks) {
+        if (check.status !== 'SUCCESS') continue;
+        const through = proxied.scenarios.get(scenario)?.checks.find((c) => c.id === check.id);
+        if (through?.status !== 'SUCCESS') lost.push(`${scenario}/${check.id}`);
+      }
+    }
+    assert.deepEqual(lost, []);
+    assert.ok(
+      proxied.checksPassed >= direct.checksPassed + 1,
+      'at least the rebinding check gained',
+    );
+  });
+});
