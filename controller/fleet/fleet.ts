@@ -43,7 +43,8 @@ export interface AcquireOptions {
 /** Why a request cannot be served; the gateway maps it to HTTP + a JSON-RPC error body. */
 export class FleetError extends Error {
   readonly status: 404 | 503 | 504;
-  readonly code: 'unknown-server' | 'overloaded' | 'wake-timeout' | 'failed' | 'unavailable';
+  readonly code:
+    'unknown-server' | 'unknown-session' | 'overloaded' | 'wake-timeout' | 'failed' | 'unavailable';
   readonly retryAfterSeconds: number | undefined;
   constructor(
     status: FleetError['status'],
@@ -66,7 +67,9 @@ export interface Fleet {
 
   /**
    * Resolves once the server is ready, waking it if asleep (one wake per burst, however
-   * large). Rejects with FleetError: 404 unknown server, 503 overloaded (hold queue full,
+   * large). Rejects with FleetError: 404 unknown server, 404 unknown session (a session id
+   * no live replica owns, e.g. from before a sleep: the client re-initializes instead of
+   * waking the server for nothing), 503 overloaded (hold queue full,
    * with Retry-After) / failed / unavailable, 504 when the wake misses its deadline.
    */
   acquire(slug: string, options: AcquireOptions): Promise<Lease>;

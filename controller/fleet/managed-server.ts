@@ -109,6 +109,16 @@ export class ManagedServer {
   // ---- the request path ----
 
   async acquire(options: AcquireOptions): Promise<Lease> {
+    // Sessions die with their replica. While no replica runs, a session id can only be
+    // stale: answer 404 so the client re-initializes, rather than waking the server for it.
+    if (
+      options.sessionId !== undefined &&
+      !this.sessions.has(options.sessionId) &&
+      this.state !== 'ready' &&
+      this.state !== 'draining'
+    ) {
+      throw new FleetError(404, 'unknown-session', `session not found on server ${this.slug}`);
+    }
     this.recordActivity();
     for (;;) {
       switch (this.state) {

@@ -36,7 +36,7 @@ export function sendFleetError(res: ServerResponse, err: FleetError, id: JsonRpc
     headers['retry-after'] = String(Math.max(0, Math.ceil(err.retryAfterSeconds)));
   }
   // A session the fleet knows is gone (e.g. its server slept) gets the code MCP clients
-  // recognise as "re-initialize". ('unknown-session' is a proposed FleetError code.)
-  const code = (err.code as string) === 'unknown-session' ? SESSION_NOT_FOUND : SERVER_ERROR;
+  // recognise as "re-initialize".
+  const code = err.code === 'unknown-session' ? SESSION_NOT_FOUND : SERVER_ERROR;
   sendJsonRpcError(res, err.status, id, code, err.message, headers, { reason: err.code });
 }

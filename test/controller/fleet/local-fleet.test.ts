@@ -79,6 +79,24 @@ describe('local fleet', function () {
     lease.release();
   });
 
+  it('answers a stale session of a sleeping server with 404, without waking it', async () => {
+    t = await startTestFleet([everythingStdio('everything')], { idleTimeoutOverrideMs: 60_000 });
+    const { fleet } = t;
+    await assert.rejects(
+      fleet.acquire('everything', { kind: 'request', sessionId: 'from-before-the-sleep' }),
+      fleetError('unknown-session', 404),
+    );
+    assert.equal(fleet.status('everything')?.state, 'asleep', 'no wake for a dead session');
+
+    // A session the fleet saw opened is routed normally once the server is awake.
+    const lease = await fleet.acquire('everything', { kind: 'request' });
+    fleet.sessionOpened('everything', 'live-session', lease.upstream.replicaId);
+    lease.release();
+    const again = await fleet.acquire('everything', { kind: 'request', sessionId: 'live-session' });
+    assert.equal(again.upstream.replicaId, lease.upstream.replicaId);
+    again.release();
+  });
+
   it('wakes exactly once for a burst of 200 concurrent requests', async () => {
     t = await startTestFleet([stdioFixture('burst', 'normal')]);
     const leases = await Promise.all(
