@@ -8,6 +8,7 @@ import { openCoord } from '../../../controller/coord/open-coord.ts';
 import { silentLogger } from '../../../controller/observability/log.ts';
 import { coordContract } from './coord-contract.ts';
 import { waitFor } from './wait-for.ts';
+import { withSilentPeer } from '../support/silent-peer.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -131,12 +132,8 @@ describe('coord', () => {
     });
 
     it('gives up within its timeout on a peer that accepts but never answers', async () => {
-      const sockets = new Set<net.Socket>();
-      const silent = net.createServer((socket) => sockets.add(socket));
-      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-      const { port } = silent.address() as net.AddressInfo;
-      const started = Date.now();
-      try {
+      await withSilentPeer(async (port) => {
+        const started = Date.now();
         await assert.rejects(
           openCoord({ redisUrl: `redis://:s3cret@127.0.0.1:${port}`, timeoutMs: 300 }),
           (err: Error) => {
@@ -146,10 +143,7 @@ describe('coord', () => {
           },
         );
         assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
-      } finally {
-        for (const socket of sockets) socket.destroy();
-        await new Promise((resolve) => silent.close(resolve));
-      }
+      });
     });
 
     it('rejects a URL that is not a Redis URL', async () => {

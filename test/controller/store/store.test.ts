@@ -12,6 +12,7 @@ import { usePGlite } from '../../../controller/store/pglite-database.ts';
 import { SqlStore } from '../../../controller/store/sql-store.ts';
 import type { Store } from '../../../controller/store/store.ts';
 import { storeContract } from './store-contract.ts';
+import { withSilentPeer } from '../support/silent-peer.ts';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -180,12 +181,8 @@ describe('store', () => {
     });
 
     it('gives up within its timeout on a peer that accepts but never answers', async () => {
-      const sockets = new Set<net.Socket>();
-      const silent = net.createServer((socket) => sockets.add(socket));
-      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-      const { port } = silent.address() as net.AddressInfo;
-      const started = Date.now();
-      try {
+      await withSilentPeer(async (port) => {
+        const started = Date.now();
         await assert.rejects(
           openStore({
             databaseUrl: `postgres://postgres@127.0.0.1:${port}/test`,
@@ -194,10 +191,7 @@ describe('store', () => {
           /cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/test: .*timeout/i,
         );
         assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
-      } finally {
-        for (const socket of sockets) socket.destroy();
-        await new Promise((resolve) => silent.close(resolve));
-      }
+      });
     });
 
     it('says which database does not exist', async () => {
