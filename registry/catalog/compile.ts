@@ -82,7 +82,8 @@ function scalingOf(settings: PlatformSettings): Scaling {
   const s = settings.scaling ?? {};
   return {
     minReplicas: s.minReplicas ?? DEFAULTS.minReplicas,
-    maxReplicas: s.maxReplicas ?? Math.max(DEFAULTS.maxReplicas, s.minReplicas ?? 0),
+    // The schema already refused minReplicas > maxReplicas (with the default max).
+    maxReplicas: s.maxReplicas ?? DEFAULTS.maxReplicas,
     idleTimeoutMs: parseDuration(s.idleTimeout ?? DEFAULTS.idleTimeout),
     sessionsPerReplica: s.sessionsPerReplica ?? DEFAULTS.sessionsPerReplica,
   };

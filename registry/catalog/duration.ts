@@ -18,15 +18,3 @@ export function parseDuration(text: string): number {
   }
   return total;
 }
-
-/** The shortest readable form of a millisecond count: 300000 → "5m". */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

@@ -41,10 +41,6 @@ export class InputResolver {
     }
   }
 
-  has(key: string): boolean {
-    return this.inputs[key] !== undefined || this.secrets[key] !== undefined;
-  }
-
   private problem(path: string, message: string): void {
     this.problems.push({ file: this.file, path, message });
   }
