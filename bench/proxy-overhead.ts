@@ -4,12 +4,13 @@
 // local fleet runs it; the controller runs in its own process, like in production, so the
 // load generator does not share its event loop. Prints JSON.
 //
-//   node bench/proxy-overhead.ts [--requests 4000] [--concurrency 8]
+//   node bench/proxy-overhead.ts [--requests 12000] [--concurrency 8]
 //
 // Targets (issue 4): gateway throughput ≥ 0.85× direct, ≤ 1 ms added at p50.
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { rawPostLoad } from './raw-http-load.ts';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ const SLUG = 'everything-http';
 
 const { values } = parseArgs({
   options: {
-    requests: { type: 'string', default: '4000' },
+    requests: { type: 'string', default: '12000' },
     concurrency: { type: 'string', default: '8' },
     'gateway-child': { type: 'string' },
   },
@@ -114,8 +115,8 @@ async function main(requests: number, concurrency: number): Promise<void> {
       gateway: await Target.open(targets.gateway),
     };
     // Warm both paths (JIT, pools), then alternate rounds so drift hits both alike.
-    await sessions.direct.run(500, concurrency);
-    await sessions.gateway.run(500, concurrency);
+    await sessions.direct.run(2000, concurrency);
+    await sessions.gateway.run(2000, concurrency);
     const rounds = 3;
     const per = Math.ceil(requests / rounds);
     const samples = { direct: [] as number[][], gateway: [] as number[][] };
@@ -132,19 +133,25 @@ async function main(requests: number, concurrency: number): Promise<void> {
         child.send({ cmd: 'cpu' });
       });
     // ... and the backend's, for scale (Linux /proc; 0 elsewhere).
-    const backendPid = await childOf(child.pid!);
+    const backendPid = await childOf(child.pid!, 'server-everything');
     let backendCpuUs = 0;
     let directRequests = 0;
     let gatewayCpuUs = 0;
     let gatewayRequests = 0;
+    let loadgenCpuUs = 0;
+    let loadgenRequests = 0;
     for (let r = 0; r < rounds; r++) {
       for (const name of ['direct', 'gateway'] as const) {
         const cpu0 = name === 'gateway' ? await cpuNow() : await procCpuUs(backendPid);
+        const own0 = process.cpuUsage();
         const t0 = performance.now();
         samples[name].push(await sessions[name].run(per, concurrency));
         elapsed[name] += performance.now() - t0;
         // One-at-a-time latency: the added cost of the hop itself, no queueing.
         serial[name].push(...(await sessions[name].run(Math.ceil(per / 4), 1)));
+        const own = process.cpuUsage(own0);
+        loadgenCpuUs += own.user + own.system;
+        loadgenRequests += per + Math.ceil(per / 4);
         if (name === 'gateway') {
           gatewayCpuUs += (await cpuNow()) - cpu0;
           gatewayRequests += per + Math.ceil(per / 4);
@@ -184,6 +191,7 @@ async function main(requests: number, concurrency: number): Promise<void> {
       },
       controllerCpuPerRequestUs: round(gatewayCpuUs / gatewayRequests, 1),
       backendCpuPerRequestUs: round(backendCpuUs / directRequests, 1),
+      loadGeneratorCpuPerRequestUs: round(loadgenCpuUs / loadgenRequests, 1),
       cpus: availableParallelism(),
       loadAverage: loadavg().map((l) => round(l, 2)),
       targets: { throughputRatio: '>= 0.85', addedP50Ms: '<= 1' },
@@ -201,16 +209,33 @@ async function main(requests: number, concurrency: number): Promise<void> {
   }
 }
 
-/** One MCP session on one URL, driven with raw HTTP (no SDK overhead on either side). */
+/** tools/call echo with a per-request message, checked in the reply. */
+const ECHO_CALL = {
+  body: (id: number) =>
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message: `m${id}` } },
+    }),
+  check: (text: string, id: number) => text.includes(`Echo: m${id}"`),
+};
+
+/**
+ * One MCP session on one URL: opened with undici, then driven by the raw load generator
+ * (no SDK overhead on either side, and as little load-generator CPU as possible).
+ */
 class Target {
   readonly #pool: Pool;
+  readonly #url: string;
   readonly #path: string;
   readonly #sessionId: string;
   #nextId = 10;
 
-  private constructor(pool: Pool, path: string, sessionId: string) {
+  private constructor(pool: Pool, url: string, sessionId: string) {
     this.#pool = pool;
-    this.#path = path;
+    this.#url = url;
+    this.#path = new URL(url).pathname;
     this.#sessionId = sessionId;
   }
 
@@ -237,7 +262,7 @@ class Target {
     });
     await init.body.text();
     const sessionId = String(init.headers['mcp-session-id']);
-    const target = new Target(pool, parsed.pathname, sessionId);
+    const target = new Target(pool, url, sessionId);
     await target.#post({ jsonrpc: '2.0', method: 'notifications/initialized' });
     return target;
   }
@@ -260,26 +285,20 @@ class Target {
   }
 
   /** `count` echo calls, `concurrency` at a time; returns each one's latency in ms. */
-  async run(count: number, concurrency: number): Promise<number[]> {
-    const latencies: number[] = [];
-    let issued = 0;
-    const worker = async (): Promise<void> => {
-      while (issued < count) {
-        issued += 1;
-        const id = this.#nextId++;
-        const t0 = performance.now();
-        const text = await this.#post({
-          jsonrpc: '2.0',
-          id,
-          method: 'tools/call',
-          params: { name: 'echo', arguments: { message: `m${id}` } },
-        });
-        latencies.push(performance.now() - t0);
-        if (!text.includes(`Echo: m${id}`)) throw new Error(`unexpected reply: ${text}`);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return latencies;
+  run(count: number, concurrency: number): Promise<number[]> {
+    return rawPostLoad(
+      this.#url,
+      {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': this.#sessionId,
+        'mcp-protocol-version': '2025-11-25',
+      },
+      ECHO_CALL,
+      count,
+      concurrency,
+      () => this.#nextId++,
+    );
   }
 
   async close(): Promise<void> {
@@ -287,15 +306,17 @@ class Target {
   }
 }
 
-/** The backend process the controller spawned (its only child here). */
-async function childOf(pid: number): Promise<number | undefined> {
+/** The controller's child process whose command line mentions `marker` (the backend). */
+async function childOf(pid: number, marker: string): Promise<number | undefined> {
   try {
     const { readdir } = await import('node:fs/promises');
     for (const entry of await readdir('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid) return Number(entry);
+      if (Number(fields[1]) !== pid) continue;
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes(marker)) return Number(entry);
     }
   } catch {
     // not Linux

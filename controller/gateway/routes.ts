@@ -2,7 +2,6 @@
 // known server? → read + check the body → acquire a lease (the fleet wakes/holds/routes)
 // → proxy → session bookkeeping → release. Only what routing needs is peeked at: the
 // JSON-RPC shape and methods of a POST, the session id headers, the upstream status.
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError, type Fleet, type Lease } from '../fleet/fleet.ts';
 import type { Logger } from '../observability/log.ts';
@@ -16,13 +15,7 @@ import {
   type JsonRpcId,
   type MessagePeek,
 } from './jsonrpc.ts';
-import {
-  UpstreamError,
-  readSmallBody,
-  relayResponse,
-  sendUpstream,
-  type UpstreamResponse,
-} from './proxy.ts';
+import { UpstreamError, UpstreamExchange, type UpstreamHead } from './proxy.ts';
 import { RequestMetrics } from './request-metrics.ts';
 import { BodyAbortedError, BodyTooLargeError, readBody } from './read-body.ts';
 import { sendFleetError, sendJsonRpcError } from './respond.ts';
@@ -78,18 +71,17 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     const started = performance.now();
     stats.started(slug);
     let peek: MessagePeek | undefined;
-    // `waiting` stops the wait for a lease when the client leaves early; `upstreamAbort`
-    // (an EventEmitter, which undici accepts and which costs far less than an AbortSignal
-    // on the hot path) ends the upstream call when the client leaves or the lease is taken.
+    // `waiting` stops the wait for a lease when the client leaves early; `exchange.abort()`
+    // ends the upstream call when the client leaves or the lease is taken.
     const waiting = new AbortController();
-    const upstreamAbort = new EventEmitter();
+    let exchange: UpstreamExchange | undefined = undefined;
     let clientGone = false;
     const logRequests = logger.isLevelEnabled('info');
     res.once('close', () => {
       if (!res.writableFinished) {
         clientGone = true;
         waiting.abort();
-        upstreamAbort.emit('abort');
+        exchange?.abort();
       }
       stats.finished(slug, method, res.statusCode);
       if (!logRequests) return;
@@ -164,9 +156,8 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       release(); // the client left while the server was waking
       return;
     }
-    const onLeaseAbort = (): void => void upstreamAbort.emit('abort');
-    if (lease.signal.aborted) onLeaseAbort();
-    else lease.signal.addEventListener('abort', onLeaseAbort, { once: true });
+    const onLeaseAbort = (): void => exchange?.abort();
+    lease.signal.addEventListener('abort', onLeaseAbort, { once: true });
     res.once('close', () => {
       lease.signal.removeEventListener('abort', onLeaseAbort);
       release();
@@ -174,20 +165,21 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
 
     // 3. Upstream.
     const target = pools.target(lease.upstream.url);
-    let upstream: UpstreamResponse;
+    exchange = UpstreamExchange.send(target, {
+      method,
+      path: ctx.search ? joinQuery(target.path, ctx.search) : target.path,
+      headers: upstreamRequestHeaders(
+        req.headers,
+        lease.upstream.headers,
+        requestId,
+        req.socket.remoteAddress,
+      ),
+      body,
+    });
+    if (lease.signal.aborted) exchange.abort();
+    let upstream: UpstreamHead;
     try {
-      upstream = await sendUpstream(target, {
-        method,
-        path: ctx.search ? joinQuery(target.path, ctx.search) : target.path,
-        headers: upstreamRequestHeaders(
-          req.headers,
-          lease.upstream.headers,
-          requestId,
-          req.socket.remoteAddress,
-        ),
-        body,
-        signal: upstreamAbort,
-      });
+      upstream = await exchange.head;
     } catch (err) {
       if (clientGone) return;
       if (lease.signal.aborted) {
@@ -210,7 +202,10 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     if (sessionId !== undefined) {
       if (status === 404) {
         fleet.sessionClosed(slug, sessionId);
-      } else if (status === 400 && (await answeredUnknownSession(upstream, res, requestId))) {
+      } else if (
+        status === 400 &&
+        (await answeredUnknownSession(upstream, exchange, res, requestId))
+      ) {
         fleet.sessionClosed(slug, sessionId);
         sendJsonRpcError(res, 404, rpcId, SESSION_NOT_FOUND, 'Session not found', idHeader);
         return;
@@ -222,12 +217,13 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       const minted = headerValue(upstream.headers['mcp-session-id']);
       if (minted !== undefined) fleet.sessionOpened(slug, minted, lease.upstream.replicaId);
     }
-    if (res.writableEnded) return; // answeredUnknownSession relayed the upstream's own 400
+    // answeredUnknownSession relayed the upstream's own 400, or gave up on a broken one.
+    if (res.writableEnded || res.destroyed) return;
 
     // 5. Relay, streaming.
-    relayResponse(
+    exchange.relayTo(
       res,
-      upstream,
+      status,
       clientResponseHeaders(upstream.headers, requestId),
       lease.signal,
       method === 'GET',
@@ -242,15 +238,19 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
  * any other 400 is relayed here as it came. Returns true when the caller should send 404.
  */
 async function answeredUnknownSession(
-  upstream: UpstreamResponse,
+  upstream: UpstreamHead,
+  exchange: UpstreamExchange,
   res: ServerResponse,
   requestId: string,
 ): Promise<boolean> {
   const length = Number(upstream.headers['content-length']);
   const type = String(upstream.headers['content-type'] ?? '');
   if (!(length <= SESSION_REPLY_LIMIT) || !type.includes('json')) return false;
-  const bytes = await readSmallBody(upstream, SESSION_REPLY_LIMIT);
-  if (bytes === undefined) return false;
+  const bytes = await exchange.readSmall(SESSION_REPLY_LIMIT);
+  if (bytes === undefined) {
+    res.destroy(); // the upstream failed mid-body: an error, not a truncated reply
+    return false;
+  }
   if (/session/i.test(bytes.toString('utf8'))) return true;
   const headers = clientResponseHeaders(upstream.headers, requestId);
   res.writeHead(upstream.statusCode, headers);

@@ -44,15 +44,16 @@ export async function startGateway(
   };
 }
 
-/** Polls `condition` every 10 ms until true, or fails after `timeoutMs`. */
+/** Polls `condition` every `intervalMs` until true, or fails after `timeoutMs`. */
 export async function waitFor(
   condition: () => boolean,
   what: string,
   timeoutMs = 5_000,
+  intervalMs = 10,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
