@@ -3,7 +3,10 @@
 // One child process per MCP session (server state is per client): an `initialize` POST
 // without a session spawns a child (or takes the warm spare) and mints MCP-Session-Id;
 // later requests route by that id. Sessionless requests (revision 2026-07-28: no session,
-// no initialize) share one child the bridge initialized itself. Bounded: a cap on children
+// no initialize) share one child the bridge initialized itself, except a lone sessionless
+// `ping`, which the warm spare answers (MCP allows ping before initialize): that is how the
+// fleet's wake check makes a real MCP round trip through the bridge without spending a
+// process. Bounded: a cap on children
 // (503 + Retry-After), spawn errors answered as JSON-RPC errors, a child that dies fails
 // its waiting requests at once, and every child is killed on DELETE, idle expiry, close
 // and process exit.
@@ -62,12 +65,6 @@ export interface StdioBridge {
   childCount(): number;
   sessionCount(): number;
   childPids(): number[];
-  /**
-   * Readiness without spending a process: pings the warm spare child (MCP allows ping
-   * before initialize) and resolves on its answer, leaving it uninitialized for the next
-   * client. Rejects if the child dies first or `signal` aborts.
-   */
-  readyCheck(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -94,6 +91,9 @@ class Bridge implements StdioBridge {
   private sweeper: NodeJS.Timeout | undefined;
   private closing = false;
   private boundPort = 0;
+  /** Sessionless pings waiting for the spare's answer, by the bridge-owned id. */
+  private readonly sparePings = new Map<string, PendingPing>();
+  private pingCounter = 0;
 
   constructor(options: StdioBridgeOptions) {
     this.options = options;
@@ -145,33 +145,6 @@ class Bridge implements StdioBridge {
 
   childPids(): number[] {
     return [...this.children].map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
-  }
-
-  readyCheck(signal: AbortSignal): Promise<void> {
-    if (!this.spare && !this.closing && this.children.size < this.maxChildren) {
-      this.spare = this.spawn('spare');
-    }
-    const child = this.spare;
-    if (!child)
-      return Promise.reject(new Error('no process available to check (bridge at capacity)'));
-    const id = `mcpfleet-ready-${Date.now()}`;
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () =>
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      child.onMessage = (message) => {
-        if (message.id !== id) return;
-        child.onMessage = () => {};
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      void child.exited.then((exit) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(new Error(`MCP server process ${describeExit(exit)}`));
-      });
-      child.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }));
-    });
   }
 
   async close(): Promise<void> {
@@ -270,6 +243,12 @@ class Bridge implements StdioBridge {
       return;
     }
 
+    const lone = batch ? undefined : messages[0];
+    if (lone !== undefined && lone.method === 'ping' && isRequest(lone)) {
+      await this.answerPingFromSpare(lone.id as JsonRpcId, res);
+      return;
+    }
+
     let shared: BridgeSession;
     try {
       shared = await this.sharedSession(header(req, 'mcp-protocol-version'));
@@ -341,11 +320,81 @@ class Bridge implements StdioBridge {
     res.writeHead(200).end();
   }
 
+  // ---- the sessionless ping ----
+
+  /** Answers a sessionless ping with the warm spare's own reply (spawning one if needed). */
+  private async answerPingFromSpare(id: JsonRpcId, res: ServerResponse): Promise<void> {
+    if (!this.spare && this.children.size < this.maxChildren) this.spare = this.spawn('spare');
+    const spare = this.spare;
+    if (!spare) {
+      this.rejectFull(res, id);
+      return;
+    }
+    const closed = new AbortController();
+    res.once('close', () => closed.abort());
+    try {
+      const reply = await this.pingChild(spare, closed.signal);
+      const answer = {
+        jsonrpc: '2.0',
+        id,
+        ...('error' in reply ? { error: reply.error } : { result: reply.result ?? {} }),
+      };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    } catch (err) {
+      if (res.destroyed) return;
+      sendError(res, 502, id, SERVER_UNAVAILABLE, (err as Error).message);
+    }
+  }
+
+  /**
+   * Pings an uninitialized child under a bridge-owned id, so concurrent pings (and the
+   * client's own ids) never collide. Rejects if the child dies, is taken by a session
+   * before answering, or `signal` aborts.
+   */
+  private pingChild(child: StdioChild, signal: AbortSignal): Promise<JsonRpcMessage> {
+    const id = `mcpfleet-ping-${++this.pingCounter}`;
+    return new Promise<JsonRpcMessage>((resolve, reject) => {
+      const settle = (): void => {
+        this.sparePings.delete(id);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        settle();
+        reject(signal.reason instanceof Error ? signal.reason : new Error('ping aborted'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.sparePings.set(id, {
+        child,
+        answer: (message) => {
+          settle();
+          resolve(message);
+        },
+        fail: (reason) => {
+          settle();
+          reject(new Error(reason));
+        },
+      });
+      child.onMessage = (message) => {
+        if (typeof message.id === 'string') this.sparePings.get(message.id)?.answer(message);
+      };
+      child.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }));
+    });
+  }
+
+  /** Fails the pings still waiting on `child` (it died, or a session took it). */
+  private failPingsOf(child: StdioChild, reason: string): void {
+    for (const ping of [...this.sparePings.values()]) {
+      if (ping.child === child) ping.fail(reason);
+    }
+  }
+
   // ---- children and sessions ----
 
   private openSession(): BridgeSession | undefined {
     let child = this.spare;
     this.spare = undefined;
+    if (child) this.failPingsOf(child, 'the process was handed to a new session; retry');
     if (!child) {
       if (this.children.size >= this.maxChildren) return undefined;
       child = this.spawn();
@@ -395,6 +444,7 @@ class Bridge implements StdioBridge {
     let currentRole = role;
     void child.exited.then((exit) => {
       this.children.delete(child);
+      this.failPingsOf(child, `MCP server process ${describeExit(exit)}`);
       // A spare taken by a session exits as a session.
       if (this.spare === child) this.spare = undefined;
       else if (currentRole === 'spare') currentRole = 'session';
@@ -450,6 +500,12 @@ class Bridge implements StdioBridge {
 }
 
 class BridgeFullError extends Error {}
+
+interface PendingPing {
+  child: StdioChild;
+  answer(message: JsonRpcMessage): void;
+  fail(reason: string): void;
+}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];

@@ -132,6 +132,34 @@ export class McpProbe {
   }
 }
 
+/**
+ * One sessionless `ping` POSTed to `url`, resolved when a JSON-RPC answer comes back. Only
+ * for endpoints that answer a ping outside a session — the stdio bridge does, from its
+ * warm child, which makes this the wake check of stdio servers: an HTTP request through
+ * the bridge, over the child's stdin/stdout and back, without spending a process.
+ */
+export async function pingWithoutSession(url: string, signal: AbortSignal): Promise<void> {
+  const id = 1;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }),
+    signal,
+  });
+  const text = await res.text();
+  const reply = findReply(text, res.headers.get('content-type') ?? '', id);
+  if (reply === undefined || (res.status !== 200 && reply.error)) {
+    const message = reply?.error?.message ?? text.slice(0, 200);
+    throw new Error(
+      `ping through the bridge failed: HTTP ${res.status}${message ? `: ${message}` : ''}`,
+    );
+  }
+}
+
 /** The JSON-RPC response with `id` in a JSON or SSE body. */
 function findReply(text: string, contentType: string, id: number): RpcReply | undefined {
   const candidates: string[] = contentType.includes('text/event-stream')

@@ -9,6 +9,7 @@ import { startStdioBridge } from '../bridge/stdio-bridge.ts';
 import { signalGroup, spawnInGroup, terminateGroup } from '../bridge/process-group.ts';
 import { describeExit } from '../bridge/stdio-child.ts';
 import type { Logger } from '../observability/log.ts';
+import { pingWithoutSession } from '../health/mcp-probe.ts';
 import { resolveLaunch, PROJECT_ROOT, type ResolvedLaunch } from './launch-plan.ts';
 import type { LaunchCheck, Replica, ReplicaExit, ReplicaHooks, Runtime } from './runtime.ts';
 
@@ -112,7 +113,7 @@ export class LocalRuntime implements Runtime {
       headers: {},
       exited,
       children: () => bridge.childCount(),
-      ready: (signal) => bridge.readyCheck(signal),
+      ready: (signal) => pingWithoutSession(bridge.url, signal),
       stop: async () => {
         await bridge.close();
         stopped({ expected: true, reason: 'stopped' });

@@ -34,7 +34,8 @@ export interface Replica {
   children(): number;
   /**
    * A runtime-specific readiness round trip, when it has a cheaper one than a full MCP
-   * session (the bridge pings its warm child). Absent: the fleet probes `url` itself.
+   * session (a sessionless ping through the bridge, answered by its warm child). Absent:
+   * the fleet probes `url` itself (initialize + ping).
    */
   ready?(signal: AbortSignal): Promise<void>;
   /** Stops everything behind it; resolves once the processes are gone. */

@@ -203,6 +203,42 @@ describe('stdio bridge', function () {
     assert.equal(b.childCount(), 1);
   });
 
+  it('answers sessionless pings from the warm spare, which then serves the next session', async () => {
+    const b = await bridge({ command: everything });
+    const ping = () =>
+      fetch(b.url, {
+        method: 'POST',
+        headers: jsonHeaders,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
+    // Concurrent pings with the same client id each get their own answer.
+    const replies = await Promise.all([ping(), ping(), ping()]);
+    for (const res of replies) {
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { jsonrpc: '2.0', id: 1, result: {} });
+    }
+    assert.equal(b.childCount(), 1, 'pings spent no process beyond the spare');
+    assert.equal(b.sessionCount(), 0);
+    // The pinged spare was never initialized: a client initializes it as usual.
+    const { client } = await connect(b.url);
+    clients.push(client);
+    assert.ok((await client.listTools()).tools.length > 0);
+    assert.equal(b.sessionCount(), 1);
+  });
+
+  it('answers a sessionless ping with 502 naming the exit when the process dies', async () => {
+    const b = await bridge({ command: fixture('crash-at-start') });
+    const res = await fetch(b.url, {
+      method: 'POST',
+      headers: jsonHeaders,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'p', method: 'ping' }),
+    });
+    assert.equal(res.status, 502);
+    const body = (await res.json()) as { id: string; error: { message: string } };
+    assert.equal(body.id, 'p');
+    assert.match(body.error.message, /exited with code 1.*fatal: fixture configured to crash/s);
+  });
+
   it('answers notifications-only POSTs with 202 and bad JSON with 400', async () => {
     const b = await bridge({ command: fixture() });
     const { client, transport } = await connect(b.url);
