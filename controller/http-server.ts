@@ -7,6 +7,7 @@ import { API_PREFIX, createApiHandler } from './api/routes.ts';
 import { sendApiError, sendJson } from './api/send-json.ts';
 import type { Fleet } from './fleet/fleet.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
+import { allowOrigin, answerPreflight } from './gateway/cors.ts';
 import { SERVER_ERROR } from './gateway/jsonrpc.ts';
 import { requestIdOf } from './gateway/request-id.ts';
 import { sendJsonRpcError } from './gateway/respond.ts';
@@ -82,11 +83,21 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     }
 
     const mcp = MCP_PATH.exec(pathname);
-    const verdict = policy.check(req.headers.host, headerOf(req.headers.origin));
+    const origin = headerOf(req.headers.origin);
+    const verdict = policy.check(req.headers.host, origin);
     if (!verdict.ok) {
       if (mcp) sendJsonRpcError(res, 403, null, SERVER_ERROR, `Forbidden: ${verdict.reason}`);
       else sendApiError(res, 403, 'forbidden', verdict.reason);
       return;
+    }
+    if (origin !== undefined) {
+      // A browser caller the policy accepts: let it read our answers, errors included
+      // (a 404 for a lost session must reach the client for it to re-initialize).
+      allowOrigin(res, origin);
+      if (req.method === 'OPTIONS') {
+        answerPreflight(res, mcp ? 'GET, POST, DELETE' : 'GET, POST');
+        return;
+      }
     }
     if (mcp) {
       let slug: string;

@@ -29,7 +29,16 @@ const NOT_FORWARDED_UPSTREAM = new Set([
   'x-request-id',
 ]);
 
-const NOT_RETURNED = new Set(HOP_BY_HOP);
+const NOT_RETURNED = new Set([
+  ...HOP_BY_HOP,
+  // CORS is the gateway's to answer (cors.ts), for the origin it validated.
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-expose-headers',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-max-age',
+]);
 
 /** Names listed in a Connection header are hop-by-hop too. */
 function connectionTokens(value: string | string[] | undefined): string[] {
