@@ -1,6 +1,7 @@
-// Opens the durable store: a real PostgreSQL when a URL is given, embedded PGlite otherwise.
+// Opens the durable store: a real PostgreSQL when a URL is given, otherwise embedded PGlite
+// in a child process of its own (embedded-database.ts).
 // Migrations are applied before the store is returned, so callers can write at once.
-import { openPGliteDatabase } from './pglite-database.ts';
+import { openEmbeddedDatabase } from './embedded-database.ts';
 import { openPostgresDatabase } from './postgres-database.ts';
 import type { SqlDatabase } from './sql.ts';
 import { SqlStore } from './sql-store.ts';
@@ -16,7 +17,10 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
         connectTimeoutMs: options.connectTimeoutMs,
         logger: options.logger,
       })
-    : await openPGliteDatabase(options.dataDir ?? DEFAULT_DATA_DIR, options.schema);
+    : await openEmbeddedDatabase(options.dataDir ?? DEFAULT_DATA_DIR, {
+        schema: options.schema,
+        logger: options.logger,
+      });
   const store = new SqlStore(db, {
     schema: options.schema,
     healthRetention: options.healthRetention,
