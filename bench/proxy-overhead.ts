@@ -4,10 +4,16 @@
 // local fleet runs it; the controller runs in its own process, like in production, so the
 // load generator does not share its event loop. Prints JSON.
 //
-//   node bench/proxy-overhead.ts [--requests 12000] [--concurrency 8]
+//   node bench/proxy-overhead.ts [--requests 12000] [--concurrency 8] [--no-pin]
+//
+// Placement: by default (Linux with taskset, 2+ CPUs) the backend gets CPU 0 to itself and
+// the gateway and the load generator share CPU 1, for both the direct and the gateway runs.
+// In a deployment the backend is a pod of its own; left to the scheduler, the three
+// processes fight over 2 cores and the ratio swings between ~0.78 and ~1.0 from run to run
+// with the same code. --no-pin measures that unpinned case.
 //
 // Targets (issue 4): gateway throughput ≥ 0.85× direct, ≤ 1 ms added at p50.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { rawPostLoad } from './raw-http-load.ts';
@@ -21,6 +27,7 @@ const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '12000' },
     concurrency: { type: 'string', default: '8' },
+    'no-pin': { type: 'boolean', default: false },
     'gateway-child': { type: 'string' },
   },
 });
@@ -134,6 +141,13 @@ async function main(requests: number, concurrency: number): Promise<void> {
       });
     // ... and the backend's, for scale (Linux /proc; 0 elsewhere).
     const backendPid = await childOf(child.pid!, 'server-everything');
+    const placement = values['no-pin']
+      ? 'unpinned'
+      : pin([
+          [backendPid, 0],
+          [child.pid, 1],
+          [process.pid, 1],
+        ]);
     let backendCpuUs = 0;
     let directRequests = 0;
     let gatewayCpuUs = 0;
@@ -193,6 +207,7 @@ async function main(requests: number, concurrency: number): Promise<void> {
       backendCpuPerRequestUs: round(backendCpuUs / directRequests, 1),
       loadGeneratorCpuPerRequestUs: round(loadgenCpuUs / loadgenRequests, 1),
       cpus: availableParallelism(),
+      placement,
       loadAverage: loadavg().map((l) => round(l, 2)),
       targets: { throughputRatio: '>= 0.85', addedP50Ms: '<= 1' },
     };
@@ -304,6 +319,20 @@ class Target {
   async close(): Promise<void> {
     await this.#pool.close();
   }
+}
+
+/** Pins each process (all its threads) to one CPU with taskset; says what it did. */
+function pin(placements: Array<[number | undefined, number]>): string {
+  if (availableParallelism() < 2) return 'unpinned (one CPU)';
+  try {
+    for (const [pid, cpu] of placements) {
+      if (pid === undefined) return 'unpinned (backend process not found)';
+      execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    }
+  } catch {
+    return 'unpinned (taskset failed or missing)';
+  }
+  return 'pinned: backend on CPU 0; gateway and load generator on CPU 1';
 }
 
 /** The controller's child process whose command line mentions `marker` (the backend). */

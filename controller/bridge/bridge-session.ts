@@ -1,5 +1,7 @@
 // One MCP session on the bridge: one stdio child, the POST exchanges waiting on it, and
-// the optional GET stream for server-initiated messages.
+// the optional GET stream for server-initiated messages. Events on the GET stream carry
+// ids and the last ones are kept, so a client whose stream broke reconnects with
+// Last-Event-ID and gets what it missed (resumability, MCP Streamable HTTP).
 //
 // Client sessions pass JSON-RPC ids through untouched (the child has one client). The
 // shared sessionless child (2026-07-28-style requests) serves many clients at once, so it
@@ -16,8 +18,14 @@ import {
 } from './jsonrpc.ts';
 import { describeExit, type ChildExit, type StdioChild } from './stdio-child.ts';
 
-/** Messages for a client with no open stream wait here, up to this many. */
-const MAX_BUFFERED = 200;
+/** GET-stream events kept for redelivery (to a stream not yet open, or on resume). */
+const MAX_RETAINED = 200;
+const MAX_RETAINED_BYTES = 1024 * 1024;
+
+interface StreamEvent {
+  id: number;
+  raw: string;
+}
 
 interface PendingRequest {
   exchange: PostExchange;
@@ -40,7 +48,11 @@ export class BridgeSession {
   private readonly progressRoutes = new Map<JsonRpcId, PostExchange>();
   private readonly exchanges = new Set<PostExchange>();
   private getStream: ServerResponse | undefined;
-  private buffered: string[] = [];
+  /** The last GET-stream events, oldest first; `delivered` marks the ones written out. */
+  private retained: StreamEvent[] = [];
+  private retainedBytes = 0;
+  private delivered = 0;
+  private lastEventId = 0;
   private nextInternalId = 1;
   /** Requests the bridge itself sent (the shared child's initialize). */
   private readonly own = new Map<JsonRpcId, (message: JsonRpcMessage) => void>();
@@ -101,8 +113,12 @@ export class BridgeSession {
     }
   }
 
-  /** Attaches the GET stream for server-initiated messages; false if one is open. */
-  attachStream(res: ServerResponse): boolean {
+  /**
+   * Attaches the GET stream for server-initiated messages; false if one is open. Sends the
+   * events the client has not seen: those after `lastEventId` when it resumes (still kept),
+   * otherwise the ones that arrived while no stream was open.
+   */
+  attachStream(res: ServerResponse, lastEventId?: string): boolean {
     if (this.getStream && !this.getStream.writableEnded) return false;
     this.getStream = res;
     res.writeHead(200, {
@@ -112,9 +128,10 @@ export class BridgeSession {
       'mcp-session-id': this.id,
     });
     res.flushHeaders();
-    const backlog = this.buffered;
-    this.buffered = [];
-    for (const raw of backlog) res.write(`event: message\ndata: ${raw}\n\n`);
+    const resumeAfter = lastEventId !== undefined ? Number(lastEventId) : NaN;
+    const from = Number.isInteger(resumeAfter) ? resumeAfter : this.delivered;
+    for (const event of this.retained) if (event.id > from) res.write(sseEvent(event));
+    this.delivered = this.lastEventId;
     res.once('close', () => {
       if (this.getStream === res) this.getStream = undefined;
     });
@@ -134,7 +151,8 @@ export class BridgeSession {
     this.exchanges.clear();
     if (this.getStream && !this.getStream.writableEnded) this.getStream.end();
     this.getStream = undefined;
-    this.buffered = [];
+    this.retained = [];
+    this.retainedBytes = 0;
   }
 
   /** Sends a request of the bridge's own and resolves with the child's response. */
@@ -186,11 +204,16 @@ export class BridgeSession {
     if (byToken?.deliverMessage(raw)) return;
     if (this.shared) return; // a shared child's other chatter has no single client
     for (const exchange of this.exchanges) if (exchange.deliverMessage(raw)) return;
-    if (this.getStream && !this.getStream.writableEnded) {
-      this.getStream.write(`event: message\ndata: ${raw}\n\n`);
-      return;
+    const event = { id: ++this.lastEventId, raw };
+    this.retained.push(event);
+    this.retainedBytes += raw.length;
+    while (this.retained.length > MAX_RETAINED || this.retainedBytes > MAX_RETAINED_BYTES) {
+      this.retainedBytes -= this.retained.shift()!.raw.length;
     }
-    if (this.buffered.length < MAX_BUFFERED) this.buffered.push(raw);
+    if (this.getStream && !this.getStream.writableEnded) {
+      this.getStream.write(sseEvent(event));
+      this.delivered = event.id;
+    }
   }
 
   private onExchangeDone(exchange: PostExchange): void {
@@ -210,6 +233,10 @@ export class BridgeSession {
       );
     }
   }
+}
+
+function sseEvent(event: StreamEvent): string {
+  return `id: ${event.id}\nevent: message\ndata: ${event.raw}\n\n`;
 }
 
 function errorFor(id: JsonRpcId, message: string): string {

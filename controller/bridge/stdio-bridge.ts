@@ -301,7 +301,7 @@ class Bridge implements StdioBridge {
       sendError(res, 404, null, SESSION_NOT_FOUND, 'Session not found');
       return;
     }
-    if (!session.attachStream(res)) {
+    if (!session.attachStream(res, header(req, 'last-event-id'))) {
       sendError(res, 409, null, INVALID_REQUEST, 'a GET stream is already open for this session');
     }
   }

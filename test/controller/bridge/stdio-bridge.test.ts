@@ -44,6 +44,29 @@ function initializeBody(id = 1): string {
   });
 }
 
+/** Reads `count` SSE events (id and the notification's data) from a streaming response. */
+async function readSseEvents(
+  res: Response,
+  count: number,
+): Promise<Array<{ id: string; data: string }>> {
+  const events: Array<{ id: string; data: string }> = [];
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = text.indexOf('\n\n')) !== -1) {
+      const block = text.slice(0, end);
+      text = text.slice(end + 2);
+      const id = /^id: (.*)$/m.exec(block)?.[1] ?? '';
+      const data = /^data: (.*)$/m.exec(block)?.[1] ?? '{}';
+      events.push({ id, data: (JSON.parse(data) as { params: { data: string } }).params.data });
+      if (events.length === count) return events;
+    }
+  }
+  return events;
+}
+
 const jsonHeaders = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
@@ -237,6 +260,60 @@ describe('stdio bridge', function () {
     const body = (await res.json()) as { id: string; error: { message: string } };
     assert.equal(body.id, 'p');
     assert.match(body.error.message, /exited with code 1.*fatal: fixture configured to crash/s);
+  });
+
+  it('keeps GET-stream events with ids, and replays the missed ones on Last-Event-ID', async () => {
+    const b = await bridge({ command: fixture() });
+    const init = await fetch(b.url, {
+      method: 'POST',
+      headers: jsonHeaders,
+      body: initializeBody(),
+    });
+    await init.text();
+    const headers = { ...jsonHeaders, 'mcp-session-id': init.headers.get('mcp-session-id')! };
+    let nextId = 10;
+    const emit = async (first: number, count: number) => {
+      const res = await fetch(b.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: nextId++,
+          method: 'tools/call',
+          params: { name: 'emit', arguments: { first, count } },
+        }),
+      });
+      await res.text();
+    };
+    const stream = async (lastEventId: string | undefined, expected: number) => {
+      const abort = new AbortController();
+      const res = await fetch(b.url, {
+        headers: {
+          accept: 'text/event-stream',
+          'mcp-session-id': headers['mcp-session-id'],
+          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+        },
+        signal: abort.signal,
+      });
+      assert.equal(res.status, 200);
+      const events = await readSseEvents(res, expected);
+      abort.abort();
+      return events;
+    };
+
+    // Sent while no stream is open: kept, then delivered when one opens.
+    await emit(1, 3);
+    assert.deepEqual(await stream(undefined, 3), [
+      { id: '1', data: 'event 1' },
+      { id: '2', data: 'event 2' },
+      { id: '3', data: 'event 3' },
+    ]);
+    // The client's stream broke after it had processed event 1; more came meanwhile.
+    await emit(4, 2);
+    assert.deepEqual(
+      (await stream('1', 4)).map((e) => e.id),
+      ['2', '3', '4', '5'],
+    );
   });
 
   it('answers notifications-only POSTs with 202 and bad JSON with 400', async () => {
