@@ -54,6 +54,7 @@ export class BridgeSession {
   private delivered = 0;
   private lastEventId = 0;
   private nextInternalId = 1;
+  private streamCount = 0;
   /** Requests the bridge itself sent (the shared child's initialize). */
   private readonly own = new Map<JsonRpcId, (message: JsonRpcMessage) => void>();
 
@@ -65,6 +66,11 @@ export class BridgeSession {
     void child.exited.then((exit) => {
       if (!this.closed) this.fail(exit);
     });
+  }
+
+  /** A number for the next POST stream of this session (its events' ids name it). */
+  nextStreamNo(): number {
+    return ++this.streamCount;
   }
 
   get pendingCount(): number {
@@ -119,6 +125,20 @@ export class BridgeSession {
    * otherwise the ones that arrived while no stream was open.
    */
   attachStream(res: ServerResponse, lastEventId?: string): boolean {
+    // An id of a POST's stream (`p<stream>-<n>`): that stream continues on this GET.
+    const postStream = lastEventId === undefined ? null : /^p(\d+)-(\d+)$/.exec(lastEventId);
+    if (postStream) {
+      const streamNo = Number(postStream[1]);
+      for (const exchange of this.exchanges) {
+        if (exchange.streamNo === streamNo && exchange.resumable) {
+          this.lastActivity = Date.now();
+          exchange.resume(res, Number(postStream[2]));
+          return true;
+        }
+      }
+      // Gone (answered and expired, or abandoned): what is left is the standalone stream.
+      lastEventId = undefined;
+    }
     if (this.getStream && !this.getStream.writableEnded) return false;
     this.getStream = res;
     res.writeHead(200, {
@@ -203,7 +223,10 @@ export class BridgeSession {
     const byToken = token !== undefined ? this.progressRoutes.get(token) : undefined;
     if (byToken?.deliverMessage(raw)) return;
     if (this.shared) return; // a shared child's other chatter has no single client
-    for (const exchange of this.exchanges) if (exchange.deliverMessage(raw)) return;
+    // A stream waiting for its client to come back takes only what names it (above).
+    for (const exchange of this.exchanges) {
+      if (!exchange.detached && exchange.deliverMessage(raw)) return;
+    }
     const event = { id: ++this.lastEventId, raw };
     this.retained.push(event);
     this.retainedBytes += raw.length;

@@ -2,30 +2,55 @@
 // can (cheapest), and switches to an SSE stream only when a notification related to the
 // request (progress, logging) must reach the client before the response, and only if the
 // client's Accept allows it.
+//
+// SSE events carry ids (`p<stream>-<n>`), so the stream can be resumed: when the client's
+// connection breaks before the last answer, a resumable exchange is *detached* instead of
+// abandoned. It keeps collecting what the server sends, and a GET with Last-Event-ID naming
+// this stream (see BridgeSession.attachStream) picks up after the last event the client saw.
+// If nobody resumes within the grace period, the exchange is abandoned (requests cancelled).
 import type { ServerResponse } from 'node:http';
 import { errorResponse, type JsonRpcId } from './jsonrpc.ts';
+
+/** Events of one stream kept for a resume, at most (oldest dropped first). */
+const MAX_RETAINED = 200;
+const MAX_RETAINED_BYTES = 1024 * 1024;
+
+export interface PostExchangeOptions {
+  res: ServerResponse;
+  ids: JsonRpcId[];
+  batch: boolean;
+  accept: string;
+  headers: Record<string, string>;
+  /** The stream's number within its session, for event ids; undefined: not resumable. */
+  streamNo?: number;
+  /** How long a broken SSE stream waits for a resume before it is abandoned (ms). */
+  resumeGraceMs?: number;
+}
 
 export class PostExchange {
   /** Request ids (as the client sent them) still waiting for a response. */
   readonly waiting: Set<JsonRpcId>;
-  private readonly res: ServerResponse;
+  readonly streamNo: number | undefined;
+  private res: ServerResponse;
   private readonly batch: boolean;
   private readonly acceptsSse: boolean;
   private readonly extraHeaders: Record<string, string>;
+  private readonly resumeGraceMs: number;
   private readonly collected: string[] = [];
-  private mode: 'pending' | 'sse' | 'done' = 'pending';
+  private mode: 'pending' | 'sse' | 'detached' | 'done' = 'pending';
+  /** SSE events sent (or held while detached), for a resume: [seq, raw]. */
+  private retained: Array<[number, string]> = [];
+  private retainedBytes = 0;
+  private seq = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
   onDone: () => void = () => {};
 
-  constructor(options: {
-    res: ServerResponse;
-    ids: JsonRpcId[];
-    batch: boolean;
-    accept: string;
-    headers: Record<string, string>;
-  }) {
+  constructor(options: PostExchangeOptions) {
     this.res = options.res;
     this.waiting = new Set(options.ids);
     this.batch = options.batch;
+    this.streamNo = options.streamNo;
+    this.resumeGraceMs = options.streamNo === undefined ? 0 : (options.resumeGraceMs ?? 0);
     const accept = options.accept;
     this.acceptsSse = accept.includes('text/event-stream');
     const acceptsJson =
@@ -33,9 +58,7 @@ export class PostExchange {
     this.extraHeaders = options.headers;
     // A client that only takes SSE gets SSE from the start.
     if (!acceptsJson && this.acceptsSse) this.startSse();
-    options.res.once('close', () => {
-      if (this.mode !== 'done') this.finish();
-    });
+    this.watch(options.res);
   }
 
   get done(): boolean {
@@ -51,16 +74,16 @@ export class PostExchange {
   deliverMessage(raw: string): boolean {
     if (this.mode === 'done' || !this.acceptsSse) return false;
     if (this.mode === 'pending') this.startSse();
-    this.res.write(`event: message\ndata: ${raw}\n\n`);
+    this.emit(raw);
     return true;
   }
 
   /** The response for `id`, already serialized with the client's id. */
   deliverResponse(id: JsonRpcId, raw: string): void {
     if (this.mode === 'done' || !this.waiting.delete(id)) return;
-    if (this.mode === 'sse') {
-      this.res.write(`event: message\ndata: ${raw}\n\n`);
-      if (this.waiting.size === 0) this.finish();
+    if (this.mode === 'sse' || this.mode === 'detached') {
+      this.emit(raw);
+      if (this.waiting.size === 0 && this.mode === 'sse') this.finish();
       return;
     }
     this.collected.push(raw);
@@ -90,6 +113,75 @@ export class PostExchange {
     for (const id of [...this.waiting]) this.deliverResponse(id, errorResponse(id, code, message));
   }
 
+  /** The stream broke and waits for its client to come back. */
+  get detached(): boolean {
+    return this.mode === 'detached';
+  }
+
+  /**
+   * Whether a GET may take this stream over: it is an SSE stream still open or waiting for
+   * a resume. (The client may come back before this side has even seen the old connection
+   * close; its GET then replaces that connection.)
+   */
+  get resumable(): boolean {
+    return this.resumeGraceMs > 0 && (this.mode === 'sse' || this.mode === 'detached');
+  }
+
+  /**
+   * Continues the stream on `res` (a GET with Last-Event-ID `p<stream>-<afterSeq>`): the
+   * events after that one, then live ones until the last answer.
+   */
+  resume(res: ServerResponse, afterSeq: number): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const previous = this.res;
+    this.res = res;
+    if (!previous.writableEnded) previous.end();
+    this.mode = 'sse';
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      ...this.extraHeaders,
+    });
+    res.flushHeaders();
+    for (const [seq, raw] of this.retained) if (seq > afterSeq) res.write(this.frame(seq, raw));
+    this.watch(res);
+    if (this.waiting.size === 0) this.finish();
+  }
+
+  private emit(raw: string): void {
+    const seq = ++this.seq;
+    if (this.resumeGraceMs > 0) {
+      this.retained.push([seq, raw]);
+      this.retainedBytes += raw.length;
+      while (this.retained.length > MAX_RETAINED || this.retainedBytes > MAX_RETAINED_BYTES) {
+        this.retainedBytes -= this.retained.shift()![1].length;
+      }
+    }
+    if (this.mode === 'sse') this.res.write(this.frame(seq, raw));
+  }
+
+  private frame(seq: number, raw: string): string {
+    return this.streamNo === undefined
+      ? `event: message\ndata: ${raw}\n\n`
+      : `id: p${this.streamNo}-${seq}\nevent: message\ndata: ${raw}\n\n`;
+  }
+
+  /** The client's connection closed: done, or (a broken SSE stream) wait for a resume. */
+  private watch(res: ServerResponse): void {
+    res.once('close', () => {
+      if (this.res !== res || this.mode === 'done') return;
+      if (this.mode === 'sse' && this.resumeGraceMs > 0 && this.waiting.size > 0) {
+        this.mode = 'detached';
+        this.graceTimer = setTimeout(() => this.finish(), this.resumeGraceMs);
+        this.graceTimer.unref();
+        return;
+      }
+      this.finish();
+    });
+  }
+
   private startSse(): void {
     this.mode = 'sse';
     this.res.writeHead(200, {
@@ -102,8 +194,12 @@ export class PostExchange {
   }
 
   private finish(): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     if (this.mode === 'sse' && !this.res.writableEnded) this.res.end();
     this.mode = 'done';
+    this.retained = [];
+    this.retainedBytes = 0;
     this.onDone();
   }
 }

@@ -44,6 +44,11 @@ export interface StdioBridgeOptions {
   maxChildren?: number;
   /** A session with no request for this long is closed and its child killed; default 30 min. */
   sessionIdleMs?: number;
+  /**
+   * How long a POST's SSE stream that broke before its answer waits for the client to
+   * resume it (GET with Last-Event-ID) before its requests are cancelled; default 30 s.
+   */
+  resumeGraceMs?: number;
   /** Children spawned ahead of the next initialize (0 or 1), hiding spawn time; default 1. */
   warmSpares?: number;
   /** Request bodies above this get 413; default 4 MiB. */
@@ -82,6 +87,7 @@ class Bridge implements StdioBridge {
   private readonly path: string;
   private readonly maxChildren: number;
   private readonly maxBodyBytes: number;
+  private readonly resumeGraceMs: number;
   private readonly sessions = new Map<string, BridgeSession>();
   private readonly children = new Set<StdioChild>();
   private readonly server: http.Server;
@@ -101,6 +107,7 @@ class Bridge implements StdioBridge {
     this.path = options.path ?? '/mcp';
     this.maxChildren = Math.max(1, options.maxChildren ?? 64);
     this.maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.resumeGraceMs = options.resumeGraceMs ?? 30_000;
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.logger.error({ err }, 'bridge request failed');
@@ -278,7 +285,17 @@ class Bridge implements StdioBridge {
       res.writeHead(202, headers).end();
       return;
     }
-    const exchange = new PostExchange({ res, ids, batch, accept, headers });
+    const exchange = new PostExchange({
+      res,
+      ids,
+      batch,
+      accept,
+      headers,
+      // Sessionless requests have no session to come back to with Last-Event-ID.
+      ...(session.shared
+        ? {}
+        : { streamNo: session.nextStreamNo(), resumeGraceMs: this.resumeGraceMs }),
+    });
     session.forward(messages, exchange, rawSingle);
   }
 

@@ -67,6 +67,33 @@ async function readSseEvents(
   return events;
 }
 
+/** Reads `count` raw SSE events (id and data line) from a streaming response. */
+async function readRawSseEvents(
+  res: Response,
+  count: number,
+): Promise<Array<{ id: string; raw: string }>> {
+  const events: Array<{ id: string; raw: string }> = [];
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (events.length < count) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    let end: number;
+    while (events.length < count && (end = text.indexOf('\n\n')) !== -1) {
+      const block = text.slice(0, end);
+      text = text.slice(end + 2);
+      events.push({
+        id: /^id: (.*)$/m.exec(block)?.[1] ?? '',
+        raw: /^data: (.*)$/m.exec(block)?.[1] ?? '',
+      });
+    }
+  }
+  reader.releaseLock();
+  return events;
+}
+
 const jsonHeaders = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
@@ -314,6 +341,81 @@ describe('stdio bridge', function () {
       (await stream('1', 4)).map((e) => e.id),
       ['2', '3', '4', '5'],
     );
+  });
+
+  describe('resuming a broken POST stream', function () {
+    async function openSession(b: StdioBridge): Promise<Record<string, string>> {
+      const init = await fetch(b.url, {
+        method: 'POST',
+        headers: jsonHeaders,
+        body: initializeBody(),
+      });
+      await init.text();
+      return { ...jsonHeaders, 'mcp-session-id': init.headers.get('mcp-session-id')! };
+    }
+    /** A tools/call `progress` whose stream is cut after its first event; that event. */
+    async function callAndDisconnect(
+      b: StdioBridge,
+      headers: Record<string, string>,
+      ms: number,
+    ): Promise<{ id: string; raw: string }> {
+      const abort = new AbortController();
+      const res = await fetch(b.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: { name: 'progress', arguments: { ms }, _meta: { progressToken: 'tok' } },
+        }),
+        signal: abort.signal,
+      });
+      assert.equal(res.headers.get('content-type'), 'text/event-stream');
+      const [first] = await readRawSseEvents(res, 1);
+      abort.abort();
+      return first!;
+    }
+
+    it('continues the stream on a GET with Last-Event-ID, up to the answer', async () => {
+      const b = await bridge({ command: fixture() });
+      const headers = await openSession(b);
+      const first = await callAndDisconnect(b, headers, 300);
+      assert.match(first.id, /^p\d+-1$/);
+      assert.match(first.raw, /notifications\/progress/);
+      const res = await fetch(b.url, {
+        headers: {
+          accept: 'text/event-stream',
+          'mcp-session-id': headers['mcp-session-id']!,
+          'last-event-id': first.id,
+        },
+      });
+      assert.equal(res.status, 200);
+      // Asks for more than one: the resumed stream ends after the last answer, like the
+      // original would have, so exactly one comes.
+      const rest = await readRawSseEvents(res, 2);
+      assert.equal(rest.length, 1);
+      assert.equal(rest[0]!.id, first.id.replace(/-1$/, '-2'));
+      const answer = JSON.parse(rest[0]!.raw) as { id: number; result: { content: unknown[] } };
+      assert.equal(answer.id, 7);
+      assert.deepEqual(answer.result.content, [{ type: 'text', text: 'progress done' }]);
+    });
+
+    it('cancels the request when nobody resumes within the grace period', async () => {
+      const lines: string[] = [];
+      const { pino } = await import('pino');
+      const logger = pino({ level: 'info' }, {
+        write: (line: string) => lines.push(line),
+      } as never);
+      const b = await bridge({ command: fixture(), logger, resumeGraceMs: 50 });
+      const headers = await openSession(b);
+      await callAndDisconnect(b, headers, 10_000);
+      await waitFor(
+        () => lines.some((line) => line.includes('cancelled 7')),
+        10_000,
+        'the server to be told the request is cancelled',
+      );
+    });
   });
 
   it('answers notifications-only POSTs with 202 and bad JSON with 400', async () => {
