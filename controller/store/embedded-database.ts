@@ -1,39 +1,49 @@
 // Embedded PostgreSQL (PGlite) in a child process of its own: the default when no
 // DATABASE_URL is given. The controller keeps only this thin client, so its own memory
-// stays small, the database's is measured apart, and a database crash fails store calls
-// (with a clear error) instead of taking the gateway down. The child exits by itself when
-// the controller dies, so it is never left behind.
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+// stays small, the database's is measured apart, and a database crash fails the calls it
+// was answering (with a clear error) instead of taking the gateway down. The process is
+// then restarted (restart-policy.ts): later calls wait for it and run as usual. The child
+// exits by itself when the controller dies, so it is never left behind.
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/log.ts';
 import {
-  fromWireError,
-  isEmbeddedReply,
-  isEmbeddedStartup,
-  type EmbeddedMode,
-  type EmbeddedOp,
-  type EmbeddedReply,
-  type EmbeddedRequest,
-} from './embedded-database-protocol.ts';
+  EmbeddedChild,
+  describeExit,
+  exited,
+  report,
+  startEmbeddedProcess,
+  type ChildExit,
+} from './embedded-database-child.ts';
+import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
 import { assertSchemaName, type SqlDatabase, type SqlExecutor } from './sql.ts';
-
-const CHILD_ENTRY = fileURLToPath(new URL('./embedded-database-process.ts', import.meta.url));
 
 export interface EmbeddedDatabaseOptions {
   schema?: string;
-  /** Where the child's output and its unexpected exit are reported; default stderr. */
+  /** Where the child's output, its unexpected exits and its restarts are reported; default stderr. */
   logger?: Logger;
-  /** Bound on opening (a first run also creates the data directory); default 60 s. */
+  /**
+   * Bound on opening (a first run also creates the data directory), default 60 s; also on
+   * how long a call waits for the process to be restarted after a crash.
+   */
   startTimeoutMs?: number;
   /** How long close() waits for the child to flush and exit before killing it; default 10 s. */
   closeGraceMs?: number;
+  /**
+   * Runs on a restarted process (the previous one died unexpectedly), after the schema's
+   * search_path is set again and before any waiting call: open-store.ts applies the
+   * migrations there. In memory ("memory://") the data died with the process, so this is
+   * what makes the tables exist again (empty); on disk every committed write survived.
+   * `db` is that process's session; the database's own calls would wait for the restart.
+   */
+  onRestart?: (db: SqlDatabase) => Promise<void>;
+  /** Backoff between restarts and when a crash loop gives up; the defaults suit production. */
+  restartPolicy?: RestartPolicyOptions;
 }
 
-/** A SqlDatabase whose PGlite runs in the child process `pid`. */
+/** A SqlDatabase whose PGlite runs in the child process `pid` (another after a restart). */
 export interface EmbeddedDatabase extends SqlDatabase {
   readonly pid: number;
 }
@@ -53,129 +63,85 @@ export async function openEmbeddedDatabase(
     // A fresh data directory is created (initdb) by a process that exits right after:
     // initdb's peak (~600 MB RSS) would otherwise stay with the serving process for good.
     if (!inMemory && !existsSync(join(location, 'PG_VERSION'))) {
-      const init = await started(startChild(location, 'init', logger), startTimeoutMs);
+      const init = await startEmbeddedProcess(location, 'init', {
+        logger,
+        timeoutMs: startTimeoutMs,
+      });
       await exited(init); // at once: it has closed the database and is on its way out
     }
-    child = await started(startChild(location, 'serve', logger), startTimeoutMs);
+    child = await startEmbeddedProcess(location, 'serve', { logger, timeoutMs: startTimeoutMs });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot open the embedded database under "${dataDir}": ${reason}`, {
       cause: err,
     });
   }
-  const db = new ChildProcessDatabase(child, {
+  const db = new ChildProcessDatabase(location, {
+    ...options,
     description: inMemory ? dataDir : `embedded PostgreSQL under ${dataDir}`,
-    logger,
-    closeGraceMs: options.closeGraceMs ?? 10_000,
+    startTimeoutMs,
   });
-  if (schema !== undefined) {
-    try {
-      // One session in the child, so a session-level search_path holds for every query.
-      await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
-    } catch (err) {
-      await db.close();
-      throw err;
-    }
-  }
+  await db.serve(child);
   return db;
 }
 
-function startChild(dataDir: string, mode: EmbeddedMode, logger: Logger | undefined) {
-  const child = fork(CHILD_ENTRY, [dataDir, mode], {
-    execPath: process.execPath,
-    // Not the controller's flags (--inspect would clash on its port, --expose-gc is moot).
-    execArgv: ['--disable-warning=ExperimentalWarning'],
-    serialization: 'advanced',
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  forwardOutput(child, logger);
-  // Failing to spawn rejects the start (see started); later ones (a signal that could not
-  // be delivered) are only worth a line.
-  child.on('error', (err) =>
-    report(logger, 'warn', { pid: child.pid, err: err.message }, 'embedded database process'),
-  );
-  return child;
-}
-
-/** To the controller's log, or stderr when the caller gave no logger. */
-function report(
-  logger: Logger | undefined,
-  level: 'warn' | 'error',
-  fields: Record<string, unknown>,
-  message: string,
-): void {
-  if (logger) logger[level](fields, message);
-  else process.stderr.write(`${message}\n`);
-}
-
-/** PGlite may print warnings; they belong in the controller's log, not lost. */
-function forwardOutput(child: ChildProcess, logger: Logger | undefined): void {
-  for (const [stream, readable] of [
-    ['stdout', child.stdout],
-    ['stderr', child.stderr],
-  ] as const) {
-    if (!readable) continue;
-    createInterface({ input: readable, crlfDelay: Infinity }).on('line', (line) =>
-      report(logger, 'warn', { pid: child.pid, stream }, `embedded database ${child.pid}: ${line}`),
-    );
+/** Runs fn between BEGIN and COMMIT on one process: if that process dies, it fails whole. */
+async function inTransaction<T>(
+  session: SqlExecutor,
+  fn: (tx: SqlExecutor) => Promise<T>,
+): Promise<T> {
+  try {
+    await session.exec('BEGIN');
+    const result = await fn(session);
+    await session.exec('COMMIT');
+    return result;
+  } catch (err) {
+    await session.exec('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
 
-/** Resolves with the child once it reports its database open; rejects on failure or timeout. */
-function started(child: ChildProcess, timeoutMs: number): Promise<ChildProcess> {
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      finish();
-      child.kill('SIGKILL');
-      reject(new Error(`the embedded database process did not start within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (message: unknown) => {
-      if (!isEmbeddedStartup(message)) return;
-      finish();
-      if (message.type === 'ready') resolvePromise(child);
-      else reject(new Error(message.message));
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      finish();
-      reject(new Error(`the embedded database process ${describeExit(code, signal)} on start`));
-    };
-    const onError = (err: Error) => {
-      finish();
-      reject(err);
-    };
-    function finish() {
-      clearTimeout(timer);
-      child.off('message', onMessage).off('close', onExit).off('error', onError);
-    }
-    // 'close' comes after the IPC channel is drained: a 'failed' message is seen first.
-    child.on('message', onMessage).on('close', onExit).on('error', onError);
-  });
+/** One process's session as a SqlDatabase, for onRestart; closing it is not the hook's job. */
+function sessionOf(child: EmbeddedChild, description: string): SqlDatabase {
+  return {
+    query: (sql, params) => child.query(sql, params),
+    exec: (sql) => child.exec(sql),
+    transaction: (fn) => inTransaction(child, fn),
+    close: async () => {},
+    description,
+  };
 }
 
-function exited(child: ChildProcess): Promise<unknown> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return once(child, 'exit');
+interface ChildProcessDatabaseOptions extends EmbeddedDatabaseOptions {
+  description: string;
+  startTimeoutMs: number;
 }
 
-function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-  return signal ? `was killed by ${signal}` : `exited with code ${code}`;
-}
-
-interface Pending {
-  resolve(rows: unknown[]): void;
-  reject(err: Error): void;
+/** Why the last process went (or a restart failed): for the log, and for giving up. */
+interface ExitReason {
+  /** The log line's start. */
+  message: string;
+  fields: Record<string, unknown>;
+  /** For the error once restarts are given up, e.g. "process 123 was killed by SIGKILL". */
+  short: string;
 }
 
 class ChildProcessDatabase implements EmbeddedDatabase {
   readonly description: string;
-  readonly pid: number;
-  readonly #child: ChildProcess;
+  readonly #location: string;
+  readonly #schema: string | undefined;
   readonly #logger: Logger | undefined;
+  readonly #startTimeoutMs: number;
   readonly #closeGraceMs: number;
-  readonly #pending = new Map<number, Pending>();
-  readonly #exited: Promise<void>;
-  #nextId = 1;
-  /** Set once calls can no longer be answered: every later call rejects with it at once. */
+  readonly #onRestart: ((db: SqlDatabase) => Promise<void>) | undefined;
+  readonly #policy: RestartPolicy;
+  /** Aborted by close(): a pending restart stops (its backoff ends, a starting process is killed). */
+  readonly #stopRestarts = new AbortController();
+  /** The process answering calls; while #restarting, the one that died. */
+  #child!: EmbeddedChild;
+  /** Set while a dead process is being replaced: calls wait for it (bounded). Never rejects. */
+  #restarting: Promise<void> | undefined;
+  /** Closed, or restarts given up: every later call rejects with it at once. */
   #unusable: Error | undefined;
   #closing: Promise<void> | undefined;
   /** The running transaction's end; ordinary calls wait for it (one session). */
@@ -183,41 +149,32 @@ class ChildProcessDatabase implements EmbeddedDatabase {
   /** The last transaction queued: the next one starts after it. */
   #lastTransaction: Promise<void> = Promise.resolve();
 
-  constructor(
-    child: ChildProcess,
-    options: { description: string; logger: Logger | undefined; closeGraceMs: number },
-  ) {
-    this.#child = child;
-    this.pid = child.pid!;
+  constructor(location: string, options: ChildProcessDatabaseOptions) {
+    this.#location = location;
     this.description = options.description;
+    this.#schema = options.schema;
     this.#logger = options.logger;
-    this.#closeGraceMs = options.closeGraceMs;
-    child.on('message', (message: unknown) => {
-      if (isEmbeddedReply(message)) this.#settle(message);
-    });
-    this.#exited = new Promise((resolveExit) => {
-      // 'close', not 'exit': it comes after the IPC channel is drained, so replies the
-      // child sent just before exiting are settled first.
-      child.once('close', (code, signal) => {
-        this.#onExit(code, signal);
-        resolveExit();
-      });
-    });
-    // Idle, the database does not keep the controller alive (neither did in-process
-    // PGlite); a pending call does (see #request). The child exits when we do.
-    child.unref();
-    child.channel?.unref();
-    for (const stream of [child.stdout, child.stderr]) {
-      (stream as { unref?: () => void } | null)?.unref?.();
-    }
+    this.#startTimeoutMs = options.startTimeoutMs;
+    this.#closeGraceMs = options.closeGraceMs ?? 10_000;
+    this.#onRestart = options.onRestart;
+    this.#policy = new RestartPolicy(options.restartPolicy);
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Takes the first process (started by openEmbeddedDatabase) into service. */
+  async serve(child: ChildProcess): Promise<void> {
+    this.#child = await this.#prepare(child, false);
   }
 
   async query<Row>(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.#inTurn({ op: 'query', sql, params })) as Row[];
+    return this.#inTurn((child) => child.query<Row>(sql, params));
   }
 
   async exec(sql: string): Promise<void> {
-    await this.#inTurn({ op: 'exec', sql });
+    await this.#inTurn((child) => child.exec(sql));
   }
 
   /**
@@ -229,27 +186,15 @@ class ChildProcessDatabase implements EmbeddedDatabase {
     let end!: () => void;
     const ended = new Promise<void>((resolveEnd) => (end = resolveEnd));
     this.#lastTransaction = ended;
-    await previous;
-    // No await between this check and sending BEGIN: nothing can slip in between.
-    while (this.#transaction) await this.#transaction;
-    this.#transaction = ended;
-    const tx: SqlExecutor = {
-      query: async <Row>(sql: string, params: unknown[] = []) =>
-        (await this.#request({ op: 'query', sql, params })) as Row[],
-      exec: async (sql: string) => {
-        await this.#request({ op: 'exec', sql });
-      },
-    };
     try {
-      await this.#request({ op: 'exec', sql: 'BEGIN' });
-      const result = await fn(tx);
-      await this.#request({ op: 'exec', sql: 'COMMIT' });
-      return result;
-    } catch (err) {
-      await this.#request({ op: 'exec', sql: 'ROLLBACK' }).catch(() => undefined);
-      throw err;
+      await previous;
+      const child = await this.#inTurn(async (serving) => {
+        this.#transaction = ended;
+        return serving;
+      });
+      return await inTransaction(child, fn);
     } finally {
-      this.#transaction = undefined;
+      if (this.#transaction === ended) this.#transaction = undefined;
       end();
     }
   }
@@ -261,76 +206,143 @@ class ChildProcessDatabase implements EmbeddedDatabase {
   }
 
   async #shutdown(): Promise<void> {
+    const closed = new Error(`${this.description} is closed`);
+    this.#unusable = closed;
+    this.#stopRestarts.abort();
+    await this.#restarting;
     while (this.#transaction) await this.#transaction;
-    if (this.#unusable) return; // already gone
-    const closing = this.#request({ op: 'close' }).catch(() => undefined);
-    this.#unusable = new Error(`${this.description} is closed`);
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolveGrace) => {
-      timer = setTimeout(() => resolveGrace('timeout'), this.#closeGraceMs);
-    });
-    const outcome = await Promise.race([this.#exited, graceOver]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      report(
-        this.#logger,
-        'warn',
-        { pid: this.pid, graceMs: this.#closeGraceMs },
-        `${this.description}: the database process did not exit after close; killing it`,
-      );
-      this.#child.kill('SIGKILL');
-      await this.#exited;
-    }
-    await closing;
+    await this.#child.close(this.#closeGraceMs, closed);
   }
 
   /**
-   * Sends once no transaction owns the session. The last check and the send happen in one
-   * synchronous step, so a transaction starting meanwhile cannot capture this statement.
+   * Runs `call` on the serving process once no transaction owns the session and no restart
+   * is under way. The last checks and the call happen in one synchronous step, so a
+   * transaction starting meanwhile cannot capture this statement.
    */
-  async #inTurn(op: EmbeddedOp): Promise<unknown[]> {
-    while (this.#transaction) await this.#transaction;
-    return this.#request(op);
-  }
-
-  #request(op: EmbeddedOp): Promise<unknown[]> {
-    if (this.#unusable) return Promise.reject(this.#unusable);
-    const id = this.#nextId++;
-    return new Promise((resolveRows, reject) => {
-      if (this.#pending.size === 0) this.#child.channel?.ref();
-      this.#pending.set(id, { resolve: resolveRows, reject });
-      try {
-        this.#child.send({ ...op, id } satisfies EmbeddedRequest, (err) => {
-          // Lost with the channel: the exit handler rejects it with the reason.
-          if (err && !this.#child.connected) return;
-          if (err) this.#settle({ id, error: { message: err.message } });
-        });
-      } catch (err) {
-        // Not serializable (a function or symbol among the parameters): the caller's bug.
-        this.#settle({ id, error: { message: err instanceof Error ? err.message : String(err) } });
-      }
-    });
-  }
-
-  #settle(reply: EmbeddedReply): void {
-    const pending = this.#pending.get(reply.id);
-    if (!pending) return;
-    this.#pending.delete(reply.id);
-    if (this.#pending.size === 0) this.#child.channel?.unref();
-    if ('error' in reply) pending.reject(fromWireError(reply.error));
-    else pending.resolve(reply.rows);
-  }
-
-  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    if (!this.#unusable) {
-      this.#unusable = new Error(
-        `embedded database process exited (code ${code} / signal ${signal}); see the log ` +
-          `for its output (${this.description}, pid ${this.pid})`,
-      );
-      report(this.#logger, 'error', { pid: this.pid, code, signal }, this.#unusable.message);
+  async #inTurn<T>(call: (child: EmbeddedChild) => Promise<T>): Promise<T> {
+    let deadline: number | undefined;
+    for (;;) {
+      if (this.#unusable) throw this.#unusable;
+      if (this.#transaction) await this.#transaction;
+      else if (this.#restarting) {
+        await this.#waitForRestart((deadline ??= Date.now() + this.#startTimeoutMs));
+      } else return call(this.#child);
     }
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const call of pending) call.reject(this.#unusable);
+  }
+
+  async #waitForRestart(deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${this.description}: the database process is being restarted and was not ` +
+                `back within ${this.#startTimeoutMs} ms`,
+            ),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    try {
+      await Promise.race([this.#restarting, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sets the session up on a started process: the schema, and after a restart the hook. */
+  async #prepare(started: ChildProcess, restarted: boolean): Promise<EmbeddedChild> {
+    const child: EmbeddedChild = new EmbeddedChild(started, {
+      description: this.description,
+      logger: this.#logger,
+      onExit: (exit, error) => this.#onExit(child, exit, error),
+    });
+    try {
+      // One session in the child, so a session-level search_path holds for every query.
+      // CREATE too: in memory, a restarted process starts with nothing.
+      if (this.#schema !== undefined) {
+        await child.exec(
+          `CREATE SCHEMA IF NOT EXISTS ${this.#schema}; SET search_path TO ${this.#schema}`,
+        );
+      }
+      if (restarted) await this.#onRestart?.(sessionOf(child, this.description));
+      return child;
+    } catch (err) {
+      await child.close(this.#closeGraceMs, new Error(`${this.description} is closed`));
+      throw err;
+    }
+  }
+
+  #onExit(child: EmbeddedChild, exit: ChildExit, error: Error): void {
+    // Not ours to restart: closed, given up, or a replacement that died while being
+    // prepared (its own restart attempt fails and the loop carries on).
+    if (child !== this.#child || this.#unusable) return;
+    const reason: ExitReason = {
+      message: error.message,
+      fields: { pid: child.pid, code: exit.code, signal: exit.signal },
+      short: `process ${child.pid} ${describeExit(exit)}`,
+    };
+    this.#restarting = this.#restart(reason).finally(() => (this.#restarting = undefined));
+  }
+
+  /** Starts processes (with backoff) until one serves, restarts are given up, or close(). */
+  async #restart(exit: ExitReason): Promise<void> {
+    let last: ExitReason = exit;
+    const signal = this.#stopRestarts.signal;
+    for (;;) {
+      const restart = this.#policy.afterExit();
+      if (!restart) {
+        this.#giveUp(last);
+        return;
+      }
+      const when = restart.delayMs > 0 ? `in ${restart.delayMs} ms` : 'now';
+      report(
+        this.#logger,
+        'error',
+        { ...last.fields, attempt: restart.attempt, delayMs: restart.delayMs },
+        `${last.message}; restarting it (attempt ${restart.attempt}, ${when})`,
+      );
+      try {
+        await sleep(restart.delayMs, undefined, { signal, ref: false });
+        const started = await startEmbeddedProcess(this.#location, 'serve', {
+          logger: this.#logger,
+          timeoutMs: this.#startTimeoutMs,
+          signal,
+        });
+        const child = await this.#prepare(started, true);
+        if (signal.aborted) {
+          await child.close(this.#closeGraceMs, this.#unusable!);
+          return;
+        }
+        this.#child = child;
+        report(
+          this.#logger,
+          'info',
+          { pid: child.pid, attempt: restart.attempt },
+          `${this.description}: the database process was restarted (pid ${child.pid})`,
+        );
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        const message = err instanceof Error ? err.message : String(err);
+        last = {
+          message: `${this.description}: restarting the database process failed: ${message}`,
+          fields: { err: message },
+          short: `restarting failed: ${message}`,
+        };
+      }
+    }
+  }
+
+  #giveUp(last: ExitReason): void {
+    const windowS = this.#policy.crashLoopWindowMs / 1000;
+    this.#unusable = new Error(
+      `the embedded database crashed repeatedly (${this.#policy.crashLoopExits} unexpected ` +
+        `exits within ${windowS} s) and is not restarted again; the last: ${last.short}. ` +
+        `See the log for its output (${this.description}); restart the controller once the ` +
+        `cause is fixed`,
+    );
+    report(this.#logger, 'error', last.fields, this.#unusable.message);
   }
 }

@@ -2,6 +2,7 @@
 // in a child process of its own (embedded-database.ts).
 // Migrations are applied before the store is returned, so callers can write at once.
 import { openEmbeddedDatabase } from './embedded-database.ts';
+import { migrate } from './migrate.ts';
 import { openPostgresDatabase } from './postgres-database.ts';
 import type { SqlDatabase } from './sql.ts';
 import { SqlStore } from './sql-store.ts';
@@ -20,6 +21,14 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     : await openEmbeddedDatabase(options.dataDir ?? DEFAULT_DATA_DIR, {
         schema: options.schema,
         logger: options.logger,
+        // After the database process crashed and was restarted: what store.migrate() does,
+        // on the new process's session (the store's own calls wait for the restart). In
+        // memory ("memory://") the data did not survive the crash, so this creates the
+        // tables again, empty; on disk every committed write survived and it finds nothing
+        // to do.
+        onRestart: async (restarted) => {
+          await migrate(restarted, { schema: options.schema });
+        },
       });
   const store = new SqlStore(db, {
     schema: options.schema,

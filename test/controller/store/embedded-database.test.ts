@@ -1,7 +1,7 @@
 // The embedded database in its own process: the Store contract over IPC, errors and values
 // across the boundary, and what happens when either process dies.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,8 @@ import {
   type EmbeddedDatabase,
 } from '../../../controller/store/embedded-database.ts';
 import { createLogger } from '../../../controller/observability/log.ts';
+import { openStore } from '../../../controller/store/open-store.ts';
+import type { RestartPolicyOptions } from '../../../controller/store/restart-policy.ts';
 import type { SqlDatabase } from '../../../controller/store/sql.ts';
 import { SqlStore } from '../../../controller/store/sql-store.ts';
 import type { Store } from '../../../controller/store/store.ts';
@@ -79,7 +81,7 @@ async function shutDownCleanly(dataDir: string): Promise<boolean> {
 }
 
 /** A logger whose lines the test can read. */
-function capturingLogger() {
+function capturingLogger(level = 'warn') {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -87,7 +89,45 @@ function capturingLogger() {
       done();
     },
   });
-  return { logger: createLogger({ level: 'warn', destination }), lines };
+  return { logger: createLogger({ level, destination }), lines };
+}
+
+/** The first log line whose message matches, parsed. */
+function logged(lines: string[], message: RegExp): Record<string, unknown> {
+  const line = lines.find((l) => message.test(JSON.parse(l).msg));
+  assert.ok(line, `no log line matches ${message}: ${lines.join('')}`);
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+/** In memory, with its log and a view of the processes it left behind (none, once closed). */
+async function openWatched(restartPolicy: RestartPolicyOptions) {
+  const { logger, lines } = capturingLogger();
+  const before = embeddedProcesses();
+  const db = await openEmbeddedDatabase('memory://', { logger, restartPolicy });
+  const leftBehind = () => embeddedProcesses().filter((pid) => !before.includes(pid));
+  return { db, lines, leftBehind };
+}
+
+/** Kills the database process and waits until another serves (the pid changes then). */
+async function killAndAwaitRestart(db: EmbeddedDatabase): Promise<void> {
+  const killed = db.pid;
+  process.kill(killed, 'SIGKILL');
+  await waitFor(() => db.pid !== killed, OPEN_TIMEOUT_MS / 2, `a restart after killing ${killed}`);
+}
+
+/** Our live embedded database processes: to tell that none is left behind. */
+function embeddedProcesses(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,stat=,args=', '--ppid', String(process.pid)], {
+    encoding: 'utf8',
+  });
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(
+      ([, stat, title]) =>
+        stat !== undefined && !stat.startsWith('Z') && title === 'mcpfleet-embedded-db',
+    )
+    .map(([pid]) => Number(pid));
 }
 
 describe('embedded database (PGlite in a child process)', () => {
@@ -255,28 +295,147 @@ describe('embedded database (PGlite in a child process)', () => {
   });
 
   describe('when the database process dies', () => {
-    it('fails pending and later calls at once with a clear error, never hangs', async function () {
+    it('restarts it: the call in flight fails, committed writes survive, later calls wait and run', async function () {
       this.timeout(OPEN_TIMEOUT_MS);
       const { logger, lines } = capturingLogger();
-      const db = await openEmbeddedDatabase(await freshDataDir('killed'), { logger });
-      const expected =
-        /embedded database process exited \(code null \/ signal SIGKILL\); see the log/;
-      // Busy for 30 s: whenever the kill lands, this call is still waiting for its answer.
-      const pending = db.query('SELECT pg_sleep(30)');
-      process.kill(db.pid, 'SIGKILL');
-      const started = Date.now();
-      await assert.rejects(pending, expected);
-      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
-      await assert.rejects(db.query('SELECT 1'), expected);
-      await assert.rejects(
-        db.transaction(async () => {}),
-        expected,
-      );
-      await db.close(); // nothing left to close; must not hang or throw
-      assert.ok(
-        lines.some((line) => /embedded database process exited/.test(line)),
-        `not logged: ${lines.join('')}`,
-      );
+      const db = await openEmbeddedDatabase(await freshDataDir('killed'), {
+        schema: 'survives',
+        logger,
+      });
+      try {
+        await db.exec('CREATE TABLE notes (note text)');
+        await db.query('INSERT INTO notes VALUES ($1)', ['committed']);
+        const killed = db.pid;
+        let later: Promise<unknown> | undefined;
+        // In flight when the process dies: a transaction with an uncommitted write, busy for
+        // 30 s, so the kill lands while it waits for an answer.
+        const inFlight = db.transaction(async (tx) => {
+          await tx.query('INSERT INTO notes VALUES ($1)', ['uncommitted']);
+          // Made during the transaction, so it waits for it, then for the restart.
+          later = db.query('SELECT note, current_schema() AS schema FROM notes');
+          await tx.query('SELECT pg_sleep(30)');
+        });
+        await waitFor(() => later !== undefined, 10_000, 'the transaction to be under way');
+        process.kill(killed, 'SIGKILL');
+        const started = Date.now();
+        await assert.rejects(
+          inFlight,
+          /embedded database process exited \(code null \/ signal SIGKILL\); see the log/,
+        );
+        assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+        // On the new process, in the schema set at open: the commit survived, the rest not.
+        assert.deepEqual(await later, [{ note: 'committed', schema: 'survives' }]);
+        assert.notEqual(db.pid, killed);
+        assert.ok(isAlive(db.pid));
+        await db.transaction(async (tx) => {
+          await tx.query('INSERT INTO notes VALUES ($1)', ['after']);
+        });
+        assert.equal((await db.query('SELECT note FROM notes')).length, 2);
+        const restart = logged(lines, /restarting it/);
+        assert.equal(restart.level, 50); // error
+        assert.equal(restart.signal, 'SIGKILL');
+        assert.equal(restart.code, null);
+        assert.equal(restart.attempt, 1);
+        assert.equal(restart.pid, killed);
+      } finally {
+        await db.close();
+      }
+      assert.ok(!isAlive(db.pid));
+    });
+
+    it('restarts an in-memory store with its tables created again (its data is gone)', async function () {
+      this.timeout(OPEN_TIMEOUT_MS);
+      const { logger, lines } = capturingLogger('info');
+      const before = embeddedProcesses();
+      const store = await openStore({ dataDir: 'memory://', logger });
+      try {
+        const [pid] = embeddedProcesses().filter((p) => !before.includes(p));
+        assert.ok(pid, 'no embedded database process found');
+        await store.recordEvent({ server: 'a', type: 'wake', message: 'before the crash' });
+        process.kill(pid, 'SIGKILL');
+        await waitFor(
+          () => lines.some((line) => /was restarted/.test(line)),
+          OPEN_TIMEOUT_MS / 2,
+          'the database process to be restarted',
+        );
+        await store.recordEvent({ server: 'a', type: 'wake', message: 'after the restart' });
+        const events = await store.listEvents({});
+        assert.deepEqual(
+          events.map((e) => e.message),
+          ['after the restart'],
+        );
+        assert.ok((await appliedMigrations(store)).length > 0);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('gives up on a crash loop: calls then say it crashed repeatedly, no process is left', async function () {
+      this.timeout(OPEN_TIMEOUT_MS);
+      const { db, lines, leftBehind } = await openWatched({
+        crashLoopExits: 3,
+        firstBackoffMs: 10,
+      });
+      try {
+        for (let restart = 1; restart < 3; restart++) {
+          await killAndAwaitRestart(db);
+          assert.deepEqual(await db.query('SELECT 1 AS one'), [{ one: 1 }]);
+        }
+        const last = db.pid;
+        process.kill(last, 'SIGKILL');
+        const crashedRepeatedly = new RegExp(
+          String.raw`the embedded database crashed repeatedly \(3 unexpected exits within 60 s\)` +
+            String.raw` and is not restarted again; the last: process ${last} was killed by SIGKILL\.`,
+        );
+        await waitFor(
+          () =>
+            db.query('SELECT 1').then(
+              () => false,
+              (err: Error) => crashedRepeatedly.test(err.message),
+            ),
+          10_000,
+          'calls to fail with "crashed repeatedly"',
+        );
+        await assert.rejects(
+          db.transaction(async () => {}),
+          crashedRepeatedly,
+        );
+        assert.equal(db.pid, last);
+        await waitFor(() => leftBehind().length === 0, 10_000, 'no database process left');
+        assert.ok(lines.some((line) => crashedRepeatedly.test(JSON.parse(line).msg)));
+      } finally {
+        await db.close(); // nothing left to close: must not hang or throw
+      }
+      await assert.rejects(db.query('SELECT 1'), /is closed/);
+    });
+
+    it('close() during a restart backoff stops it: resolves, fails waiting calls, leaves no process', async function () {
+      this.timeout(OPEN_TIMEOUT_MS);
+      const { db, lines, leftBehind } = await openWatched({
+        firstBackoffMs: 60_000,
+        maxBackoffMs: 60_000,
+      });
+      try {
+        await killAndAwaitRestart(db); // the first restart is immediate
+        process.kill(db.pid, 'SIGKILL'); // the second waits 60 s
+        await waitFor(
+          () => lines.some((line) => JSON.parse(line).attempt === 2),
+          10_000,
+          'the second restart to be scheduled',
+        );
+        assert.match(
+          logged(lines, /attempt 2/).msg as string,
+          /restarting it \(attempt 2, in 60000 ms\)$/,
+        );
+        const waiting = db.query('SELECT 1');
+        const started = Date.now();
+        await db.close();
+        assert.ok(Date.now() - started < 10_000, `close took ${Date.now() - started} ms`);
+        await assert.rejects(waiting, /is closed/);
+        assert.deepEqual(leftBehind(), []);
+      } finally {
+        await db.close(); // idempotent: only matters when an assertion failed first
+      }
     });
 
     it('close() kills a process that does not exit within its grace', async function () {
