@@ -9,6 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { PostExchange } from './post-exchange.ts';
+import { messageEvent, openEventStream } from './sse.ts';
 import {
   INTERNAL_ERROR,
   isRequest,
@@ -136,18 +137,12 @@ export class BridgeSession {
           return true;
         }
       }
-      // Gone (answered and expired, or abandoned): what is left is the standalone stream.
-      lastEventId = undefined;
+      // Gone (answered and expired, or abandoned): what is left is the standalone stream
+      // (the id is no number of it, so nothing is replayed).
     }
     if (this.getStream && !this.getStream.writableEnded) return false;
     this.getStream = res;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'mcp-session-id': this.id,
-    });
-    res.flushHeaders();
+    openEventStream(res, { 'mcp-session-id': this.id });
     const resumeAfter = lastEventId !== undefined ? Number(lastEventId) : NaN;
     const from = Number.isInteger(resumeAfter) ? resumeAfter : this.delivered;
     for (const event of this.retained) if (event.id > from) res.write(sseEvent(event));
@@ -259,7 +254,7 @@ export class BridgeSession {
 }
 
 function sseEvent(event: StreamEvent): string {
-  return `id: ${event.id}\nevent: message\ndata: ${event.raw}\n\n`;
+  return messageEvent(event.raw, String(event.id));
 }
 
 function errorFor(id: JsonRpcId, message: string): string {

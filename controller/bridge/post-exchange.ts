@@ -10,6 +10,7 @@
 // If nobody resumes within the grace period, the exchange is abandoned (requests cancelled).
 import type { ServerResponse } from 'node:http';
 import { errorResponse, type JsonRpcId } from './jsonrpc.ts';
+import { messageEvent, openEventStream } from './sse.ts';
 
 /** Events of one stream kept for a resume, at most (oldest dropped first). */
 const MAX_RETAINED = 200;
@@ -138,13 +139,7 @@ export class PostExchange {
     this.res = res;
     if (!previous.writableEnded) previous.end();
     this.mode = 'sse';
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      ...this.extraHeaders,
-    });
-    res.flushHeaders();
+    openEventStream(res, this.extraHeaders);
     for (const [seq, raw] of this.retained) if (seq > afterSeq) res.write(this.frame(seq, raw));
     this.watch(res);
     if (this.waiting.size === 0) this.finish();
@@ -163,9 +158,7 @@ export class PostExchange {
   }
 
   private frame(seq: number, raw: string): string {
-    return this.streamNo === undefined
-      ? `event: message\ndata: ${raw}\n\n`
-      : `id: p${this.streamNo}-${seq}\nevent: message\ndata: ${raw}\n\n`;
+    return messageEvent(raw, this.streamNo === undefined ? undefined : `p${this.streamNo}-${seq}`);
   }
 
   /** The client's connection closed: done, or (a broken SSE stream) wait for a resume. */
@@ -184,13 +177,7 @@ export class PostExchange {
 
   private startSse(): void {
     this.mode = 'sse';
-    this.res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      ...this.extraHeaders,
-    });
-    this.res.flushHeaders();
+    openEventStream(this.res, this.extraHeaders);
   }
 
   private finish(): void {
