@@ -52,19 +52,24 @@ export const SERVER_COLUMNS = [
   'LAST-WAKE',
 ];
 
+/** A server's cells under SERVER_COLUMNS (the list and the detail view share them). */
+function serverRow(s: ServerStatus, now: number): string[] {
+  return [
+    s.slug,
+    s.state,
+    String(s.replicas),
+    String(s.sessions),
+    String(s.inFlight),
+    formatAge(s.lastActivity, now),
+    s.lastWakeDurationMs === null ? '-' : formatDuration(s.lastWakeDurationMs),
+  ];
+}
+
 export function formatServers(servers: ServerStatus[], now: number = Date.now()): string {
   if (servers.length === 0) return 'No servers are registered.\n';
   const table = formatTable(
     SERVER_COLUMNS,
-    servers.map((s) => [
-      s.slug,
-      s.state,
-      String(s.replicas),
-      String(s.sessions),
-      String(s.inFlight),
-      formatAge(s.lastActivity, now),
-      s.lastWakeDurationMs === null ? '-' : formatDuration(s.lastWakeDurationMs),
-    ]),
+    servers.map((s) => serverRow(s, now)),
   );
   // A failed or unhealthy server's reason is what the operator needs next.
   const problems = servers
@@ -75,17 +80,7 @@ export function formatServers(servers: ServerStatus[], now: number = Date.now())
 
 /** One server: the table row, then what does not fit a row. */
 export function formatServerDetail(server: ServerStatus, now: number = Date.now()): string {
-  const row = formatTable(SERVER_COLUMNS, [
-    [
-      server.slug,
-      server.state,
-      String(server.replicas),
-      String(server.sessions),
-      String(server.inFlight),
-      formatAge(server.lastActivity, now),
-      server.lastWakeDurationMs === null ? '-' : formatDuration(server.lastWakeDurationMs),
-    ],
-  ]);
+  const row = formatTable(SERVER_COLUMNS, [serverRow(server, now)]);
   const details: [string, string][] = [
     ['name', server.name],
     ['title', server.title],

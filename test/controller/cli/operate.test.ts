@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { FleetEvent } from '../../../controller/api/types.ts';
 import { type FakeController, serverStatus, startFakeController } from './fake-controller.ts';
 import { runCli } from './run-cli.ts';
+import { freePort } from '../support/free-port.ts';
 
 const ago = (ms: number): string => new Date(Date.now() - ms).toISOString();
 
@@ -441,11 +442,3 @@ describe('operator CLI', () => {
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -1,7 +1,6 @@
 // Runs the Coord contract against both backends: in-process and a real Redis.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { MemoryCoord } from '../../../controller/coord/memory.ts';
 import { openCoord } from '../../../controller/coord/open-coord.ts';
@@ -9,6 +8,7 @@ import { silentLogger } from '../../../controller/observability/log.ts';
 import { coordContract } from './coord-contract.ts';
 import { waitFor } from './wait-for.ts';
 import { withSilentPeer } from '../support/silent-peer.ts';
+import { freePort } from '../support/free-port.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -176,12 +176,4 @@ async function killConnectionsNamed(redis: Redis, name: string): Promise<number>
     .filter((id): id is string => id !== undefined);
   for (const id of ids) await redis.client('KILL', 'ID', id);
   return ids.length;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

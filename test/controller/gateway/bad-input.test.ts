@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { FleetError } from '../../../controller/fleet/fleet.ts';
-import { freePort } from './everything-backend.ts';
+import { freePort } from '../support/free-port.ts';
 import { startRecordingUpstream, type RecordingUpstream } from './recording-upstream.ts';
 import { StaticFleet } from './static-fleet.ts';
 import { startGateway, waitFor, type RunningGateway } from './start-gateway.ts';

@@ -1,7 +1,7 @@
 // A real MCP backend for gateway tests: @modelcontextprotocol/server-everything in its
 // Streamable HTTP mode, on a free loopback port, as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port.ts';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -17,17 +17,6 @@ export interface Backend {
   port: number;
   child: ChildProcess;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startEverythingHttp(timeoutMs = 15_000): Promise<Backend> {
