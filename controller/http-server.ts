@@ -18,6 +18,11 @@ import type { Metrics } from './observability/metrics.ts';
 export interface ReadinessCheck {
   ok: boolean;
   error?: string;
+  /**
+   * The controller keeps serving without it (coordination: each replica then decides alone),
+   * so a failure reports `degraded` with 200 instead of taking the pod out of its Service.
+   */
+  degradable?: boolean;
 }
 /** Named checks for /readyz, e.g. { store, coord, registry }. */
 export type Readiness = () => Promise<Record<string, ReadinessCheck>>;
@@ -77,8 +82,12 @@ export function createControllerServer(options: ControllerServerOptions): Contro
       const checks: Record<string, ReadinessCheck> = await readiness().catch((err: unknown) => ({
         readiness: { ok: false, error: err instanceof Error ? err.message : String(err) },
       }));
-      const ready = Object.values(checks).every((c) => c.ok);
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks });
+      const failing = Object.entries(checks).filter(([, c]) => !c.ok);
+      for (const [name, check] of Object.entries(checks))
+        options.metrics.dependencyUp.set({ dependency: name }, check.ok ? 1 : 0);
+      const ready = failing.every(([, c]) => c.degradable);
+      const status = failing.length === 0 ? 'ready' : ready ? 'degraded' : 'not-ready';
+      sendJson(res, ready ? 200 : 503, { status, checks });
       return;
     }
 

@@ -1,29 +1,66 @@
-// Composes a running controller: registry → store + coordination → local fleet → HTTP
-// server (gateway, API, probes). `mcpfleet serve` is a thin CLI over this, and tests and
-// benches start real controllers in-process with it.
+// Composes a running controller: registry source → store + coordination → fleet (local or
+// Kubernetes runtime) → HTTP server (gateway, API, probes). `mcpfleet serve` is a thin CLI
+// over this, and tests and benches start real controllers in-process with it.
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
+import { Counter } from 'prom-client';
 import type { ServerStatus } from './api/types.ts';
 import { openCoord } from './coord/open-coord.ts';
 import type { Coord } from './coord/coord.ts';
-import { createLocalFleet, type LocalFleetOptions } from './fleet/local-fleet.ts';
+import type { KubernetesOptions, RuntimeName } from './fleet/create-fleet.ts';
+import type { LocalFleetOptions } from './fleet/local-fleet.ts';
 import type { Fleet } from './fleet/fleet.ts';
+import { isLoopbackHostname } from './gateway/validate-request.ts';
 import { createControllerServer, type ControllerServer } from './http-server.ts';
 import { createLogger, type Logger } from './observability/log.ts';
 import { Metrics } from './observability/metrics.ts';
+import {
+  openRegistrySource,
+  staticRegistrySource,
+  type RegistrySource,
+} from './registry-source/registry-source.ts';
+import type { ShardWatchOptions } from './registry-source/shard-source.ts';
+import { diffSpecs, isEmptyDiff, type RegistryDiff } from './registry-source/spec-diff.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
-import { formatProblem, loadRegistry } from '../registry/catalog/index.ts';
+import { formatProblem } from '../registry/catalog/problems.ts';
 import type { Problem, ServerSpec } from '../registry/catalog/spec.ts';
+import { CONTROLLER_NAME } from '../registry/catalog/workload-names.ts';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
+/** A pod must be reachable by its probes and its Service: every interface. */
+export const KUBERNETES_DEFAULT_HOST = '0.0.0.0';
 export const DEFAULT_REGISTRY = 'registry/servers';
 
 export interface StartOptions {
-  /** Registry directory (default registry/servers); ignored when `specs` is given. */
+  /**
+   * Registry directory (default registry/servers): <slug>/server.json folders, or *.json
+   * shards of compiled specs (a ConfigMap volume), told apart by what it holds. Ignored when
+   * `specs` or `registrySource` is given.
+   */
   registryDir?: string;
   /** Already compiled specs (tests). */
   specs?: ServerSpec[];
+  /** Any other source of specs; wins over `specs` and `registryDir`. */
+  registrySource?: RegistrySource;
+  /** Shard directories: how changes are noticed (tests shorten the poll). */
+  registryWatch?: ShardWatchOptions;
+  /**
+   * Called after the registry changed to a valid new state, with the complete spec list and
+   * what changed. The controller has logged the change and counted it by then.
+   */
+  onRegistryChange?: (specs: ServerSpec[], diff: RegistryDiff) => void;
+  /** Where replicas run: local processes (default) or Deployments in a cluster. */
+  runtime?: RuntimeName;
+  /** Required with runtime "kubernetes". */
+  kubernetes?: KubernetesOptions;
+  /**
+   * The URL clients use to reach this controller (e.g. the Ingress), like
+   * https://mcp.example.com. Its host is accepted in Host headers; shown in the banner.
+   */
+  publicUrl?: string;
+  /** Default 127.0.0.1; 0.0.0.0 with runtime "kubernetes". */
   host?: string;
   /** 0 picks a free port. Default 8080. */
   port?: number;
@@ -37,6 +74,7 @@ export interface StartOptions {
   idleTimeoutMs?: number;
   maxBodyBytes?: number;
   allowedOrigins?: string[];
+  /** Extra Host names, added to the ones derived (see `controllerHostNames`); "*" = any. */
   allowedHosts?: string[];
   logger?: Logger;
   logLevel?: string;
@@ -47,10 +85,14 @@ export interface StartOptions {
 export interface RunningController {
   /** http://host:port */
   url: string;
+  /** `publicUrl` without a trailing slash, when given. */
+  publicUrl: string | undefined;
   port: number;
   fleet: Fleet;
   metrics: Metrics;
   logger: Logger;
+  /** The specs in force: the loaded ones, then each accepted registry change. */
+  specs(): ServerSpec[];
   /** Graceful: stop accepting, end streams, stop every child, close store and coord. */
   close(): Promise<void>;
 }
@@ -68,17 +110,107 @@ export class RegistryError extends Error {
   }
 }
 
+export interface HostNameOptions {
+  /** The listen address. */
+  host: string;
+  runtime: RuntimeName;
+  namespace?: string;
+  podName?: string;
+  publicUrl?: string;
+  /** --allowed-hosts */
+  allowedHosts?: readonly string[];
+  /** This machine's interface addresses; default from os.networkInterfaces(). */
+  addresses?: readonly string[];
+  /** Default os.hostname() (a pod's hostname is its name). */
+  machineName?: string;
+}
+
+/**
+ * The Host allow-list handed to the gateway (loopback names are always accepted on top).
+ * `undefined` keeps the gateway's own default: loopback only when bound to loopback, any
+ * Host when bound elsewhere with nothing to go on.
+ *
+ * - The public URL's host name (any port) whenever --public-url is given: that is what the
+ *   Ingress, or a reverse proxy on this machine, sends.
+ * - Bound to a non-loopback address with the kubernetes runtime, or with --public-url or
+ *   --allowed-hosts given: also this machine's own names — every interface address (the pod
+ *   IP: Prometheus scrapes /metrics by it) and the hostname (the pod name) — and, for
+ *   kubernetes, the Service's DNS names: mcpfleet-controller, mcpfleet-controller.<ns>,
+ *   mcpfleet-controller.<ns>.svc and mcpfleet-controller.<ns>.svc.cluster.local (another
+ *   cluster domain needs --allowed-hosts).
+ * - Then --allowed-hosts, added to all of the above; "*" accepts any Host.
+ */
+export function controllerHostNames(options: HostNameOptions): string[] | undefined {
+  const explicit = options.allowedHosts ?? [];
+  if (explicit.includes('*')) return ['*'];
+  const names: string[] = [];
+  if (options.publicUrl !== undefined) names.push(new URL(options.publicUrl).hostname);
+  const kubernetes = options.runtime === 'kubernetes';
+  if (
+    !isLoopbackHostname(options.host) &&
+    (kubernetes || names.length > 0 || explicit.length > 0)
+  ) {
+    names.push(...(options.addresses ?? interfaceAddresses()));
+    names.push(options.machineName ?? hostname());
+    if (kubernetes) {
+      const service = CONTROLLER_NAME; // the controller's Service
+      names.push(service);
+      if (options.podName) names.push(options.podName);
+      if (options.namespace) {
+        const ns = options.namespace;
+        names.push(
+          `${service}.${ns}`,
+          `${service}.${ns}.svc`,
+          `${service}.${ns}.svc.cluster.local`,
+        );
+      }
+    }
+  }
+  if (names.length === 0 && explicit.length === 0) return undefined;
+  return [...new Set([...explicit, ...names.map((n) => n.toLowerCase())])];
+}
+
+/** Every non-internal address of this machine, IPv6 in brackets as a Host header has it. */
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => !a.internal)
+    .map((a) => (a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address));
+}
+
+/** The address to listen on: the given one, else loopback locally and every interface in a pod. */
+export function listenHost(runtime: RuntimeName, host?: string): string {
+  return host ?? (runtime === 'kubernetes' ? KUBERNETES_DEFAULT_HOST : DEFAULT_HOST);
+}
+
 export async function startController(options: StartOptions = {}): Promise<RunningController> {
   const logger = options.logger ?? createLogger({ level: options.logLevel });
-  const host = options.host ?? DEFAULT_HOST;
-  const registryDir = options.registryDir ?? DEFAULT_REGISTRY;
-
-  let specs = options.specs;
-  if (specs === undefined) {
-    const result = await loadRegistry(registryDir);
-    if (result.problems.length > 0) throw new RegistryError(registryDir, result.problems);
-    specs = result.specs;
+  const runtime = options.runtime ?? 'local';
+  if (runtime === 'kubernetes' && !options.kubernetes) {
+    throw new Error('runtime "kubernetes" needs kubernetes: { namespace, podName }');
   }
+  const host = listenHost(runtime, options.host);
+  const publicUrl = options.publicUrl?.replace(/\/+$/, '');
+  const allowedHosts = controllerHostNames({
+    host,
+    runtime,
+    namespace: options.kubernetes?.namespace,
+    podName: options.kubernetes?.podName,
+    publicUrl,
+    allowedHosts: options.allowedHosts,
+  });
+
+  const source =
+    options.registrySource ??
+    (options.specs !== undefined
+      ? staticRegistrySource(options.specs)
+      : openRegistrySource(options.registryDir ?? DEFAULT_REGISTRY, {
+          logger,
+          watch: options.registryWatch,
+        }));
+  const loaded = await source.load();
+  if (loaded.problems.length > 0) throw new RegistryError(source.location, loaded.problems);
+  let specs = loaded.specs;
 
   const store = await openStore({
     databaseUrl: options.databaseUrl,
@@ -97,17 +229,37 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   }
 
   const metrics = new Metrics();
-  const fleet = createLocalFleet({
-    ...options.fleet,
-    specs,
-    store,
-    coord,
-    metrics,
-    logger,
-    ...(options.idleTimeoutMs !== undefined
-      ? { idleTimeoutOverrideMs: options.idleTimeoutMs }
-      : {}),
+  const reloads = new Counter({
+    name: 'mcpfleet_registry_reloads_total',
+    help: 'Registry changes noticed while running, by outcome (applied | rejected)',
+    labelNames: ['outcome'] as const,
+    registers: [metrics.registry],
   });
+  let fleet: Fleet;
+  try {
+    // Loaded here, not at import: the Kubernetes client alone takes ~0.7 s to load, and every
+    // `mcpfleet` command (the runner images' `mcpfleet bridge` on each wake) imports this file.
+    const { createFleet } = await import('./fleet/create-fleet.ts');
+    fleet = createFleet({
+      ...options.fleet,
+      target:
+        runtime === 'kubernetes'
+          ? { runtime: 'kubernetes', ...options.kubernetes! }
+          : { runtime: 'local' },
+      specs,
+      store,
+      coord,
+      metrics,
+      logger,
+      ...(options.idleTimeoutMs !== undefined
+        ? { idleTimeoutOverrideMs: options.idleTimeoutMs }
+        : {}),
+    });
+  } catch (err) {
+    await coord.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   let controller: ControllerServer | undefined;
   try {
     await fleet.start();
@@ -116,10 +268,10 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       metrics,
       logger,
       listenHost: host,
-      allowedHosts: options.allowedHosts,
+      allowedHosts,
       allowedOrigins: options.allowedOrigins,
       maxBodyBytes: options.maxBodyBytes,
-      readiness: readinessChecks(store, coord, specs.length),
+      readiness: readinessChecks(store, coord, () => specs.length),
     });
     await listen(controller, options.port ?? DEFAULT_PORT, host);
   } catch (err) {
@@ -128,17 +280,38 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     throw err;
   }
 
+  // Registry changes while running (a ConfigMap update reaches the pod's volume).
+  const registryLog = logger.child({ component: 'registry' });
+  const stopWatching = source.watch(
+    (next) => {
+      const diff = diffSpecs(specs, next);
+      specs = next;
+      reloads.inc({ outcome: 'applied' });
+      if (isEmptyDiff(diff)) return;
+      registryLog.info({ ...diff, servers: next.length }, 'registry changed');
+      // ── Fleet hook ──────────────────────────────────────────────────────────────────────
+      // The fleet does not add or remove servers yet: the ones loaded at start keep running
+      // with their original specs. Wire fleet add/remove/update here (or through
+      // onRegistryChange) when the fleet supports it.
+      options.onRegistryChange?.(next, diff);
+    },
+    () => reloads.inc({ outcome: 'rejected' }),
+  );
+
   const port = (controller.server.address() as AddressInfo).port;
   const server = controller;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    publicUrl,
     port,
     fleet,
     metrics,
     logger,
+    specs: () => specs,
     close: () =>
       (closing ??= (async () => {
+        stopWatching();
         // Stop the fleet first: it ends every open stream (lease signals) and child
         // process, so the HTTP server's connections drain by themselves.
         const stopped = fleet.stop();
@@ -168,7 +341,7 @@ function listen(controller: ControllerServer, port: number, host: string): Promi
 }
 
 /** /readyz: the store and coordination answer, the registry loaded. */
-function readinessChecks(store: Store, coord: Coord, servers: number) {
+function readinessChecks(store: Store, coord: Coord, servers: () => number) {
   const probe = async (what: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> => {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -187,8 +360,10 @@ function readinessChecks(store: Store, coord: Coord, servers: number) {
   };
   return async () => ({
     store: await probe(() => store.listEvents({ limit: 1 })),
-    coord: await probe(() => coord.lastActivity('readyz')),
-    registry: { ok: true, servers } as { ok: boolean; servers: number },
+    // Without coordination each replica decides alone (its own sessions, servers it woke):
+    // degraded, not unready, so a Redis outage does not empty the controller's Service.
+    coord: { ...(await probe(() => coord.lastActivity('readyz'))), degradable: true },
+    registry: { ok: true, servers: servers() } as { ok: boolean; servers: number },
   });
 }
 

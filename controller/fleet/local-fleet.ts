@@ -1,5 +1,7 @@
-// The Fleet on the local runtime: one ManagedServer per spec, sharing a runtime, the
-// event log, the activity recorder and the coordination backend.
+// The Fleet: one ManagedServer per spec, sharing a runtime (local processes by default, or
+// the Kubernetes runtime), the event log, the activity recorder and the coordination backend.
+// The lifecycle is the same whatever the runtime; a cluster adds leadership (only the leader
+// of several controller replicas puts servers to sleep).
 import { randomBytes } from 'node:crypto';
 import type { ServerStatus } from '../api/types.ts';
 import type { Coord } from '../coord/coord.ts';
@@ -30,8 +32,10 @@ export interface LocalFleetOptions {
   /** How long an idle server drains before sleeping; default 500 ms. */
   drainGraceMs?: number;
   crashLoop?: CrashLoopOptions;
-  /** Replaces the local runtime (another runtime, or tests). */
+  /** Replaces the local runtime (the Kubernetes runtime, or tests). */
   runtime?: Runtime;
+  /** Several controller replicas: who may put servers to sleep. Started and stopped with the fleet. */
+  leadership?: { isLeader(): boolean; start?(): void; stop?(): Promise<void> };
   runtimeOptions?: Omit<LocalRuntimeOptions, 'logger'>;
 }
 
@@ -45,6 +49,7 @@ class LocalFleet implements Fleet {
   private readonly eventLog: EventLog;
   private readonly activity: ActivityRecorder;
   private readonly logger: Logger;
+  private readonly runtime: Runtime;
   private stopping: Promise<void> | undefined;
 
   constructor(options: LocalFleetOptions) {
@@ -52,12 +57,12 @@ class LocalFleet implements Fleet {
     this.logger = options.logger.child({ component: 'fleet' });
     this.eventLog = new EventLog(options.store, this.logger);
     this.activity = new ActivityRecorder(options.coord, this.logger);
-    const runtime =
+    const runtime = (this.runtime =
       options.runtime ??
       new LocalRuntime({
         logger: options.logger.child({ component: 'runtime' }),
         ...options.runtimeOptions,
-      });
+      }));
     const ownerId = options.replicaId ?? `controller-${randomBytes(6).toString('hex')}`;
     for (const spec of options.specs) {
       if (this.servers.has(spec.slug)) throw new Error(`duplicate server slug "${spec.slug}"`);
@@ -77,6 +82,7 @@ class LocalFleet implements Fleet {
             : {}),
           ...(options.drainGraceMs !== undefined ? { drainGraceMs: options.drainGraceMs } : {}),
           ...(options.crashLoop ? { crashLoop: options.crashLoop } : {}),
+          ...(options.leadership ? { leadership: options.leadership } : {}),
         }),
       );
     }
@@ -130,6 +136,8 @@ class LocalFleet implements Fleet {
 
   async start(): Promise<void> {
     await this.options.store.migrate();
+    await this.runtime.open?.();
+    this.options.leadership?.start?.();
     await Promise.all([...this.servers.values()].map((server) => server.init()));
     this.logger.info({ servers: this.servers.size }, 'fleet started');
   }
@@ -141,6 +149,8 @@ class LocalFleet implements Fleet {
 
   private async stopAll(): Promise<void> {
     await Promise.all([...this.servers.values()].map((server) => server.stop()));
+    await this.options.leadership?.stop?.();
+    await this.runtime.close?.();
     await this.activity.stop();
     await this.eventLog.settle();
     await Promise.allSettled([this.options.store.close(), this.options.coord.close()]);

@@ -17,7 +17,7 @@ import { CrashLoop, type CrashLoopOptions } from '../health/crash-loop.ts';
 import { HealthMonitor } from '../health/health-monitor.ts';
 import { McpProbe } from '../health/mcp-probe.ts';
 import { waitUntilReady } from '../health/wait-ready.ts';
-import type { Replica, Runtime } from '../runtime/runtime.ts';
+import type { Replica, Runtime, StopIntent } from '../runtime/runtime.ts';
 import type { ActivityRecorder } from '../scaler/activity-recorder.ts';
 import type { EventLog } from './event-log.ts';
 import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
@@ -38,7 +38,15 @@ export interface ServerContext {
   /** Longest a manual sleep waits for in-flight requests; default 30 s. */
   manualDrainTimeoutMs?: number;
   crashLoop?: CrashLoopOptions;
+  /**
+   * With several controller replicas, only the leader puts idle servers to sleep; the others
+   * follow (their replica ends with `sleptElsewhere`). Absent: this controller decides alone.
+   */
+  leadership?: { isLeader(): boolean };
 }
+
+/** How often a follower re-checks an idle server (it may become leader meanwhile). */
+const FOLLOWER_IDLE_RECHECK_MS = 2_000;
 
 const SESSION_ROUTE_TTL_MS = 24 * 60 * 60_000;
 
@@ -103,7 +111,10 @@ export class ManagedServer {
       this.setState('ready', null);
       return;
     }
-    if (this.spec.scaling.minReplicas > 0) this.startWake('wake');
+    // minReplicas > 0 never sleeps; a replica already running (a controller restarting in a
+    // cluster) is adopted now, so its idle timer runs even if no request ever comes.
+    if (this.spec.scaling.minReplicas > 0 || this.ctx.runtime.running?.(this.spec))
+      this.startWake('wake');
   }
 
   // ---- the request path ----
@@ -111,11 +122,14 @@ export class ManagedServer {
   async acquire(options: AcquireOptions): Promise<Lease> {
     // Sessions die with their replica. While no replica runs, a session id can only be
     // stale: answer 404 so the client re-initializes, rather than waking the server for it.
+    // Unless another controller replica opened it on a replica that still runs (a cluster):
+    // then this one adopts that replica and continues the session.
     if (
       options.sessionId !== undefined &&
       !this.sessions.has(options.sessionId) &&
       this.state !== 'ready' &&
-      this.state !== 'draining'
+      this.state !== 'draining' &&
+      !(await this.openedElsewhere(options.sessionId))
     ) {
       throw new FleetError(404, 'unknown-session', `session not found on server ${this.slug}`);
     }
@@ -158,6 +172,20 @@ export class ManagedServer {
       .catch((err: unknown) => this.log.warn({ err }, 'could not record session route'));
   }
 
+  private async openedElsewhere(sessionId: string): Promise<boolean> {
+    if (!this.ctx.runtime.running?.(this.spec)) return false;
+    const route = await this.ctx.coord
+      .getSessionRoute(this.slug, sessionId)
+      .catch((err: unknown) => {
+        // Without coordination this replica decides alone: it knows only its own sessions.
+        this.log.warn({ err }, 'could not read session route');
+        return undefined;
+      });
+    if (route === undefined) return false;
+    this.sessions.set(sessionId, route);
+    return true;
+  }
+
   sessionClosed(sessionId: string): void {
     if (!this.sessions.delete(sessionId)) return;
     this.ctx.coord
@@ -171,7 +199,7 @@ export class ManagedServer {
     const counts = options.kind === 'request';
     const flight = this.flight;
     if (counts) {
-      flight.count++;
+      if (flight.count++ === 0) this.ctx.activity.busy(this.slug, true);
       this.clearIdleTimer();
     }
     let released = false;
@@ -185,7 +213,10 @@ export class ManagedServer {
         if (!counts) return;
         flight.count--;
         // Leases of a replica already taken away no longer matter.
-        if (flight === this.flight && flight.count === 0) this.onAllReleased();
+        if (flight === this.flight && flight.count === 0) {
+          this.ctx.activity.busy(this.slug, false);
+          this.onAllReleased();
+        }
       },
     };
   }
@@ -259,10 +290,14 @@ export class ManagedServer {
     );
     try {
       let replicaId = '';
-      const replica = await this.ctx.runtime.start(this.spec, {
-        onChildCrash: (reason) => this.onChildCrash(replicaId, reason),
-        onChildCount: (count) => this.ctx.metrics.children.set({ server: this.slug }, count),
-      });
+      const replica = await this.ctx.runtime.start(
+        this.spec,
+        {
+          onChildCrash: (reason) => this.onChildCrash(replicaId, reason),
+          onChildCount: (count) => this.ctx.metrics.children.set({ server: this.slug }, count),
+        },
+        signal,
+      );
       replicaId = replica.id;
       const probe = new McpProbe(replica.url, replica.headers);
       try {
@@ -277,7 +312,7 @@ export class ManagedServer {
         return { replica, probe };
       } catch (err) {
         void probe.close();
-        await replica.stop();
+        await replica.stop('sleep');
         throw err;
       }
     } finally {
@@ -293,7 +328,7 @@ export class ManagedServer {
     startedAt: number,
   ): void {
     if (generation !== this.generation || this.stopped) {
-      void replica.stop();
+      void replica.stop(this.stopped ? 'shutdown' : 'sleep');
       return;
     }
     const durationMs = Math.round(performance.now() - startedAt);
@@ -312,8 +347,9 @@ export class ManagedServer {
       data: { kind, replica: replica.id },
     });
     void replica.exited.then((exit) => {
-      if (!exit.expected && this.replica === replica)
-        this.onCrash(`MCP server process ${exit.reason}`, 'crash');
+      if (this.replica !== replica) return;
+      if (exit.sleptElsewhere) void this.goAsleep('elsewhere');
+      else if (!exit.expected) this.onCrash(`MCP server process ${exit.reason}`, 'crash');
     });
     if (this.spec.kind === 'workload') this.startMonitor(probe);
     this.ctx.coord
@@ -415,7 +451,7 @@ export class ManagedServer {
     }
     this.generation++;
     this.clearTimers();
-    void this.teardownReplica();
+    void this.teardownReplica('replace');
     this.setState('unhealthy', reason);
     this.scheduleRestart();
   }
@@ -441,7 +477,7 @@ export class ManagedServer {
   private enterFailed(reason: string): void {
     this.generation++;
     this.clearTimers();
-    void this.teardownReplica();
+    void this.teardownReplica('sleep');
     this.lastError = reason;
     this.setState('failed', reason);
     this.ctx.events.event({ server: this.slug, type: 'failed', message: reason });
@@ -478,6 +514,11 @@ export class ManagedServer {
     if (shared !== undefined && shared > (this.lastActivityMs ?? 0)) this.lastActivityMs = shared;
     if (this.state !== 'ready' || this.flight.count > 0) return;
     if (Date.now() - (this.lastActivityMs ?? 0) < this.idleTimeoutMs) return this.scheduleIdle();
+    if (this.ctx.leadership && !this.ctx.leadership.isLeader()) {
+      this.idleTimer = setTimeout(() => void this.onIdle(), FOLLOWER_IDLE_RECHECK_MS);
+      this.idleTimer.unref();
+      return;
+    }
     this.startDrain('idle');
   }
 
@@ -515,7 +556,7 @@ export class ManagedServer {
     });
   }
 
-  private async goAsleep(reason: 'idle' | 'manual'): Promise<void> {
+  private async goAsleep(reason: 'idle' | 'manual' | 'elsewhere'): Promise<void> {
     this.generation++;
     this.clearTimers();
     this.drainMode = undefined;
@@ -525,17 +566,23 @@ export class ManagedServer {
     this.ctx.events.event({
       server: this.slug,
       type: 'sleep',
-      message: reason === 'idle' ? `idle for ${this.idleTimeoutMs} ms` : 'sleep requested',
+      message:
+        reason === 'idle'
+          ? `idle for ${this.idleTimeoutMs} ms`
+          : reason === 'manual'
+            ? 'sleep requested'
+            : 'put to sleep by the leading controller replica',
       data: { reason },
     });
     const waiters = this.drainedWaiters;
     this.drainedWaiters = [];
-    await this.teardownReplica();
+    // Asleep elsewhere: the replica is already gone; do not scale anything ourselves.
+    await this.teardownReplica(reason === 'elsewhere' ? 'shutdown' : 'sleep');
     for (const resolve of waiters) resolve();
   }
 
   /** Takes the replica away (aborting its leases) and resolves once its processes are gone. */
-  private async teardownReplica(): Promise<void> {
+  private async teardownReplica(intent: StopIntent): Promise<void> {
     const replica = this.replica;
     this.replica = undefined;
     this.replicaAbort?.abort(new Error(`server ${this.slug} is going away`));
@@ -543,9 +590,10 @@ export class ManagedServer {
     this.monitor?.stop();
     this.monitor = undefined;
     this.flight = { count: 0 };
+    this.ctx.activity.busy(this.slug, false);
     if (replica)
       await replica
-        .stop()
+        .stop(intent)
         .catch((err: unknown) => this.log.error({ err }, 'could not stop replica'));
     this.ctx.metrics.children.set({ server: this.slug }, 0);
   }
@@ -625,7 +673,7 @@ export class ManagedServer {
     this.clearTimers();
     this.hold.failAll(new FleetError(503, 'unavailable', 'the controller is shutting down', 1));
     await this.waking?.catch(() => {});
-    await this.teardownReplica();
+    await this.teardownReplica('shutdown');
   }
 
   status(): ServerStatus {

@@ -182,9 +182,11 @@ function findReply(text: string, contentType: string, id: number): RpcReply | un
   return undefined;
 }
 
-function isConnectionError(err: unknown): boolean {
+export function isConnectionError(err: unknown): boolean {
   const cause = (err as { cause?: { code?: string } }).cause;
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(cause?.code ?? '');
+  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'UND_ERR_SOCKET'].includes(
+    cause?.code ?? '',
+  );
 }
 
 function errorText(err: unknown): string {

@@ -1,7 +1,7 @@
 // Readiness on wake: probe until a real MCP round trip succeeds. Connection refused means
 // the process is still starting, so retry quickly; an answer that is an error (e.g. the
 // bridge reporting that the process died) is final. Bounded by `signal` (the wake deadline).
-import { McpProbe } from './mcp-probe.ts';
+import { isConnectionError, McpProbe, pingWithoutSession } from './mcp-probe.ts';
 
 const RETRY_MS = 10;
 
@@ -18,6 +18,23 @@ export async function waitUntilReady(
     if (signal.aborted)
       throw signal.reason instanceof Error ? signal.reason : new Error('wake aborted');
     if (!result.unreachable) throw new Error(result.error ?? 'probe failed');
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+  }
+}
+
+/**
+ * The same wait for a stdio server behind a bridge that is itself still starting (a pod's
+ * bridge process): sessionless pings until one is answered; refused connections are retried.
+ */
+export async function waitUntilPingAnswered(url: string, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    try {
+      return await pingWithoutSession(url, signal);
+    } catch (err) {
+      if (signal.aborted)
+        throw signal.reason instanceof Error ? signal.reason : new Error('wake aborted');
+      if (!isConnectionError(err)) throw err;
+    }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
 }

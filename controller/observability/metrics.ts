@@ -42,6 +42,23 @@ export class Metrics {
     labelNames: ['server', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly dependencyUp = new Gauge({
+    name: 'mcpfleet_dependency_up',
+    help: '1 when a dependency of /readyz answered at its last check (store, coord, registry...)',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+  readonly scalePatches = new Counter({
+    name: 'mcpfleet_scale_patches_total',
+    help: 'Deployment scale subresource patches sent (Kubernetes runtime)',
+    labelNames: ['server', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: 'mcpfleet_leader',
+    help: '1 while this controller replica holds the leader lease (Kubernetes runtime)',
+    registers: [this.registry],
+  });
   readonly heldRequests = new Gauge({
     name: 'mcpfleet_held_requests',
     help: 'Requests held while their server wakes',

@@ -1,6 +1,8 @@
 // Runtime: how a server's replica comes to exist. The fleet asks a runtime whether a spec
 // can run here and to start a replica; it never spawns or schedules anything itself. The
-// local runtime runs processes on this machine; a Kubernetes runtime scales Deployments.
+// local runtime runs processes on this machine (runtime/local.ts); the Kubernetes runtime
+// scales Deployments and hands out pod addresses (runtime/kubernetes/). The lifecycle above
+// (fleet/managed-server.ts) is the same for both.
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
 
 /** Whether a spec can run on this runtime, and if not, why (shown as `unavailable`). */
@@ -11,6 +13,11 @@ export interface ReplicaExit {
   expected: boolean;
   /** One line for status and events, e.g. "exited with code 1: Error: no API key". */
   reason: string;
+  /**
+   * The server was put to sleep by someone else (the leader of several controller replicas
+   * scaled it to zero): go to sleep locally too, without counting a crash.
+   */
+  sleptElsewhere?: boolean;
 }
 
 /** Callbacks a replica makes about the processes behind it. */
@@ -38,11 +45,28 @@ export interface Replica {
    * the fleet probes `url` itself (initialize + ping).
    */
   ready?(signal: AbortSignal): Promise<void>;
-  /** Stops everything behind it; resolves once the processes are gone. */
-  stop(): Promise<void>;
+  /**
+   * Takes the replica away; resolves once it no longer serves. `intent` says why, which
+   * matters where replicas outlive the controller: "sleep" scales the server to zero,
+   * "replace" (a crash or failed health: a new replica follows) and "shutdown" (this
+   * controller exits; another one adopts the replica) leave a Deployment alone.
+   * Local processes stop in every case.
+   */
+  stop(intent?: StopIntent): Promise<void>;
 }
+
+export type StopIntent = 'sleep' | 'replace' | 'shutdown';
 
 export interface Runtime {
   check(spec: ServerSpec): LaunchCheck;
-  start(spec: ServerSpec, hooks?: ReplicaHooks): Promise<Replica>;
+  /** `signal` is the wake deadline: a start still waiting for its replica gives up on it. */
+  start(spec: ServerSpec, hooks?: ReplicaHooks, signal?: AbortSignal): Promise<Replica>;
+  /**
+   * Whether replicas of the server already run (a controller restarting in a cluster finds
+   * servers awake): the fleet then adopts them instead of waiting for a request.
+   */
+  running?(spec: ServerSpec): boolean;
+  /** Watches and connections the runtime needs before the first start (informers). */
+  open?(): Promise<void>;
+  close?(): Promise<void>;
 }

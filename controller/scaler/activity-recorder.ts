@@ -1,6 +1,8 @@
 // Traffic timestamps, shared with other gateway replicas through coord — batched: a
 // request only writes a number into a map; a timer flushes the newest value per server
-// every `intervalMs`. No request ever awaits the coordination backend.
+// every `intervalMs`. No request ever awaits the coordination backend. A server with requests
+// in flight (a long tool call, an SSE stream) is re-touched at every flush, so another
+// controller replica deciding on sleep sees it busy however long the request lasts.
 import type { Coord } from '../coord/coord.ts';
 import type { Logger } from '../observability/log.ts';
 
@@ -8,6 +10,7 @@ export class ActivityRecorder {
   private readonly coord: Coord;
   private readonly logger: Logger;
   private readonly dirty = new Map<string, number>();
+  private readonly busyServers = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(coord: Coord, logger: Logger, intervalMs = 1000) {
@@ -21,6 +24,12 @@ export class ActivityRecorder {
     this.dirty.set(server, atMs);
   }
 
+  /** Marks whether this replica has requests in flight for `server`. */
+  busy(server: string, inFlight: boolean): void {
+    if (inFlight) this.busyServers.add(server);
+    else this.busyServers.delete(server);
+  }
+
   /** Activity seen by any gateway replica (coord), or undefined. */
   async shared(server: string): Promise<number | undefined> {
     try {
@@ -32,6 +41,8 @@ export class ActivityRecorder {
   }
 
   async flush(): Promise<void> {
+    const now = Date.now();
+    for (const server of this.busyServers) this.dirty.set(server, now);
     if (this.dirty.size === 0) return;
     const batch = [...this.dirty];
     this.dirty.clear();

@@ -2,7 +2,7 @@
 // them from. Both data store components (AWS-managed and in-cluster) produce a `Connections`.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { platformLabels } from '../manifests/names.ts';
+import { platformLabels } from '../../registry/catalog/workload-names.ts';
 import { POSTGRES_SECRET, REDIS_SECRET } from '../manifests/platform.ts';
 
 export interface Connections {

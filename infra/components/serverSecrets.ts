@@ -4,7 +4,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { WorkloadSpec } from '../../registry/catalog/spec.ts';
-import { platformLabels } from '../manifests/names.ts';
+import { platformLabels } from '../../registry/catalog/workload-names.ts';
 
 export interface ServerSecretsArgs {
   namespace: string;

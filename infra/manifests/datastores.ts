@@ -6,7 +6,7 @@ import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolu
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { InClusterDataStoresConfig } from '../config.ts';
-import { controllerSelectorLabels, platformLabels } from './names.ts';
+import { controllerSelectorLabels, platformLabels } from '../../registry/catalog/workload-names.ts';
 import { POSTGRES_SECRET, REDIS_SECRET } from './platform.ts';
 import {
   restrictedContainerSecurityContext,

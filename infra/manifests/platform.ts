@@ -18,7 +18,7 @@ import {
   controllerSelectorLabels,
   PART_OF,
   platformLabels,
-} from './names.ts';
+} from '../../registry/catalog/workload-names.ts';
 import {
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,

@@ -23,7 +23,7 @@ import {
   serverLabels,
   serverSelectorLabels,
   workloadName,
-} from './names.ts';
+} from '../../registry/catalog/workload-names.ts';
 import {
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import type { ServerSpec, WorkloadSpec } from '../../registry/catalog/spec.ts';
-import { workloadName } from '../../infra/manifests/names.ts';
+import { workloadName } from '../../registry/catalog/workload-names.ts';
 import { restrictedViolations } from '../../infra/manifests/security.ts';
 import { ofType, runStack, stackConfig, type Recorded, type StackRun } from './harness.ts';
 import { starterSpecs } from './fixtures.ts';

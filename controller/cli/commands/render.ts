@@ -1,7 +1,22 @@
 // `mcpfleet registry render --stack <dev|prod> [--registry DIR]`: prints the Kubernetes manifests
 // the registry compiles to for a stack, so a pull request's effect is reviewable without a cluster.
+//
+// infra/ is imported only when the command runs: the controller and runner images hold
+// controller/ and registry/catalog/ but not infra/, and every other command must load there.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { renderStack, STACKS } from '../../../infra/render.ts';
+
+/** infra/render.ts STACKS; a test keeps the two equal. */
+export const RENDER_STACKS = ['dev', 'prod'] as const;
+
+export const INFRA_MISSING =
+  'mcpfleet registry render needs the infra/ folder: run it from a checkout of the repository';
+
+/** infra/ is here in a checkout, not in an image. */
+function hasInfra(): boolean {
+  return existsSync(fileURLToPath(new URL('../../../infra/render.ts', import.meta.url)));
+}
 
 export function registerRenderCommand(registry: Command): void {
   registry
@@ -9,10 +24,16 @@ export function registerRenderCommand(registry: Command): void {
     .description('Print the Kubernetes manifests (YAML) the registry compiles to for a stack')
     .requiredOption(
       '--stack <name>',
-      `stack whose Pulumi.<stack>.yaml to use (${STACKS.join(' | ')})`,
+      `stack whose Pulumi.<stack>.yaml to use (${RENDER_STACKS.join(' | ')})`,
     )
     .option('--registry <dir>', 'registry directory (default: the stack config registryDir)')
     .action(async (options: { stack: string; registry?: string }) => {
+      if (!hasInfra()) {
+        process.stderr.write(`${INFRA_MISSING}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const { renderStack } = await import('../../../infra/render.ts');
       process.stdout.write(await renderStack(options.stack, options.registry));
     });
 }

@@ -1,21 +1,32 @@
 // `mcpfleet serve` (= npm start): the controller — MCP gateway, management API, and the
 // lifecycle of every registered server — on embedded defaults unless told otherwise.
+import { existsSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../../../registry/catalog/index.ts';
+import type { RuntimeName } from '../../fleet/create-fleet.ts';
 import { parseByteSize } from '../../gateway/byte-size.ts';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_REGISTRY,
+  KUBERNETES_DEFAULT_HOST,
   RegistryError,
   describeServers,
   startController,
   type RunningController,
+  type StartOptions,
 } from '../../start.ts';
 
-interface ServeFlags {
+export interface ServeFlags {
   port: number;
   host: string;
+  runtime: RuntimeName;
+  namespace?: string;
+  podName?: string;
+  kubeconfig?: string;
+  publicUrl?: string;
   registry: string;
   databaseUrl?: string;
   redisUrl?: string;
@@ -27,6 +38,124 @@ interface ServeFlags {
   logLevel?: string;
 }
 
+/** Where a flag's value came from (commander's getOptionValueSource). */
+export type FlagSource = (key: keyof ServeFlags) => string | undefined;
+
+/** What serve needs to know about the machine it runs on; tests pass their own. */
+export interface ServeEnvironment {
+  /** KUBERNETES_SERVICE_HOST and _PORT are set: the kubelet put us in a pod. */
+  inCluster: boolean;
+  /** ~/.kube/config, when it exists. */
+  defaultKubeconfig: string | undefined;
+  /** A pod's hostname is its name. */
+  hostname: string;
+  fileExists(file: string): boolean;
+}
+
+export function detectEnvironment(env: NodeJS.ProcessEnv = process.env): ServeEnvironment {
+  const kubeconfig = path.join(homedir(), '.kube', 'config');
+  return {
+    inCluster: Boolean(env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT),
+    defaultKubeconfig: existsSync(kubeconfig) ? kubeconfig : undefined,
+    hostname: hostname(),
+    fileExists: existsSync,
+  };
+}
+
+/** A namespace name: a DNS-1123 label. */
+const NAMESPACE_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const KUBERNETES_ONLY: Array<[keyof ServeFlags, string]> = [
+  ['namespace', '--namespace'],
+  ['podName', '--pod-name'],
+  ['kubeconfig', '--kubeconfig'],
+];
+
+/**
+ * Flags (and where each came from) → StartOptions, checking the combinations. Throws an
+ * Error whose message is the whole explanation (serve prefixes "mcpfleet serve: ").
+ */
+export function serveStartOptions(
+  flags: ServeFlags,
+  sourceOf: FlagSource,
+  environment: ServeEnvironment = detectEnvironment(),
+): StartOptions {
+  const runtime = flags.runtime;
+  let kubernetes: StartOptions['kubernetes'];
+  if (runtime === 'local') {
+    // Given on the command line they are a mistake; from the environment (a shell that
+    // exports KUBECONFIG) they are simply not used.
+    const misplaced = KUBERNETES_ONLY.filter(([key]) => sourceOf(key) === 'cli').map(([, f]) => f);
+    if (misplaced.length > 0) {
+      throw new Error(
+        `${misplaced.join(', ')} appl${misplaced.length === 1 ? 'ies' : 'y'} only to --runtime kubernetes (this is --runtime local)`,
+      );
+    }
+  } else {
+    const namespace = flags.namespace;
+    if (!namespace) {
+      throw new Error('--runtime kubernetes needs --namespace or MCPFLEET_NAMESPACE');
+    }
+    if (!NAMESPACE_PATTERN.test(namespace)) {
+      throw new Error(
+        `--namespace "${namespace}" is not a Kubernetes namespace name: 1-63 lowercase letters, digits and "-", starting and ending with a letter or digit`,
+      );
+    }
+    let kubeconfig = flags.kubeconfig;
+    if (kubeconfig !== undefined) {
+      const files = kubeconfig.split(path.delimiter).filter(Boolean);
+      if (!files.some((file) => environment.fileExists(file))) {
+        const flag = sourceOf('kubeconfig') === 'env' ? 'KUBECONFIG' : '--kubeconfig';
+        throw new Error(`${flag} ${kubeconfig}: no such file`);
+      }
+    } else if (!environment.inCluster) {
+      kubeconfig = environment.defaultKubeconfig;
+      if (kubeconfig === undefined) {
+        throw new Error(
+          '--runtime kubernetes outside a pod needs --kubeconfig or KUBECONFIG ' +
+            '(there is no in-cluster service account here, and no ~/.kube/config)',
+        );
+      }
+    }
+    kubernetes = {
+      namespace,
+      podName: flags.podName || environment.hostname,
+      ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    };
+  }
+  if (flags.publicUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(flags.publicUrl);
+    } catch {
+      // reported below
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+      throw new Error(
+        `--public-url "${flags.publicUrl}" is not an http(s) URL, e.g. https://mcp.example.com`,
+      );
+    }
+  }
+  return {
+    runtime,
+    ...(kubernetes ? { kubernetes } : {}),
+    publicUrl: flags.publicUrl,
+    registryDir: flags.registry,
+    // Not given: startController picks by runtime (loopback, or every interface in a pod).
+    host: sourceOf('host') === 'default' || sourceOf('host') === undefined ? undefined : flags.host,
+    port: flags.port,
+    databaseUrl: flags.databaseUrl,
+    dataDir: flags.dataDir,
+    redisUrl: flags.redisUrl,
+    idleTimeoutMs: flags.idleTimeout,
+    maxBodyBytes: flags.maxBody,
+    allowedOrigins: flags.allowedOrigins,
+    allowedHosts: flags.allowedHosts,
+    logLevel: flags.logLevel,
+  };
+}
+
+/** fleet/create-fleet.ts RUNTIMES, without loading the runtimes to print --help. */
+const RUNTIMES = ['local', 'kubernetes'] as const satisfies readonly RuntimeName[];
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 function parsePort(text: string): number {
@@ -55,12 +184,40 @@ function parser<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
+const HOST_HELP = `
+Host names: a request whose Host header is not on the list gets 403 (DNS-rebinding
+protection; /healthz and /readyz are exempt, since the kubelet probes by pod IP).
+  - loopback names: always
+  - --public-url's host name: whenever it is given
+  - bound to a non-loopback address (--runtime kubernetes binds ${KUBERNETES_DEFAULT_HOST}): this
+    machine's interface addresses (the pod IP) and hostname (the pod name); with
+    --runtime kubernetes also the Service: mcpfleet-controller, mcpfleet-controller.<ns>,
+    mcpfleet-controller.<ns>.svc, mcpfleet-controller.<ns>.svc.cluster.local
+  - --allowed-hosts: added to the above ("*" accepts any Host)
+Bound to a non-loopback address with the local runtime and neither --public-url nor
+--allowed-hosts, the names clients use are unknown, so any Host is accepted.
+`;
+
+const EXAMPLES = `
+Examples:
+  npm start
+  npx mcpfleet serve --port 9000 --idle-timeout 2s
+  DATABASE_URL=postgres://localhost/mcpfleet REDIS_URL=redis://localhost npx mcpfleet serve
+  npx mcpfleet registry compile > specs/all.json && npx mcpfleet serve --registry specs
+      # a directory of compiled specs (*.json arrays), as the cluster's ConfigMaps hold them
+  mcpfleet serve --runtime kubernetes --port 8080
+      # in the controller pod: namespace, pod name, registry, public URL and the connection
+      # URLs come from MCPFLEET_* / DATABASE_URL / REDIS_URL (infra/manifests/platform.ts)
+  npx mcpfleet serve --runtime kubernetes --namespace mcpfleet --kubeconfig ~/.kube/config \\
+      --public-url https://mcp.example.com   # from a workstation, against a cluster`;
+
 export function registerServeCommand(program: Command): Command {
   return program
     .command('serve')
     .description(
       'Run the controller: the MCP gateway at /servers/<slug>/mcp, the management API at ' +
-        '/api/v1, and every registered server as local processes, scaled from zero',
+        '/api/v1, and every registered server, scaled from zero: as local processes, or as ' +
+        'Deployments in a cluster (--runtime kubernetes)',
     )
     .addOption(
       new Option('--port <port>', 'port to listen on')
@@ -69,11 +226,57 @@ export function registerServeCommand(program: Command): Command {
         .argParser(parser(parsePort)),
     )
     .addOption(
-      new Option('--host <address>', 'address to listen on (loopback by default)')
+      new Option('--host <address>', 'address to listen on')
         .env('MCPFLEET_HOST')
-        .default(DEFAULT_HOST),
+        .default(
+          DEFAULT_HOST,
+          `${DEFAULT_HOST}; ${KUBERNETES_DEFAULT_HOST} with --runtime kubernetes`,
+        ),
     )
-    .option('--registry <dir>', 'registry directory holding <slug>/server.json', DEFAULT_REGISTRY)
+    .addOption(
+      new Option(
+        '--runtime <runtime>',
+        'where servers run: local child processes, or Deployments in a Kubernetes namespace',
+      )
+        .env('MCPFLEET_RUNTIME')
+        .choices(RUNTIMES)
+        .default('local'),
+    )
+    .addOption(
+      new Option(
+        '--namespace <name>',
+        'kubernetes runtime: the namespace of the server Deployments (required)',
+      ).env('MCPFLEET_NAMESPACE'),
+    )
+    .addOption(
+      new Option(
+        '--pod-name <name>',
+        "kubernetes runtime: this controller's pod, its identity among the replicas " +
+          '(default: the hostname, which in a pod is its name)',
+      ).env('MCPFLEET_POD_NAME'),
+    )
+    .addOption(
+      new Option(
+        '--kubeconfig <file>',
+        'kubernetes runtime: how to reach the API server (default: in a pod, its service ' +
+          "account's in-cluster config; elsewhere ~/.kube/config)",
+      ).env('KUBECONFIG'),
+    )
+    .addOption(
+      new Option(
+        '--public-url <url>',
+        'the URL clients reach this controller at (e.g. the Ingress); its host is accepted in Host headers',
+      ).env('MCPFLEET_PUBLIC_URL'),
+    )
+    .addOption(
+      new Option(
+        '--registry <dir>',
+        'registry directory: <slug>/server.json folders, or *.json files of compiled specs ' +
+          '(a ConfigMap volume, reloaded when it changes); told apart by what it holds',
+      )
+        .env('MCPFLEET_REGISTRY_DIR')
+        .default(DEFAULT_REGISTRY),
+    )
     .addOption(
       new Option('--database-url <url>', 'PostgreSQL URL (default: embedded PGlite)').env(
         'DATABASE_URL',
@@ -110,7 +313,7 @@ export function registerServeCommand(program: Command): Command {
     .addOption(
       new Option(
         '--allowed-hosts <list>',
-        'comma-separated Host names (name or name:port) allowed besides loopback ones ("*" = any)',
+        'comma-separated Host names (name or name:port) to accept besides the derived ones, see Host names below ("*" = any)',
       )
         .env('MCPFLEET_ALLOWED_HOSTS')
         .argParser(parseList),
@@ -118,29 +321,12 @@ export function registerServeCommand(program: Command): Command {
     .addOption(
       new Option('--log-level <level>', 'log level').env('MCPFLEET_LOG_LEVEL').choices(LOG_LEVELS),
     )
-    .addHelpText(
-      'after',
-      '\nExamples:\n' +
-        '  npm start\n' +
-        '  npx mcpfleet serve --port 9000 --idle-timeout 2s\n' +
-        '  DATABASE_URL=postgres://localhost/mcpfleet REDIS_URL=redis://localhost npx mcpfleet serve',
-    )
-    .action(async (flags: ServeFlags) => {
+    .addHelpText('after', `${HOST_HELP}${EXAMPLES}`)
+    .action(async (flags: ServeFlags, command: Command) => {
       let controller: RunningController;
       try {
-        controller = await startController({
-          registryDir: flags.registry,
-          host: flags.host,
-          port: flags.port,
-          databaseUrl: flags.databaseUrl,
-          dataDir: flags.dataDir,
-          redisUrl: flags.redisUrl,
-          idleTimeoutMs: flags.idleTimeout,
-          maxBodyBytes: flags.maxBody,
-          allowedOrigins: flags.allowedOrigins,
-          allowedHosts: flags.allowedHosts,
-          logLevel: flags.logLevel,
-        });
+        const options = serveStartOptions(flags, (key) => command.getOptionValueSource(key));
+        controller = await startController(options);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         process.stderr.write(
@@ -150,10 +336,12 @@ export function registerServeCommand(program: Command): Command {
         return;
       }
       const servers = controller.fleet.list();
+      const base = controller.publicUrl ?? controller.url;
       process.stdout.write(
         `mcpfleet controller listening on ${controller.url} ` +
-          `(${servers.length} server${servers.length === 1 ? '' : 's'}; API ${controller.url}/api/v1/servers)\n` +
-          `${describeServers(controller.url, servers).join('\n')}\n`,
+          (controller.publicUrl ? `(public URL ${controller.publicUrl}) ` : '') +
+          `(${servers.length} server${servers.length === 1 ? '' : 's'}; API ${base}/api/v1/servers)\n` +
+          `${describeServers(base, servers).join('\n')}\n`,
       );
       let signals = 0;
       const shutdown = (signal: NodeJS.Signals): void => {

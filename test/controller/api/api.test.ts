@@ -23,7 +23,7 @@ async function call(
 describe('management API', function () {
   let fleet: StaticFleet;
   let gateway: RunningGateway;
-  let readyChecks: Record<string, { ok: boolean; error?: string }>;
+  let readyChecks: Record<string, { ok: boolean; error?: string; degradable?: boolean }>;
 
   beforeEach(async function () {
     fleet = new StaticFleet({ alpha: 'http://127.0.0.1:1/mcp', beta: 'http://127.0.0.1:1/mcp' });
@@ -164,6 +164,15 @@ describe('management API', function () {
     const notReady = await call(`${gateway.base}/readyz`);
     assert.equal(notReady.status, 503);
     assert.deepEqual((notReady.body as { checks: unknown }).checks, readyChecks);
+  });
+
+  it('stays in its Service when only a degradable dependency fails, and says so', async function () {
+    readyChecks.coord = { ok: false, error: 'ECONNREFUSED', degradable: true };
+    const degraded = await call(`${gateway.base}/readyz`);
+    assert.equal(degraded.status, 200);
+    assert.equal((degraded.body as { status: string }).status, 'degraded');
+    const metrics = String((await call(`${gateway.base}/metrics`)).body);
+    assert.match(metrics, /mcpfleet_dependency_up\{dependency="coord"\} 0/);
   });
 
   it('serves Prometheus metrics', async function () {

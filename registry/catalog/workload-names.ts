@@ -1,5 +1,6 @@
-// Kubernetes names and labels derived from a server slug. The controller imports the same
-// functions to find a server's Deployment and Service, so the naming lives in one place.
+// Kubernetes names and labels derived from a server slug. Part of the catalog (not infra/) because
+// both consumers need them: the Pulumi program names the objects, and the controller (whose image
+// carries registry/catalog but not infra) finds a server's Deployment and pods by them.
 import { createHash } from 'node:crypto';
 
 export const PART_OF = 'mcpfleet';

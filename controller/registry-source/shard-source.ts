@@ -1,0 +1,334 @@
+// A directory of compiled-spec shards: every `*.json` file is a JSON array of ServerSpec. In a
+// cluster it is the projected volume of the registry ConfigMaps (infra/manifests/platform.ts,
+// `registryConfigMaps`), one file per ConfigMap; anywhere else, `mcpfleet registry compile`
+// output saved as a .json file is one.
+//
+// Reloading. The kubelet updates a ConfigMap volume atomically: it writes the new files into a
+// fresh `..<timestamp>` directory, points a `..data_tmp` symlink at it and renames that over
+// `..data`; the visible `x.json` are symlinks to `..data/x.json`. So the directory is watched
+// (fs.watch sees the rename), changes are debounced, and a slow poll comparing content hashes
+// covers filesystems where fs.watch says nothing. Files are read through one resolution of
+// `..data`, so a snapshot never mixes two versions. A change that fails validation keeps the
+// previous specs (and is logged); a valid one is emitted as the complete new list.
+import { createHash } from 'node:crypto';
+import { watch as watchDirectory, type FSWatcher } from 'node:fs';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Logger } from '../observability/log.ts';
+import { formatProblem, problemsFromZod } from '../../registry/catalog/problems.ts';
+import type { Problem, ServerSpec } from '../../registry/catalog/spec.ts';
+import { asServerSpec, ServerSpecSchema } from './spec-schema.ts';
+import type { RegistryLoad, RegistrySource } from './registry-source.ts';
+import { stableStringify } from './spec-diff.ts';
+
+/** Far above a ConfigMap's 1 MiB, so a whole compiled registry fits in one local file. */
+export const MAX_SHARD_BYTES = 64 * 1024 * 1024;
+const KUBELET_DATA_LINK = '..data';
+
+export interface ShardWatchOptions {
+  /** Quiet time after a filesystem event before reloading; default 200 ms. */
+  debounceMs?: number;
+  /** Content-hash poll, for filesystems where fs.watch is silent; default 10 s, 0 = off. */
+  pollIntervalMs?: number;
+  /** Use fs.watch on the directory (default true); the poll runs either way. */
+  fsWatch?: boolean;
+}
+
+export interface ShardSourceOptions extends ShardWatchOptions {
+  logger?: Logger;
+}
+
+interface ShardFile {
+  /** As shown in problems: the visible path in the directory, e.g. /etc/.../x.json. */
+  file: string;
+  bytes?: Buffer;
+  /** Set instead of `bytes` when the file is too large to read. */
+  size?: number;
+}
+
+interface Snapshot {
+  files: ShardFile[];
+  hash: string;
+}
+
+/** How paths appear in messages: relative to the working directory when inside it. */
+function displayPath(absolute: string): string {
+  const relative = path.relative(process.cwd(), absolute);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : absolute;
+}
+
+/** Reads every shard once, through a single resolution of the kubelet's `..data` link. */
+async function readSnapshot(dir: string): Promise<Snapshot> {
+  const root = path.resolve(dir);
+  let base = root;
+  try {
+    base = await realpath(path.join(root, KUBELET_DATA_LINK));
+  } catch {
+    // Not a ConfigMap volume: the files are right here.
+  }
+  const entries = await readdir(base, { withFileTypes: true });
+  const names = entries
+    .filter((e) => !e.name.startsWith('.') && e.name.endsWith('.json'))
+    .filter((e) => e.isFile() || e.isSymbolicLink())
+    .map((e) => e.name)
+    .sort();
+  const hash = createHash('sha256');
+  const files: ShardFile[] = [];
+  for (const name of names) {
+    const full = path.join(base, name);
+    const file = displayPath(path.join(root, name));
+    const { size } = await stat(full);
+    if (size > MAX_SHARD_BYTES) {
+      files.push({ file, size });
+      hash.update(`${name}\0size:${size}\0`);
+      continue;
+    }
+    const bytes = await readFile(full);
+    files.push({ file, bytes });
+    hash.update(`${name}\0`).update(bytes).update('\0');
+  }
+  return { files, hash: hash.digest('hex') };
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+const ShardSchema = z.array(ServerSpecSchema);
+
+/** One shard's bytes → specs, or problems naming the file and the entry's index. */
+export function parseShard(file: string, bytes: Uint8Array): RegistryLoad {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    return {
+      specs: [],
+      problems: [{ file, path: '$', message: 'file starts with a UTF-8 byte order mark (BOM)' }],
+    };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? error.message : 'not valid UTF-8 text';
+    return { specs: [], problems: [{ file, path: '$', message: `invalid JSON: ${reason}` }] };
+  }
+  if (!Array.isArray(value)) {
+    const serverJson =
+      value !== null && typeof value === 'object' && ('packages' in value || 'remotes' in value);
+    return {
+      specs: [],
+      problems: [
+        {
+          file,
+          path: '$',
+          message:
+            `a registry shard is a JSON array of compiled server specs, got ${describeType(value)}` +
+            (serverJson
+              ? ': this looks like a server.json, which belongs in <slug>/server.json of a source registry'
+              : ''),
+        },
+      ],
+    };
+  }
+  const parsed = ShardSchema.safeParse(value);
+  if (!parsed.success) {
+    const problems = problemsFromZod(file, parsed.error, ShardSchema, value).map((problem) => {
+      // Name the server too, when the entry has a readable slug.
+      const index = /^\$\[(\d+)\]/.exec(problem.path)?.[1];
+      const slug =
+        index === undefined ? undefined : (value[Number(index)] as { slug?: unknown })?.slug;
+      return typeof slug === 'string' && slug !== ''
+        ? { ...problem, message: `${problem.message} (server "${slug}")` }
+        : problem;
+    });
+    return { specs: [], problems };
+  }
+  return { specs: parsed.data.map(asServerSpec), problems: [] };
+}
+
+/** Every shard of a snapshot → one registry: specs sorted by slug, each slug once. */
+function validateSnapshot(dir: string, snapshot: Snapshot): RegistryLoad {
+  if (snapshot.files.length === 0) {
+    return {
+      specs: [],
+      problems: [
+        {
+          file: displayPath(path.resolve(dir)),
+          path: '$',
+          message: 'the registry directory holds no *.json shard files',
+        },
+      ],
+    };
+  }
+  const problems: Problem[] = [];
+  const specs: ServerSpec[] = [];
+  const firstBySlug = new Map<string, string>();
+  for (const shard of snapshot.files) {
+    if (shard.bytes === undefined) {
+      problems.push({
+        file: shard.file,
+        path: '$',
+        message: `file is ${((shard.size ?? 0) / 1024 / 1024).toFixed(1)} MiB; a shard must be under ${MAX_SHARD_BYTES / 1024 / 1024} MiB`,
+      });
+      continue;
+    }
+    const result = parseShard(shard.file, shard.bytes);
+    problems.push(...result.problems);
+    result.specs.forEach((spec, index) => {
+      const where = `${shard.file}[${index}]`;
+      const first = firstBySlug.get(spec.slug);
+      if (first !== undefined) {
+        problems.push({
+          file: shard.file,
+          path: `$[${index}].slug`,
+          message: `server "${spec.slug}" is already defined at ${first}; each slug may appear once across the shards`,
+        });
+        return;
+      }
+      firstBySlug.set(spec.slug, where);
+      specs.push(spec);
+    });
+  }
+  if (problems.length > 0) return { specs: [], problems };
+  specs.sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+  return { specs, problems };
+}
+
+export class ShardDirectorySource implements RegistrySource {
+  readonly format = 'shards' as const;
+  readonly location: string;
+  readonly #options: ShardSourceOptions;
+  readonly #logger: Logger | undefined;
+  /** The content behind the last load(): a watcher's starting point. */
+  #loaded: { hash: string; specsKey: string } | undefined;
+
+  constructor(dir: string, options: ShardSourceOptions = {}) {
+    this.location = dir;
+    this.#options = options;
+    this.#logger = options.logger?.child({ component: 'registry', registry: dir });
+  }
+
+  async load(): Promise<RegistryLoad> {
+    let snapshot: Snapshot;
+    try {
+      snapshot = await readSnapshot(this.location);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return {
+        specs: [],
+        problems: [
+          {
+            file: displayPath(path.resolve(this.location)),
+            path: '$',
+            message: `cannot read the registry: ${code ?? String(error)}`,
+          },
+        ],
+      };
+    }
+    const result = validateSnapshot(this.location, snapshot);
+    if (result.problems.length === 0) {
+      this.#loaded = { hash: snapshot.hash, specsKey: stableStringify(result.specs) };
+    }
+    return result;
+  }
+
+  watch(
+    onChange: (specs: ServerSpec[]) => void,
+    onRejected?: (problems: Problem[]) => void,
+  ): () => void {
+    const debounceMs = this.#options.debounceMs ?? 200;
+    const pollIntervalMs = this.#options.pollIntervalMs ?? 10_000;
+    const log = this.#logger;
+    let seenHash = this.#loaded?.hash;
+    let appliedKey = this.#loaded?.specsKey;
+    let stopped = false;
+    let running = false;
+    let again = false;
+    let debounce: NodeJS.Timeout | undefined;
+
+    const checkOnce = async (): Promise<void> => {
+      let snapshot: Snapshot;
+      try {
+        snapshot = await readSnapshot(this.location);
+      } catch (error) {
+        // Mid-swap the old `..<timestamp>` directory can vanish under us: the swap's own
+        // event, or the next poll, reads again.
+        log?.warn(
+          { err: error },
+          'cannot read the registry directory; retrying on the next change',
+        );
+        return;
+      }
+      if (stopped || snapshot.hash === seenHash) return;
+      seenHash = snapshot.hash;
+      const result = validateSnapshot(this.location, snapshot);
+      if (result.problems.length > 0) {
+        log?.error(
+          { problems: result.problems.map(formatProblem) },
+          `registry change rejected (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}): keeping the previous servers`,
+        );
+        onRejected?.(result.problems);
+        return;
+      }
+      const key = stableStringify(result.specs);
+      if (key === appliedKey) return; // reformatted or re-sharded, same servers
+      appliedKey = key;
+      onChange(result.specs);
+    };
+
+    const check = async (): Promise<void> => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      try {
+        do {
+          again = false;
+          await checkOnce();
+        } while (again && !stopped);
+      } catch (error) {
+        log?.error({ err: error }, 'registry reload failed');
+      } finally {
+        running = false;
+      }
+    };
+
+    const schedule = (): void => {
+      if (stopped) return;
+      clearTimeout(debounce);
+      debounce = setTimeout(() => void check(), debounceMs);
+      debounce.unref();
+    };
+
+    let watcher: FSWatcher | undefined;
+    if (this.#options.fsWatch ?? true) {
+      try {
+        watcher = watchDirectory(this.location, { persistent: false }, schedule);
+        watcher.on('error', (error) => {
+          log?.warn({ err: error }, 'fs.watch failed; noticing registry changes by polling only');
+          watcher?.close();
+          watcher = undefined;
+        });
+      } catch (error) {
+        log?.warn(
+          { err: error },
+          'fs.watch unavailable; noticing registry changes by polling only',
+        );
+      }
+    }
+    const poll = pollIntervalMs > 0 ? setInterval(() => void check(), pollIntervalMs) : undefined;
+    poll?.unref();
+    // Whatever changed between load() and now has sent no event we could hear.
+    schedule();
+
+    return () => {
+      stopped = true;
+      clearTimeout(debounce);
+      clearInterval(poll);
+      watcher?.close();
+    };
+  }
+}

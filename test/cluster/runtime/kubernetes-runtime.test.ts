@@ -1,0 +1,165 @@
+// The Kubernetes runtime end to end on a real control plane: a controller (in this process,
+// with the kubernetes runtime) wakes a server Deployment from zero through the scale
+// subresource when an MCP request arrives, routes to the pod's own address as soon as the
+// bridge in it answers, and scales it back to zero when idle. The pods run in the process
+// kubelet (network namespaces on the pod bridge), the ReplicaSets and EndpointSlices come from
+// the real kube-controller-manager, placement from the real kube-scheduler.
+import assert from 'node:assert/strict';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { loadRegistry } from '../../../registry/catalog/index.ts';
+import type { ServerSpec } from '../../../registry/catalog/spec.ts';
+import { serverLabels, workloadName } from '../../../registry/catalog/workload-names.ts';
+import { startController, type RunningController } from '../../../controller/start.ts';
+import { silentLogger } from '../../../controller/observability/log.ts';
+import { EVERYTHING_BIN, waitFor } from '../../controller/support/processes.ts';
+import { hostStarter, startProcessKubelet, type ProcessKubelet } from '../kubelet/index.ts';
+import { sharedControlPlane } from '../support/shared-control-plane.ts';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const REPO = new URL('../../../', import.meta.url).pathname;
+const BIN = join(REPO, 'controller/cli/bin.js');
+
+/** A server Deployment as infra/manifests/server.ts shapes it: names, labels, port "mcp", path. */
+function serverDeployment(spec: ServerSpec, namespace: string, nodeArch?: string): V1Deployment {
+  const labels = serverLabels(spec.slug, spec.version);
+  const selector = {
+    'app.kubernetes.io/name': labels['app.kubernetes.io/name']!,
+    'app.kubernetes.io/instance': labels['app.kubernetes.io/instance']!,
+  };
+  return {
+    metadata: { name: workloadName(spec.slug), namespace, labels },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels, annotations: { 'mcpfleet.dev/path': '/mcp' } },
+        spec: {
+          nodeSelector: {
+            'kubernetes.io/os': 'linux',
+            ...(nodeArch ? { 'kubernetes.io/arch': nodeArch } : {}),
+          },
+          terminationGracePeriodSeconds: 5,
+          containers: [
+            {
+              name: 'server',
+              image: 'host/mcpfleet-bridge',
+              workingDir: REPO,
+              command: [process.execPath, BIN, 'bridge', '--port', '8080', '--'],
+              args: [process.execPath, EVERYTHING_BIN],
+              ports: [{ name: 'mcp', containerPort: 8080, protocol: 'TCP' }],
+              readinessProbe: { tcpSocket: { port: 'mcp' }, periodSeconds: 2 },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+describe('Kubernetes runtime: wake from zero and sleep on a real control plane', function () {
+  this.timeout(120_000);
+  const namespace = `runtime-${Date.now().toString(36)}`;
+  let kubeConfig: KubeConfig;
+  let kubelet: ProcessKubelet;
+  let controller: RunningController;
+  let everything: ServerSpec;
+
+  before(async function () {
+    this.timeout(60 * 60_000); // a first run on this machine builds the control plane
+    const plane = await sharedControlPlane();
+    kubeConfig = plane.kubeConfig();
+    kubelet = await startProcessKubelet({
+      kubeConfig,
+      nodes: [
+        { name: `${namespace}-amd64`, arch: 'amd64', podCIDR: '10.244.11.0/24' },
+        { name: `${namespace}-arm64`, arch: 'arm64', podCIDR: '10.244.12.0/24' },
+      ],
+      images: hostStarter(),
+      logger: silentLogger(),
+    });
+    await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: namespace } } });
+    const registry = await loadRegistry(join(REPO, 'registry/servers'));
+    everything = registry.specs.find((s) => s.slug === 'everything')!;
+    await kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace,
+      body: serverDeployment(everything, namespace, 'arm64'),
+    });
+    const kubeconfigPath = join(tmpdir(), `${namespace}.kubeconfig`);
+    writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
+    controller = await startController({
+      specs: [everything],
+      runtime: 'kubernetes',
+      kubernetes: { namespace, podName: 'controller-under-test', kubeconfig: kubeconfigPath },
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: 'memory://',
+      idleTimeoutMs: 2_000,
+      logger: silentLogger(),
+    });
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await controller?.close();
+    await kubelet?.stop({ deletePods: true });
+  });
+
+  const replicas = async () =>
+    (
+      await kubeConfig
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeploymentScale({ name: workloadName('everything'), namespace })
+    ).spec?.replicas ?? 0;
+  const patches = async () => {
+    const text = await controller.metrics.registry.metrics();
+    return [
+      ...text.matchAll(/^mcpfleet_scale_patches_total\{[^}]*direction="(up|down)"[^}]*\} (\d+)/gm),
+    ].map((m) => `${m[1]}:${m[2]}`);
+  };
+
+  it('wakes the server from zero on the first MCP request, on the arm64 node, and answers it', async () => {
+    assert.equal(await replicas(), 0);
+    assert.equal(controller.fleet.status('everything')?.state, 'asleep');
+    const client = new Client({ name: 'runtime-test', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${controller.url}/servers/everything/mcp`)),
+    );
+    const result = await client.callTool({ name: 'echo', arguments: { message: 'through a pod' } });
+    assert.match(JSON.stringify(result.content), /through a pod/);
+    assert.equal(await replicas(), 1);
+    assert.deepEqual(await patches(), ['up:1']);
+    const pods = await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace, labelSelector: 'mcpfleet.dev/server=everything' });
+    assert.equal(pods.items.length, 1);
+    assert.equal(pods.items[0]!.spec?.nodeName, `${namespace}-arm64`);
+    assert.match(pods.items[0]!.status?.podIP ?? '', /^10\.244\.12\./);
+    await client.close();
+  });
+
+  it('puts the idle server to sleep by scaling the Deployment to zero', async () => {
+    await waitFor(async () => (await replicas()) === 0, 30_000, 'scale to zero');
+    await waitFor(
+      () => controller.fleet.status('everything')?.state === 'asleep',
+      10_000,
+      'asleep',
+    );
+    assert.deepEqual((await patches()).sort(), ['down:1', 'up:1']);
+    await waitFor(
+      async () =>
+        (
+          await kubeConfig
+            .makeApiClient(CoreV1Api)
+            .listNamespacedPod({ namespace, labelSelector: 'mcpfleet.dev/server=everything' })
+        ).items.length === 0,
+      30_000,
+      'the pod to be gone',
+    );
+  });
+});

@@ -1,0 +1,60 @@
+// The controller container exactly as `pulumi up` deploys it (infra/manifests/platform.ts
+// controllerDeployment for the dev stack): its args, and its env with what the kubelet would
+// fill in — fieldRefs from the pod, secretKeyRefs from the given connection URLs.
+import { readStackFile } from '../../../infra/render.ts';
+import { controllerDeployment, REGISTRY_MOUNT } from '../../../infra/manifests/platform.ts';
+
+export interface ControllerContainer {
+  args: string[];
+  env: Record<string, string>;
+  /** Where the manifest mounts the registry volume. */
+  registryMount: string;
+  namespace: string;
+  podName: string;
+  publicUrl: string;
+}
+
+export function controllerContainer(
+  secrets: { DATABASE_URL: string; REDIS_URL: string } = {
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+    REDIS_URL: 'redis://127.0.0.1:6379',
+  },
+): ControllerContainer {
+  const config = readStackFile('dev');
+  const publicUrl = `https://${config.ingress.host}`;
+  const deployment = controllerDeployment({
+    namespace: config.namespace,
+    controller: config.controller,
+    gatewayUrl: publicUrl,
+    registryConfigMaps: ['mcpfleet-registry-0', 'mcpfleet-registry-1'],
+    secretsRevision: 'test',
+  });
+  const container = deployment.spec!.template.spec!.containers[0]!;
+  const podName = 'mcpfleet-controller-7d9f8b6c5-x2k4q';
+  const fields: Record<string, string> = {
+    'metadata.namespace': config.namespace,
+    'metadata.name': podName,
+  };
+  const env: Record<string, string> = {};
+  for (const variable of container.env ?? []) {
+    if (variable.value !== undefined) env[variable.name] = variable.value;
+    else if (variable.valueFrom?.fieldRef) {
+      const value = fields[variable.valueFrom.fieldRef.fieldPath];
+      if (value === undefined)
+        throw new Error(`unexpected fieldRef ${variable.valueFrom.fieldRef.fieldPath}`);
+      env[variable.name] = value;
+    } else if (variable.valueFrom?.secretKeyRef) {
+      const value = secrets[variable.name as keyof typeof secrets];
+      if (value === undefined) throw new Error(`unexpected secret env ${variable.name}`);
+      env[variable.name] = value;
+    } else throw new Error(`unexpected env ${variable.name}`);
+  }
+  return {
+    args: container.args ?? [],
+    env,
+    registryMount: REGISTRY_MOUNT,
+    namespace: config.namespace,
+    podName,
+    publicUrl,
+  };
+}
