@@ -312,7 +312,9 @@ export class ManagedServer {
         return { replica, probe };
       } catch (err) {
         void probe.close();
-        await replica.stop('sleep');
+        // 'replace', not 'sleep': in a cluster the pod may be serving another controller
+        // replica; a failed start here must not scale it away under them.
+        await replica.stop('replace');
         throw err;
       }
     } finally {

@@ -1,7 +1,7 @@
 // Readiness on wake: probe until a real MCP round trip succeeds. Connection refused means
 // the process is still starting, so retry quickly; an answer that is an error (e.g. the
 // bridge reporting that the process died) is final. Bounded by `signal` (the wake deadline).
-import { isConnectionError, McpProbe, pingWithoutSession } from './mcp-probe.ts';
+import { isConnectionError, McpProbe, PingError, pingWithoutSession } from './mcp-probe.ts';
 
 const RETRY_MS = 10;
 
@@ -24,7 +24,9 @@ export async function waitUntilReady(
 
 /**
  * The same wait for a stdio server behind a bridge that is itself still starting (a pod's
- * bridge process): sessionless pings until one is answered; refused connections are retried.
+ * bridge process): sessionless pings until one is answered. Refused connections are retried,
+ * and so is a bridge that is busy (its warm child was just handed to a session another
+ * controller replica opened: 502, "retry").
  */
 export async function waitUntilPingAnswered(url: string, signal: AbortSignal): Promise<void> {
   for (;;) {
@@ -33,7 +35,7 @@ export async function waitUntilPingAnswered(url: string, signal: AbortSignal): P
     } catch (err) {
       if (signal.aborted)
         throw signal.reason instanceof Error ? signal.reason : new Error('wake aborted');
-      if (!isConnectionError(err)) throw err;
+      if (!isConnectionError(err) && !(err instanceof PingError && err.retryable)) throw err;
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }

@@ -60,6 +60,40 @@ function serverDeployment(spec: ServerSpec, namespace: string, nodeArch?: string
   };
 }
 
+/** What a failed test needs to be understood: the pods, nodes and events of its namespace. */
+async function dumpCluster(kubeConfig: KubeConfig, namespace: string, kubelet?: ProcessKubelet) {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const pods = await core.listNamespacedPod({ namespace });
+  const nodes = await core.listNode();
+  const events = await core.listNamespacedEvent({ namespace });
+  console.error(
+    JSON.stringify(
+      {
+        pods: pods.items.map((p) => ({
+          name: p.metadata?.name,
+          node: p.spec?.nodeName,
+          phase: p.status?.phase,
+          podIP: p.status?.podIP,
+          conditions: p.status?.conditions?.map((c) => `${c.type}=${c.status}`),
+          containers: p.status?.containerStatuses?.map((c) => ({
+            state: c.state,
+            restarts: c.restartCount,
+          })),
+        })),
+        nodes: nodes.items.map((n) => ({
+          name: n.metadata?.name,
+          taints: n.spec?.taints,
+          ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+        })),
+        events: events.items.map((e) => `${e.involvedObject?.name}: ${e.reason}: ${e.message}`),
+        kubeletLogs: kubelet?.logsDir,
+      },
+      null,
+      1,
+    ),
+  );
+}
+
 describe('Kubernetes runtime: wake from zero and sleep on a real control plane', function () {
   this.timeout(120_000);
   const namespace = `runtime-${Date.now().toString(36)}`;
@@ -102,6 +136,10 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
       idleTimeoutMs: 2_000,
       logger: silentLogger(),
     });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await dumpCluster(kubeConfig, namespace, kubelet);
   });
 
   after(async function () {
@@ -161,5 +199,137 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
       30_000,
       'the pod to be gone',
     );
+  });
+});
+
+describe('Kubernetes runtime: three controller replicas sharing Redis', function () {
+  this.timeout(120_000);
+  const namespace = `replicas-${Date.now().toString(36)}`;
+  let kubeConfig: KubeConfig;
+  let kubelet: ProcessKubelet;
+  const controllers: RunningController[] = [];
+
+  before(async function () {
+    this.timeout(60 * 60_000);
+    const plane = await sharedControlPlane();
+    kubeConfig = plane.kubeConfig();
+    kubelet = await startProcessKubelet({
+      kubeConfig,
+      nodes: [{ name: `${namespace}-amd64`, arch: 'amd64', podCIDR: '10.244.21.0/24' }],
+      images: hostStarter(),
+      logger: silentLogger(),
+    });
+    await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: namespace } } });
+    const registry = await loadRegistry(join(REPO, 'registry/servers'));
+    const everything = registry.specs.find((s) => s.slug === 'everything')!;
+    await kubeConfig
+      .makeApiClient(AppsV1Api)
+      .createNamespacedDeployment({ namespace, body: serverDeployment(everything, namespace) });
+    const kubeconfigPath = join(tmpdir(), `${namespace}.kubeconfig`);
+    writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
+    for (const name of ['a', 'b', 'c']) {
+      controllers.push(
+        await startController({
+          specs: [everything],
+          runtime: 'kubernetes',
+          kubernetes: { namespace, podName: `controller-${name}`, kubeconfig: kubeconfigPath },
+          host: '127.0.0.1',
+          port: 0,
+          dataDir: 'memory://',
+          redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+          logger: silentLogger(),
+        }),
+      );
+    }
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await dumpCluster(kubeConfig, namespace, kubelet);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await Promise.all(controllers.map((c) => c.close()));
+    await kubelet?.stop({ deletePods: true });
+  });
+
+  const upPatches = async (controller: RunningController): Promise<number> => {
+    const text = await controller.metrics.registry.metrics();
+    const match = /^mcpfleet_scale_patches_total\{[^}]*direction="up"[^}]*\} (\d+)/m.exec(text);
+    return match ? Number(match[1]) : 0;
+  };
+
+  it('wakes a sleeping server with exactly one scale patch for a burst spread over three replicas', async () => {
+    const body = (id: number) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'burst', version: '1' },
+        },
+      });
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        fetch(`${controllers[i % 3]!.url}/servers/everything/mcp`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: body(i),
+        }).then(async (res) => ({ status: res.status, text: await res.text() })),
+      ),
+    );
+    assert.deepEqual(
+      answers.filter((a) => a.status !== 200),
+      [],
+      'every request of the burst is answered',
+    );
+    const patches = await Promise.all(controllers.map(upPatches));
+    assert.equal(
+      patches.reduce((a, b) => a + b, 0),
+      1,
+      `scale-up patches per replica: ${patches}`,
+    );
+  });
+
+  it('continues a session opened through replica A through replica B', async () => {
+    const client = new Client({ name: 'session-a', version: '1.0.0' });
+    const transportA = new StreamableHTTPClientTransport(
+      new URL(`${controllers[0]!.url}/servers/everything/mcp`),
+    );
+    await client.connect(transportA);
+    const sessionId = transportA.sessionId!;
+    assert.ok(sessionId);
+    // Give replica A's route time to reach Redis, then call through B with the same session.
+    await waitFor(
+      async () => {
+        const res = await fetch(`${controllers[1]!.url}/servers/everything/mcp`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-session-id': sessionId,
+            'mcp-protocol-version': '2025-06-18',
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 7,
+            method: 'tools/call',
+            params: { name: 'echo', arguments: { message: 'via B' } },
+          }),
+        });
+        const text = await res.text();
+        return res.status === 200 && text.includes('via B');
+      },
+      10_000,
+      'the session to continue through replica B',
+    );
+    await client.close();
   });
 });
