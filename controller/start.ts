@@ -271,7 +271,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       allowedHosts,
       allowedOrigins: options.allowedOrigins,
       maxBodyBytes: options.maxBodyBytes,
-      readiness: readinessChecks(store, coord, () => specs.length),
+      readiness: readinessChecks(store, coord, () => specs.length, fleet),
     });
     await listen(controller, options.port ?? DEFAULT_PORT, host);
   } catch (err) {
@@ -340,8 +340,8 @@ function listen(controller: ControllerServer, port: number, host: string): Promi
   });
 }
 
-/** /readyz: the store and coordination answer, the registry loaded. */
-function readinessChecks(store: Store, coord: Coord, servers: () => number) {
+/** /readyz: the store and coordination answer, the registry loaded, the runtime sees its pods. */
+function readinessChecks(store: Store, coord: Coord, servers: () => number, fleet: Fleet) {
   const probe = async (what: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> => {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -358,13 +358,17 @@ function readinessChecks(store: Store, coord: Coord, servers: () => number) {
       clearTimeout(timer);
     }
   };
-  return async () => ({
-    store: await probe(() => store.listEvents({ limit: 1 })),
-    // Without coordination each replica decides alone (its own sessions, servers it woke):
-    // degraded, not unready, so a Redis outage does not empty the controller's Service.
-    coord: { ...(await probe(() => coord.lastActivity('readyz'))), degradable: true },
-    registry: { ok: true, servers: servers() } as { ok: boolean; servers: number },
-  });
+  return async () => {
+    const cluster = fleet.runtimeReadiness?.();
+    return {
+      store: await probe(() => store.listEvents({ limit: 1 })),
+      // Without coordination each replica decides alone (its own sessions, servers it woke):
+      // degraded, not unready, so a Redis outage does not empty the controller's Service.
+      coord: { ...(await probe(() => coord.lastActivity('readyz'))), degradable: true },
+      registry: { ok: true, servers: servers() } as { ok: boolean; servers: number },
+      ...(cluster ? { cluster } : {}),
+    };
+  };
 }
 
 /** One line per server for the serve banner: its URL and whether it can run here. */

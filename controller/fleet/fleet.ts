@@ -87,6 +87,9 @@ export interface Fleet {
   sleep(slug: string): Promise<ServerStatus>;
   events(query: EventQuery): Promise<FleetEvent[]>;
 
+  /** The runtime's own readiness, when it has one (the Kubernetes runtime's informer). */
+  runtimeReadiness?(): { ok: boolean; error?: string } | undefined;
+
   start(): Promise<void>;
   /** Stops every child/backend (no orphans) and closes store/coord. */
   stop(): Promise<void>;

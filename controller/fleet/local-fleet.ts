@@ -130,6 +130,10 @@ class LocalFleet implements Fleet {
     return server.status();
   }
 
+  runtimeReadiness(): { ok: boolean; error?: string } | undefined {
+    return this.runtime.readiness?.();
+  }
+
   events(query: EventQuery): Promise<FleetEvent[]> {
     return this.options.store.listEvents(query);
   }

@@ -66,6 +66,8 @@ export interface Runtime {
    * servers awake): the fleet then adopts them instead of waiting for a request.
    */
   running?(spec: ServerSpec): boolean;
+  /** For /readyz: whether the runtime can see what it runs (e.g. its informer is synced). */
+  readiness?(): { ok: boolean; error?: string };
   /** Watches and connections the runtime needs before the first start (informers). */
   open?(): Promise<void>;
   close?(): Promise<void>;

@@ -23,6 +23,11 @@ import { DeploymentScale, type ScalePatch } from './deployment-scale.ts';
 import type { PodEndpoint } from './pod-endpoint.ts';
 import { ServerPods } from './server-pods.ts';
 
+/** How long open() waits for the first pod list before letting the controller listen. */
+const OPEN_WAIT_MS = 5_000;
+/** A watch reconnects at least every 30 s (client-node's inactivity timeout): 3× that is dead. */
+const INFORMER_SILENCE_MS = 90_000;
+
 export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
   namespace: string;
@@ -45,18 +50,37 @@ export class KubernetesRuntime implements Runtime {
     this.remotes = new LocalRuntime({ logger: options.logger });
   }
 
+  /**
+   * Starts the pod informer and waits a little for its first list, but never blocks the
+   * controller on an unreachable apiserver: it must listen (liveness) and say why it is not
+   * ready (/readyz) instead. Wakes before the first sync wait for the cache like any other.
+   */
   async open(): Promise<void> {
-    await this.pods.start();
-    await this.pods.synced;
+    void this.pods.start();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.pods.synced,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, OPEN_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {
     await this.pods.stop();
   }
 
-  /** Informer liveness for /readyz and metrics. */
-  health(): ServerPods['health'] {
-    return this.pods.health;
+  /** For /readyz: the pod cache is synced and its watch showed signs of life recently. */
+  readiness(): { ok: boolean; error?: string } {
+    const { synced, lastAlive, lastError } = this.pods.health;
+    if (!synced)
+      return { ok: false, error: `pod informer not synced${lastError ? `: ${lastError}` : ''}` };
+    const silentMs = Date.now() - lastAlive;
+    if (silentMs > INFORMER_SILENCE_MS)
+      return {
+        ok: false,
+        error: `no watch activity for ${Math.round(silentMs / 1000)} s${lastError ? `: ${lastError}` : ''}`,
+      };
+    return { ok: true };
   }
 
   check(spec: ServerSpec): LaunchCheck {

@@ -36,9 +36,14 @@ export class ServerPods {
     return this.informer.synced;
   }
 
-  get health(): { lastAlive: number; restarts: number; lastError: string | undefined } {
-    const { lastAlive, restarts, lastError } = this.informer;
-    return { lastAlive, restarts, lastError };
+  get health(): {
+    synced: boolean;
+    lastAlive: number;
+    restarts: number;
+    lastError: string | undefined;
+  } {
+    const { isSynced: synced, lastAlive, restarts, lastError } = this.informer;
+    return { synced, lastAlive, restarts, lastError };
   }
 
   stop(): Promise<void> {

@@ -35,6 +35,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private syncedResolve: (() => void) | undefined;
   /** Resolves once the first list has been applied. */
   readonly synced: Promise<void>;
+  isSynced = false;
   /** ms timestamp of the last connect or event; 0 before the first. */
   lastAlive = 0;
   /** Restarts after an error (metrics, tests). */
@@ -46,6 +47,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     this.log = options.logger.child({ informer: options.path });
     this.backoffMs = options.baseBackoffMs ?? 500;
     this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
+    void this.synced.then(() => (this.isSynced = true));
     this.informer = makeInformer<T>(
       options.kubeConfig,
       options.path,

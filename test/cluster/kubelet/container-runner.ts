@@ -42,6 +42,8 @@ export interface ContainerRunnerContext {
   probeTimeScale: number;
   logger: Logger;
   onChange(): void;
+  /** Records a pod Event about this container (Created, Started, BackOff, Unhealthy...). */
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
 interface Instance {
@@ -61,6 +63,24 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
   if (code !== null) return code;
   const number = signal ? os.constants.signals[signal] : undefined;
   return 128 + (number ?? 9);
+}
+
+/**
+ * Signals the process group led by pid; when there is none (the process is not, or not yet, a
+ * group leader) and orProcess, the process itself. Never for pid <= 0 (kill(2) semantics).
+ */
+function signalGroup(pid: number, signal: NodeJS.Signals, orProcess: boolean): void {
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    if (!orProcess) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone
+    }
+  }
 }
 
 function tailOfLog(file: string, maxLines = 80, maxBytes = 2048): string {
@@ -87,6 +107,7 @@ export class ContainerRunner {
   private probes: ProbeWorker[] = [];
   private stopping = false;
   private wakeUp: (() => void) | undefined;
+  private nudgeable = false;
   private readonly ctx: ContainerRunnerContext;
   private readonly backoff: CrashLoopBackoff;
   private loop: Promise<'succeeded' | 'failed' | 'stopped'> | undefined;
@@ -123,9 +144,9 @@ export class ContainerRunner {
     return new Promise((resolve) => this.startedWaiters.push(resolve));
   }
 
-  /** Retries now a start that waits on config (a ConfigMap/Secret appeared). */
+  /** Retries now a start that waits on config (a ConfigMap/Secret appeared); not a back-off. */
   nudge(): void {
-    this.wakeUp?.();
+    if (this.nudgeable) this.wakeUp?.();
   }
 
   get pid(): number | undefined {
@@ -173,7 +194,8 @@ export class ContainerRunner {
     this.ctx.onChange();
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Sleeps; stop() always ends it early, nudge() only when nudgeable. */
+  private sleep(ms: number, nudgeable = false): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
@@ -181,8 +203,10 @@ export class ContainerRunner {
         resolve();
       }
       this.wakeUp = done;
+      this.nudgeable = nudgeable;
     }).then(() => {
       this.wakeUp = undefined;
+      this.nudgeable = false;
     });
   }
 
@@ -195,6 +219,7 @@ export class ContainerRunner {
 
   private async lifecycle(): Promise<'succeeded' | 'failed' | 'stopped'> {
     let pullFailures = 0;
+    let lastError = '';
     for (;;) {
       if (this.stopping) return 'stopped';
       let prepared: PreparedContainer;
@@ -214,13 +239,19 @@ export class ContainerRunner {
                 ? 'ImagePullBackOff'
                 : 'ErrImagePull'
               : 'CreateContainerError';
-        this.ctx.logger.warn(`${this.ctx.podLabel} container ${this.name}: ${reason}: ${message}`);
+        if (message !== lastError) {
+          this.ctx.logger.warn(
+            `${this.ctx.podLabel} container ${this.name}: ${reason}: ${message}`,
+          );
+          lastError = message;
+        }
+        this.ctx.event('Warning', 'Failed', `Error: ${message}`);
         this.setState({ waiting: { reason, message } });
-        await this.sleep(
-          pull
-            ? Math.min(this.ctx.backoff.initialMs * 2 ** pullFailures, this.ctx.backoff.maxMs)
-            : 1_000,
-        );
+        if (pull) {
+          await this.sleep(
+            Math.min(this.ctx.backoff.initialMs * 2 ** pullFailures, this.ctx.backoff.maxMs),
+          );
+        } else await this.sleep(1_000, true);
         continue;
       }
 
@@ -238,6 +269,11 @@ export class ContainerRunner {
       if (delay > 0) {
         const window = goDuration(this.backoff.windowMs());
         this.lastState = this.state;
+        this.ctx.event(
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${this.name} in pod ${this.ctx.podLabel}`,
+        );
         this.setState({
           waiting: {
             reason: 'CrashLoopBackOff',
@@ -263,13 +299,21 @@ export class ContainerRunner {
     const containerID = `mcpfleet://${randomBytes(32).toString('hex')}`;
     const spec: ContainerProcessSpec = { ...prepared.spec, stdout: fd, stderr: fd };
     let child: ChildProcess;
+    this.ctx.event(
+      'Normal',
+      'Pulled',
+      `Container image "${this.container.image}" already present on machine`,
+    );
     try {
       child = this.ctx.starter.start(prepared.image, spec);
     } catch (err) {
       fs.closeSync(fd);
+      this.ctx.event('Warning', 'Failed', `Error: ${String(err)}`);
       this.setState({ waiting: { reason: 'RunContainerError', message: String(err) } });
       return 'start-failed';
     }
+    this.ctx.event('Normal', 'Created', `Created container: ${this.name}`);
+    this.ctx.event('Normal', 'Started', `Started container ${this.name}`);
     fs.closeSync(fd);
     const exited = new Promise<{ exitCode: number; signal: string | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ exitCode: exitCodeOf(code, signal), signal }));
@@ -317,6 +361,7 @@ export class ContainerRunner {
       ]);
       if (!hook.success) {
         postStartFailed = true;
+        this.ctx.event('Warning', 'FailedPostStartHook', `PostStartHook failed: ${hook.message}`);
         this.ctx.logger.warn(
           `${this.ctx.podLabel} container ${this.name}: PostStartHookError: ${hook.message}`,
         );
@@ -328,11 +373,7 @@ export class ContainerRunner {
     const { exitCode } = await exited;
     const finishedAt = Date.now();
     for (const probe of this.probes.splice(0)) probe.stop();
-    try {
-      process.kill(-instance.pid, 'SIGKILL'); // the rest of the container's process group
-    } catch {
-      // already gone
-    }
+    signalGroup(instance.pid, 'SIGKILL', false); // the rest of the container's process group
     this.instance = undefined;
     this.started = false;
     this.ready = false;
@@ -374,6 +415,8 @@ export class ContainerRunner {
               this.ctx.logger.debug(
                 `${this.ctx.podLabel} container ${this.name} readiness: ${success} ${message}`,
               );
+              if (!success)
+                this.ctx.event('Warning', 'Unhealthy', `Readiness probe failed: ${message}`);
               this.ready = success;
               this.ctx.onChange();
             },
@@ -389,6 +432,12 @@ export class ContainerRunner {
             onResult: (success, message) => {
               if (success || this.instance !== instance) return;
               this.killReason = `failed liveness probe: ${message}`;
+              this.ctx.event('Warning', 'Unhealthy', `Liveness probe failed: ${message}`);
+              this.ctx.event(
+                'Normal',
+                'Killing',
+                `Container ${this.name} failed liveness probe, will be restarted`,
+              );
               this.ctx.logger.info(
                 `${this.ctx.podLabel} container ${this.name} ${this.killReason}, will be restarted`,
               );
@@ -416,6 +465,7 @@ export class ContainerRunner {
           if (success) startOthers();
           else {
             this.killReason = `failed startup probe: ${message}`;
+            this.ctx.event('Warning', 'Unhealthy', `Startup probe failed: ${message}`);
             const grace = startupProbe.terminationGracePeriodSeconds;
             void this.killInstance(
               instance,
@@ -429,18 +479,7 @@ export class ContainerRunner {
 
   /** SIGTERM the instance's process group, SIGKILL after graceMs; resolves once it exited. */
   private async killInstance(instance: Instance, graceMs: number): Promise<void> {
-    const signal = (name: NodeJS.Signals): void => {
-      try {
-        process.kill(-instance.pid, name);
-      } catch {
-        // Not (yet) a process-group leader, or gone: the process itself.
-        try {
-          process.kill(instance.pid, name);
-        } catch {
-          // gone
-        }
-      }
-    };
+    const signal = (name: NodeJS.Signals): void => signalGroup(instance.pid, name, true);
     signal('SIGTERM');
     const killed = await Promise.race([
       instance.exited.then(() => false),
@@ -460,6 +499,7 @@ export class ContainerRunner {
     for (const waiter of this.startedWaiters.splice(0)) waiter();
     const instance = this.instance;
     if (instance) {
+      this.ctx.event('Normal', 'Killing', `Stopping container ${this.name}`);
       const deadline = Date.now() + graceMs;
       const preStop = this.container.lifecycle?.preStop;
       if (preStop) {

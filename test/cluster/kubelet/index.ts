@@ -10,6 +10,7 @@ import path from 'node:path';
 import { KUBELET_BACKOFF, type BackoffSettings } from './backoff.ts';
 import type { ContainerStarter, ImageConfig } from './container-starter.ts';
 import { masterServiceEnv } from './env.ts';
+import { createEventRecorder, type EventRecorder } from './events.ts';
 import { createIpAllocator, type IpAllocator } from './ipam.ts';
 import { createKubeApi, isNotFound, type KubeApi } from './kube-api.ts';
 import { toLogger, type Logger } from './logger.ts';
@@ -69,12 +70,14 @@ export interface ProcessKubelet {
   pods(): PodInfo[];
   pod(namespace: string, name: string): PodInfo | undefined;
   /**
-   * Kills every pod's containers (grace capped by stopGraceMs) and removes their sandboxes and
-   * volumes; stops the heartbeats. Like a real kubelet going away it leaves the API objects as
-   * they are, so pods left behind stay bound to these nodes (a later kubelet with the same node
-   * names adopts and restarts them) — unless deletePods, which deletes them (grace 0).
+   * Kills every pod's containers (grace capped by stopGraceMs), removes their sandboxes and
+   * volumes, stops the heartbeats and deletes its Nodes, so the scheduler stops placing pods on
+   * them (PodGC later removes pods still bound to them). deletePods: delete this kubelet's pods
+   * too (grace 0, after their containers are gone). keepNodes: leave the Nodes (and the pods'
+   * API state) as a crashed kubelet would — a later kubelet with the same node names adopts and
+   * restarts those pods.
    */
-  stop(options?: { deletePods?: boolean }): Promise<void>;
+  stop(options?: { deletePods?: boolean; keepNodes?: boolean }): Promise<void>;
 }
 
 const DEFAULT_NETWORK: PodNetworkConfig = {
@@ -91,8 +94,8 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
   await checkBridge(network);
   await sweepStaleSandboxes(logger);
 
-  const rootDir =
-    options.rootDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'mcpfleet-kubelet-')));
+  if (!options.rootDir) await pruneOldRuns();
+  const rootDir = options.rootDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), RUN_PREFIX)));
   await fs.mkdir(rootDir, { recursive: true });
   await fs.chmod(rootDir, 0o755);
   const podsDir = path.join(rootDir, 'pods');
@@ -104,7 +107,11 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
   const server = new URL(api.server);
   const serviceEnv = masterServiceEnv(server.hostname, Number(server.port || 443));
   const allocators = new Map<string, IpAllocator>();
-  for (const node of options.nodes) allocators.set(node.name, createIpAllocator(node.podCIDR));
+  const recorders = new Map<string, EventRecorder>();
+  for (const node of options.nodes) {
+    allocators.set(node.name, createIpAllocator(node.podCIDR));
+    recorders.set(node.name, createEventRecorder(api, node.name));
+  }
 
   const heartbeats: NodeHeartbeats = await startNodeHeartbeats({
     api,
@@ -194,6 +201,7 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
         backoff,
         probeTimeScale: options.probeTimeScale ?? 1,
         resolveImage,
+        events: recorders.get(node.name)!,
         onFinished: (finished) => workers.delete(finished),
       });
       workers.set(uid, created);
@@ -232,11 +240,26 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
           await worker.dispose();
         }),
       );
-      await heartbeats.stop();
+      await heartbeats.stop(!stopOptions.keepNodes);
       await api.close();
       await fs.rm(podsDir, { recursive: true, force: true }).catch(() => undefined);
     },
   };
+}
+
+const RUN_PREFIX = 'mcpfleet-kubelet-';
+
+/** Earlier runs keep their logs (for failures); after a day they go. */
+async function pruneOldRuns(): Promise<void> {
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  for (const entry of await fs.readdir(os.tmpdir()).catch(() => [] as string[])) {
+    if (!entry.startsWith(RUN_PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), entry);
+    const stat = await fs.stat(dir).catch(() => undefined);
+    if (stat?.isDirectory() && stat.mtimeMs < dayAgo) {
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
 }
 
 async function apiserverVersion(api: KubeApi): Promise<string> {

@@ -36,7 +36,8 @@ export interface NodeHeartbeatOptions {
 }
 
 export interface NodeHeartbeats {
-  stop(): Promise<void>;
+  /** Stops the heartbeats; with deleteNodes also deletes the Node objects (their Leases follow). */
+  stop(deleteNodes?: boolean): Promise<void>;
 }
 
 const LEASE_NAMESPACE = 'kube-node-lease';
@@ -225,6 +226,33 @@ async function renewLease(api: KubeApi, node: NodeSpec, nodeUID: string): Promis
   }
 }
 
+/**
+ * The TaintNodesByCondition admission plugin taints every new Node not-ready:NoSchedule; the
+ * node-lifecycle controller lifts it once it sees Ready=True. Waiting for that makes pods created
+ * right after start schedulable at once (instead of after the scheduler's back-off).
+ */
+async function waitUntilSchedulable(
+  api: KubeApi,
+  nodes: NodeSpec[],
+  logger: Logger,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (const node of nodes) {
+    for (;;) {
+      const current = await api.request<INode>('GET', `/api/v1/nodes/${node.name}`);
+      const tainted = (current.spec?.taints ?? []).some((t) =>
+        t.key.startsWith('node.kubernetes.io/'),
+      );
+      if (!tainted) break;
+      if (Date.now() > deadline) {
+        logger.warn(`node ${node.name} is still tainted: ${JSON.stringify(current.spec?.taints)}`);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** Registers every node (resolves once they exist, Ready) and keeps them Ready until stop(). */
 export async function startNodeHeartbeats(options: NodeHeartbeatOptions): Promise<NodeHeartbeats> {
   const { api, nodes, logger } = options;
@@ -236,6 +264,8 @@ export async function startNodeHeartbeats(options: NodeHeartbeatOptions): Promis
     await renewLease(api, node, uids.get(node.name) ?? '');
     logger.info(`registered node ${node.name} (${node.arch}, ${node.podCIDR})`);
   }
+
+  await waitUntilSchedulable(api, nodes, logger);
 
   const timers: NodeJS.Timeout[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -266,10 +296,22 @@ export async function startNodeHeartbeats(options: NodeHeartbeatOptions): Promis
   );
 
   return {
-    async stop() {
+    async stop(deleteNodes = false) {
       stopped = true;
       for (const timer of timers) clearInterval(timer);
       await Promise.allSettled([...inFlight]);
+      if (!deleteNodes) return;
+      for (const node of nodes) {
+        await api.request('DELETE', `/api/v1/nodes/${node.name}`).catch((err: unknown) => {
+          if (!isNotFound(err)) logger.warn(`node ${node.name}: delete failed: ${String(err)}`);
+        });
+        await api
+          .request(
+            'DELETE',
+            `/apis/coordination.k8s.io/v1/namespaces/${LEASE_NAMESPACE}/leases/${node.name}`,
+          )
+          .catch(() => undefined);
+      }
     },
   };
 }

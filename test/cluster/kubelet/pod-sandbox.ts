@@ -122,9 +122,10 @@ export async function createSandbox(
 async function deleteNetns(name: string): Promise<void> {
   // Processes still inside keep the namespace alive after `ip netns del`: kill them first.
   const pids = await run('ip', ['netns', 'pids', name]).catch(() => '');
-  for (const pid of pids.split(/\s+/).filter(Boolean)) {
+  for (const pid of pids.split(/\s+/).map(Number)) {
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
     try {
-      process.kill(Number(pid), 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }

@@ -12,6 +12,7 @@ import { ContainerRunner, type ContainerKind, type RestartPolicy } from './conta
 import type { ContainerStarter, ImageConfig, Mount } from './container-starter.ts';
 import type { PodRuntimeInfo } from './downward-api.ts';
 import type { ObjectSource } from './env.ts';
+import type { EventRecorder } from './events.ts';
 import type { IpAllocator } from './ipam.ts';
 import { isNotFound, KubeApiError, type KubeApi } from './kube-api.ts';
 import type { Logger } from './logger.ts';
@@ -45,6 +46,7 @@ export interface PodWorkerDeps {
   backoff: BackoffSettings;
   probeTimeScale: number;
   resolveImage(ref: string, arch: string): Promise<ImageConfig>;
+  events: EventRecorder;
   /** The worker is done (pod deleted, or the kubelet stopped it). */
   onFinished(uid: string): void;
 }
@@ -159,6 +161,14 @@ export class PodWorker {
         probeTimeScale: this.deps.probeTimeScale,
         logger: this.deps.logger,
         onChange: () => this.publish(),
+        event: (type, reason, message) =>
+          this.deps.events.record(
+            this.pod,
+            type,
+            reason,
+            message,
+            `spec.${kind === 'regular' ? 'containers' : 'initContainers'}{${container.name}}`,
+          ),
       },
       waitingReason,
     );
@@ -311,9 +321,14 @@ export class PodWorker {
       try {
         return await step();
       } catch (err) {
+        const message = String((err as Error).message ?? err);
         const level = err instanceof VolumeError ? 'info' : 'warn';
-        this.deps.logger[level](
-          `pod ${this.namespace}/${this.name}: ${what}: ${String((err as Error).message ?? err)}`,
+        this.deps.logger[level](`pod ${this.namespace}/${this.name}: ${what}: ${message}`);
+        this.deps.events.record(
+          this.pod,
+          'Warning',
+          what === 'volumes' ? 'FailedMount' : 'FailedCreatePodSandBox',
+          what === 'volumes' ? `MountVolume.SetUp failed: ${message}` : message,
         );
         await this.sleep(delay);
         delay = Math.min(delay * 2, 5_000);

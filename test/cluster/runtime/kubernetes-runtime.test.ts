@@ -255,6 +255,49 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
     await kubelet?.stop({ deletePods: true });
   });
 
+  const upPatches = async (controller: RunningController): Promise<number> => {
+    const text = await controller.metrics.registry.metrics();
+    const match = /^mcpfleet_scale_patches_total\{[^}]*direction="up"[^}]*\} (\d+)/m.exec(text);
+    return match ? Number(match[1]) : 0;
+  };
+
+  it('wakes a sleeping server with exactly one scale patch for a burst spread over three replicas', async () => {
+    const body = (id: number) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'burst', version: '1' },
+        },
+      });
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        fetch(`${controllers[i % 3]!.url}/servers/everything/mcp`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: body(i),
+        }).then(async (res) => ({ status: res.status, text: await res.text() })),
+      ),
+    );
+    assert.deepEqual(
+      answers.filter((a) => a.status !== 200),
+      [],
+      'every request of the burst is answered',
+    );
+    const patches = await Promise.all(controllers.map(upPatches));
+    assert.equal(
+      patches.reduce((a, b) => a + b, 0),
+      1,
+      `scale-up patches per replica: ${patches}`,
+    );
+  });
+
   it('continues a session opened through replica A through replica B', async () => {
     const client = new Client({ name: 'session-a', version: '1.0.0' });
     const transportA = new StreamableHTTPClientTransport(
