@@ -10,6 +10,8 @@ export interface Coord {
   /** One wake per server across replicas: true when this owner got the lock. */
   acquireWakeLock(server: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseWakeLock(server: string, owner: string): Promise<void>;
+  /** Extends the lock's TTL if `owner` still holds it; false if it expired or changed hands. */
+  renewWakeLock(server: string, owner: string, ttlMs: number): Promise<boolean>;
 
   /** Session → replica routes (the replica/backend id that owns the MCP session). */
   setSessionRoute(server: string, sessionId: string, target: string, ttlMs: number): Promise<void>;

@@ -70,6 +70,16 @@ export class MemoryCoord implements Coord {
     if (held && held.value === owner) this.#wakeLocks.delete(server);
   }
 
+  async renewWakeLock(server: string, owner: string, ttlMs: number): Promise<boolean> {
+    this.#assertOpen();
+    const ttl = normalizeTtl(ttlMs);
+    const now = Date.now();
+    const held = this.#wakeLocks.get(server);
+    if (!held || held.value !== owner || held.expiresAt <= now) return false;
+    held.expiresAt = now + ttl;
+    return true;
+  }
+
   async setSessionRoute(
     server: string,
     sessionId: string,

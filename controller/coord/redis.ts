@@ -37,9 +37,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+const RENEW_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
 interface ScriptedRedis extends Redis {
   mcpfleetTouch(key: string, atMs: string): Promise<number>;
   mcpfleetRelease(key: string, owner: string): Promise<number>;
+  mcpfleetRenew(key: string, owner: string, ttlMs: string): Promise<number>;
 }
 
 interface Channel {
@@ -71,6 +78,7 @@ export class RedisCoord implements Coord {
     ) as ScriptedRedis;
     this.#redis.defineCommand('mcpfleetTouch', { numberOfKeys: 1, lua: TOUCH_SCRIPT });
     this.#redis.defineCommand('mcpfleetRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+    this.#redis.defineCommand('mcpfleetRenew', { numberOfKeys: 1, lua: RENEW_SCRIPT });
     watchErrors(this.#redis, this.#url, this.#logger);
   }
 
@@ -96,6 +104,13 @@ export class RedisCoord implements Coord {
 
   async releaseWakeLock(server: string, owner: string): Promise<void> {
     await this.#redis.mcpfleetRelease(this.#key('wakelock', server), owner);
+  }
+
+  async renewWakeLock(server: string, owner: string, ttlMs: number): Promise<boolean> {
+    const ttl = normalizeTtl(ttlMs);
+    return (
+      (await this.#redis.mcpfleetRenew(this.#key('wakelock', server), owner, String(ttl))) === 1
+    );
   }
 
   async setSessionRoute(

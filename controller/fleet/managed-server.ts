@@ -284,7 +284,6 @@ export class ManagedServer {
       this.ctx.coord,
       this.slug,
       this.ctx.ownerId,
-      this.spec.health.startupTimeoutMs,
       signal,
       this.log,
     );

@@ -5,60 +5,24 @@
 // kubelet (network namespaces on the pod bridge), the ReplicaSets and EndpointSlices come from
 // the real kube-controller-manager, placement from the real kube-scheduler.
 import assert from 'node:assert/strict';
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { loadRegistry } from '../../../registry/catalog/index.ts';
 import type { ServerSpec } from '../../../registry/catalog/spec.ts';
-import { serverLabels, workloadName } from '../../../registry/catalog/workload-names.ts';
+import { workloadName } from '../../../registry/catalog/workload-names.ts';
 import { startController, type RunningController } from '../../../controller/start.ts';
 import { silentLogger } from '../../../controller/observability/log.ts';
-import { EVERYTHING_BIN, waitFor } from '../../controller/support/processes.ts';
+import { waitFor } from '../../controller/support/processes.ts';
 import { hostStarter, startProcessKubelet, type ProcessKubelet } from '../kubelet/index.ts';
 import { sharedControlPlane } from '../support/shared-control-plane.ts';
+import { PrivateRedis } from '../support/private-redis.ts';
+import { serverDeployment } from './server-deployment.ts';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
-const BIN = join(REPO, 'controller/cli/bin.js');
-
-/** A server Deployment as infra/manifests/server.ts shapes it: names, labels, port "mcp", path. */
-function serverDeployment(spec: ServerSpec, namespace: string, nodeArch?: string): V1Deployment {
-  const labels = serverLabels(spec.slug, spec.version);
-  const selector = {
-    'app.kubernetes.io/name': labels['app.kubernetes.io/name']!,
-    'app.kubernetes.io/instance': labels['app.kubernetes.io/instance']!,
-  };
-  return {
-    metadata: { name: workloadName(spec.slug), namespace, labels },
-    spec: {
-      replicas: 0,
-      selector: { matchLabels: selector },
-      template: {
-        metadata: { labels, annotations: { 'mcpfleet.dev/path': '/mcp' } },
-        spec: {
-          nodeSelector: {
-            'kubernetes.io/os': 'linux',
-            ...(nodeArch ? { 'kubernetes.io/arch': nodeArch } : {}),
-          },
-          terminationGracePeriodSeconds: 5,
-          containers: [
-            {
-              name: 'server',
-              image: 'host/mcpfleet-bridge',
-              workingDir: REPO,
-              command: [process.execPath, BIN, 'bridge', '--port', '8080', '--'],
-              args: [process.execPath, EVERYTHING_BIN],
-              ports: [{ name: 'mcp', containerPort: 8080, protocol: 'TCP' }],
-              readinessProbe: { tcpSocket: { port: 'mcp' }, periodSeconds: 2 },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
 
 /** What a failed test needs to be understood: the pods, nodes and events of its namespace. */
 async function dumpCluster(kubeConfig: KubeConfig, namespace: string, kubelet?: ProcessKubelet) {
@@ -122,7 +86,7 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
     everything = registry.specs.find((s) => s.slug === 'everything')!;
     await kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
       namespace,
-      body: serverDeployment(everything, namespace, 'arm64'),
+      body: serverDeployment(everything, namespace, { nodeArch: 'arm64' }),
     });
     const kubeconfigPath = join(tmpdir(), `${namespace}.kubeconfig`);
     writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
@@ -208,6 +172,7 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
   let kubeConfig: KubeConfig;
   let kubelet: ProcessKubelet;
   const controllers: RunningController[] = [];
+  let redis: PrivateRedis;
 
   before(async function () {
     this.timeout(60 * 60_000);
@@ -229,6 +194,7 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
       .createNamespacedDeployment({ namespace, body: serverDeployment(everything, namespace) });
     const kubeconfigPath = join(tmpdir(), `${namespace}.kubeconfig`);
     writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
+    redis = await PrivateRedis.start();
     for (const name of ['a', 'b', 'c']) {
       controllers.push(
         await startController({
@@ -238,7 +204,7 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
           host: '127.0.0.1',
           port: 0,
           dataDir: 'memory://',
-          redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+          redisUrl: redis.url,
           logger: silentLogger(),
         }),
       );
@@ -253,6 +219,7 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
     this.timeout(60_000);
     await Promise.all(controllers.map((c) => c.close()));
     await kubelet?.stop({ deletePods: true });
+    await redis?.stop();
   });
 
   const upPatches = async (controller: RunningController): Promise<number> => {
@@ -330,6 +297,84 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
       10_000,
       'the session to continue through replica B',
     );
+    await client.close();
+  });
+
+  const call = (controller: RunningController, sessionId: string, message: string) =>
+    fetch(`${controller.url}/servers/everything/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message } },
+      }),
+    }).then(async (res) => ({ status: res.status, text: await res.text() }));
+
+  const openSession = async (controller: RunningController) => {
+    const client = new Client({ name: 'session', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(
+      new URL(`${controller.url}/servers/everything/mcp`),
+    );
+    await client.connect(transport);
+    return { client, sessionId: transport.sessionId! };
+  };
+
+  it('answers a session whose pod was killed with 404, and serves a new session on the new pod', async () => {
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const { client, sessionId } = await openSession(controllers[0]!);
+    assert.match((await call(controllers[0]!, sessionId, 'before')).text, /before/);
+    const [pod] = (
+      await core.listNamespacedPod({ namespace, labelSelector: 'mcpfleet.dev/server=everything' })
+    ).items;
+    await core.deleteNamespacedPod({
+      name: pod!.metadata!.name!,
+      namespace,
+      gracePeriodSeconds: 0,
+    });
+    // The process behind the session is gone: a clean 404 (the client re-initializes), no hang.
+    await waitFor(
+      async () => (await call(controllers[0]!, sessionId, 'after')).status === 404,
+      60_000,
+      'the dead session to answer 404',
+    );
+    await client.close().catch(() => undefined);
+    const fresh = await openSession(controllers[0]!);
+    assert.match((await call(controllers[0]!, fresh.sessionId, 'recovered')).text, /recovered/);
+    await fresh.client.close();
+  });
+
+  it('keeps serving its own sessions while Redis is down, reports degraded, and recovers alone', async () => {
+    const a = controllers[0]!;
+    const { client, sessionId } = await openSession(a);
+    await redis.stop();
+    try {
+      assert.match((await call(a, sessionId, 'redis down')).text, /redis down/);
+      await waitFor(
+        async () => {
+          const res = await fetch(`${a.url}/readyz`);
+          const body = (await res.json()) as { status: string };
+          return res.status === 200 && body.status === 'degraded';
+        },
+        15_000,
+        'readyz to say degraded',
+      );
+    } finally {
+      await redis.restart();
+    }
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${a.url}/readyz`)).json()) as { status: string }).status === 'ready',
+      30_000,
+      'readyz to recover',
+    );
+    assert.match((await call(a, sessionId, 'redis back')).text, /redis back/);
     await client.close();
   });
 });

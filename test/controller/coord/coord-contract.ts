@@ -97,6 +97,21 @@ export function coordContract(backend: CoordBackend): void {
       assert.equal(await coord.acquireWakeLock('a', 'third', 10_000), false);
     });
 
+    it('renews only for its owner, and not once it expired', async () => {
+      const other = await peer(coord);
+      assert.equal(await coord.acquireWakeLock('r', 'one', 200), true);
+      assert.equal(await other.renewWakeLock('r', 'two', 10_000), false);
+      assert.equal(await other.renewWakeLock('r', 'one', 10_000), true);
+      // Renewed to 10 s: still held well after the first 200 ms would have run out.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(await other.acquireWakeLock('r', 'two', 10_000), false);
+      assert.equal(await coord.acquireWakeLock('s', 'one', 50), true);
+      await waitFor(() => coord.acquireWakeLock('s', 'two', 10_000), {
+        what: 'the expired lock to be acquirable',
+      });
+      assert.equal(await coord.renewWakeLock('s', 'one', 10_000), false);
+    });
+
     it('rejects a TTL that is not a positive number', async () => {
       await assert.rejects(coord.acquireWakeLock('a', 'one', 0), RangeError);
       await assert.rejects(coord.acquireWakeLock('a', 'one', Number.NaN), RangeError);

@@ -1,0 +1,171 @@
+// A controller replica killed (SIGKILL) in the middle of a wake: the wake lock it held expires
+// within seconds (it was renewed, not taken for the whole startup timeout), another replica
+// takes it over, finds the Deployment already scaled, sends no second patch, and answers.
+// The controllers are real `mcpfleet serve --runtime kubernetes` processes.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { loadRegistry } from '../../../registry/catalog/index.ts';
+import { workloadName } from '../../../registry/catalog/workload-names.ts';
+import { silentLogger } from '../../../controller/observability/log.ts';
+import { freePort } from '../../controller/support/free-port.ts';
+import { EVERYTHING_BIN } from '../../controller/support/processes.ts';
+import { hostStarter, startProcessKubelet, type ProcessKubelet } from '../kubelet/index.ts';
+import { sharedControlPlane } from '../support/shared-control-plane.ts';
+import { serverDeployment } from './server-deployment.ts';
+
+const REPO = new URL('../../../', import.meta.url).pathname;
+const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+async function serve(args: string[]): Promise<ServeProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO, 'controller/cli/bin.js'),
+      'serve',
+      ...args,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MCPFLEET_LOG_LEVEL: 'warn' } },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 30_000);
+    child.stdout!.on('data', () => {
+      if (output.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}:\n${output}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output };
+}
+
+const initialize = (url: string, signal?: AbortSignal) =>
+  fetch(`${url}/servers/everything/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 't', version: '1' },
+      },
+    }),
+    ...(signal ? { signal } : {}),
+  });
+
+describe('Kubernetes runtime: a controller replica killed mid-wake', function () {
+  this.timeout(120_000);
+  const namespace = `killed-${Date.now().toString(36)}`;
+  let kubeConfig: KubeConfig;
+  let kubelet: ProcessKubelet;
+  const controllers: ServeProcess[] = [];
+
+  before(async function () {
+    this.timeout(60 * 60_000);
+    const plane = await sharedControlPlane();
+    kubeConfig = plane.kubeConfig();
+    kubelet = await startProcessKubelet({
+      kubeConfig,
+      nodes: [{ name: `${namespace}-amd64`, arch: 'amd64', podCIDR: '10.244.31.0/24' }],
+      images: hostStarter(),
+      logger: silentLogger(),
+    });
+    await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: namespace } } });
+    const everything = (await loadRegistry(join(REPO, 'registry/servers'))).specs.find(
+      (s) => s.slug === 'everything',
+    )!;
+    // The server takes 3 s to answer its first ping: a wake long enough to kill its owner in.
+    await kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace,
+      body: serverDeployment(everything, namespace, {
+        args: ['/bin/sh', '-c', `sleep 3; exec '${process.execPath}' '${EVERYTHING_BIN}'`],
+      }),
+    });
+    // The registry as the cluster ships it: a shard of compiled specs.
+    const registry = mkdtempSync(join(tmpdir(), 'registry-shards-'));
+    writeFileSync(join(registry, 'mcpfleet-registry-0.json'), JSON.stringify([everything]));
+    const kubeconfigPath = join(registry, '..', `${namespace}.kubeconfig`);
+    writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
+    for (const name of ['a', 'b']) {
+      controllers.push(
+        await serve([
+          '--runtime',
+          'kubernetes',
+          '--namespace',
+          namespace,
+          '--pod-name',
+          `controller-${name}`,
+          '--kubeconfig',
+          kubeconfigPath,
+          '--registry',
+          registry,
+          '--database-url',
+          DATABASE_URL,
+          '--redis-url',
+          REDIS_URL,
+        ]),
+      );
+    }
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const c of controllers) c.child.kill('SIGKILL');
+    await kubelet?.stop({ deletePods: true });
+  });
+
+  const replicas = async () =>
+    (
+      await kubeConfig
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeploymentScale({ name: workloadName('everything'), namespace })
+    ).spec?.replicas ?? 0;
+
+  it('lets another replica finish the wake, with no second scale patch', async () => {
+    const [a, b] = controllers as [ServeProcess, ServeProcess];
+    const abandoned = new AbortController();
+    const first = initialize(a.url, abandoned.signal).catch(() => undefined);
+    // Kill A once it has scaled the server up, i.e. in the middle of its wake.
+    const deadline = Date.now() + 20_000;
+    while ((await replicas()) === 0) {
+      assert.ok(Date.now() < deadline, `A never scaled up:\n${a.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    a.child.kill('SIGKILL');
+    abandoned.abort();
+    await first;
+    const killedAt = Date.now();
+    const answer = await initialize(b.url);
+    assert.equal(answer.status, 200, await answer.clone().text());
+    assert.match(await answer.text(), /serverInfo/);
+    // B waited at most for A's lock to run out (5 s) plus the server's own start.
+    assert.ok(Date.now() - killedAt < 15_000, `${Date.now() - killedAt} ms`);
+    assert.equal(await replicas(), 1);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    assert.doesNotMatch(metrics, /mcpfleet_scale_patches_total\{[^}]*\} [1-9]/, 'B sent no patch');
+  });
+});
