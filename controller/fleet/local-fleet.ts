@@ -34,6 +34,8 @@ export interface LocalFleetOptions {
   crashLoop?: CrashLoopOptions;
   /** Replaces the local runtime (the Kubernetes runtime, or tests). */
   runtime?: Runtime;
+  /** Stabilization window before replicas follow sessions down (runtimes that scale). */
+  scaleDownWindowMs?: number;
   /** Several controller replicas: who may put servers to sleep. Started and stopped with the fleet. */
   leadership?: { isLeader(): boolean; start?(): void; stop?(): Promise<void> };
   runtimeOptions?: Omit<LocalRuntimeOptions, 'logger'>;
@@ -83,6 +85,9 @@ class LocalFleet implements Fleet {
           ...(options.drainGraceMs !== undefined ? { drainGraceMs: options.drainGraceMs } : {}),
           ...(options.crashLoop ? { crashLoop: options.crashLoop } : {}),
           ...(options.leadership ? { leadership: options.leadership } : {}),
+          ...(options.scaleDownWindowMs !== undefined
+            ? { scaleDownWindowMs: options.scaleDownWindowMs }
+            : {}),
         }),
       );
     }

@@ -19,6 +19,8 @@ import { McpProbe } from '../health/mcp-probe.ts';
 import { waitUntilReady } from '../health/wait-ready.ts';
 import type { Replica, Runtime, StopIntent } from '../runtime/runtime.ts';
 import type { ActivityRecorder } from '../scaler/activity-recorder.ts';
+import { SessionScaler } from '../scaler/session-scaler.ts';
+import { chooseBackend } from './backend-choice.ts';
 import type { EventLog } from './event-log.ts';
 import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
 
@@ -43,6 +45,8 @@ export interface ServerContext {
    * follow (their replica ends with `sleptElsewhere`). Absent: this controller decides alone.
    */
   leadership?: { isLeader(): boolean };
+  /** Stabilization window before replicas follow sessions down; default 60 s. */
+  scaleDownWindowMs?: number;
 }
 
 /** How often a follower re-checks an idle server (it may become leader meanwhile). */
@@ -78,6 +82,10 @@ export class ManagedServer {
   private drainMode: 'idle' | 'manual' | undefined;
   private drainedWaiters: (() => void)[] = [];
   private stopped = false;
+  private readonly sessionScaler: SessionScaler;
+  /** Replicas last asked of the runtime by followSessions (1 from each wake). */
+  private scaledTo = 1;
+  private followTimer: NodeJS.Timeout | undefined;
 
   constructor(spec: ServerSpec, ctx: ServerContext) {
     this.spec = spec;
@@ -86,6 +94,7 @@ export class ManagedServer {
     this.hold = new HoldQueue(ctx.maxHeld);
     this.hold.onSizeChange = (size) => ctx.metrics.heldRequests.set({ server: spec.slug }, size);
     this.crashLoop = new CrashLoop(ctx.crashLoop);
+    this.sessionScaler = new SessionScaler(spec.scaling, ctx.scaleDownWindowMs);
   }
 
   get slug(): string {
@@ -167,6 +176,7 @@ export class ManagedServer {
 
   sessionOpened(sessionId: string, replicaId: string): void {
     this.sessions.set(sessionId, replicaId);
+    this.followSessions();
     this.ctx.coord
       .setSessionRoute(this.slug, sessionId, replicaId, SESSION_ROUTE_TTL_MS)
       .catch((err: unknown) => this.log.warn({ err }, 'could not record session route'));
@@ -188,14 +198,48 @@ export class ManagedServer {
 
   sessionClosed(sessionId: string): void {
     if (!this.sessions.delete(sessionId)) return;
+    this.followSessions();
     this.ctx.coord
       .deleteSessionRoute(this.slug, sessionId)
       .catch((err: unknown) => this.log.warn({ err }, 'could not delete session route'));
   }
 
+  // ---- scaler: replicas follow sessions (runtimes that can scale; the leader decides) ----
+
+  private followSessions(): void {
+    clearTimeout(this.followTimer);
+    const replica = this.replica;
+    if (!replica?.scale || (this.state !== 'ready' && this.state !== 'draining')) return;
+    if (this.ctx.leadership && !this.ctx.leadership.isLeader()) return;
+    const next = this.sessionScaler.decide(this.sessions.size, this.scaledTo);
+    if (next !== this.scaledTo) {
+      this.scaledTo = next;
+      this.ctx.events.event({
+        server: this.slug,
+        type: 'scale',
+        message: `${next} replica${next === 1 ? '' : 's'} for ${this.sessions.size} sessions`,
+        data: { replicas: next, sessions: this.sessions.size },
+      });
+      replica.scale(next).catch((err: unknown) => this.log.warn({ err }, 'could not scale'));
+    }
+    // A scale-down held back by the stabilization window is reviewed when the window allows.
+    const review = next > 1 ? this.sessionScaler.nextReview() : undefined;
+    if (review !== undefined) {
+      this.followTimer = setTimeout(() => this.followSessions(), Math.max(100, review));
+      this.followTimer.unref();
+    }
+  }
+
   private lease(options: AcquireOptions): Lease {
     const replica = this.replica!;
     const abort = this.replicaAbort!;
+    const backend = chooseBackend(
+      replica.backends?.() ?? [{ id: replica.id, url: replica.url }],
+      this.sessions,
+      options.sessionId,
+    );
+    if (!backend)
+      throw new FleetError(404, 'unknown-session', `session not found on server ${this.slug}`);
     const counts = options.kind === 'request';
     const flight = this.flight;
     if (counts) {
@@ -204,7 +248,7 @@ export class ManagedServer {
     }
     let released = false;
     return {
-      upstream: { url: replica.url, replicaId: replica.id, headers: replica.headers },
+      upstream: { url: backend.url, replicaId: backend.id, headers: replica.headers },
       signal: abort.signal,
       release: () => {
         if (released) return;
@@ -592,6 +636,9 @@ export class ManagedServer {
     this.monitor = undefined;
     this.flight = { count: 0 };
     this.ctx.activity.busy(this.slug, false);
+    clearTimeout(this.followTimer);
+    this.sessionScaler.reset();
+    this.scaledTo = 1;
     if (replica)
       await replica
         .stop(intent)

@@ -28,6 +28,12 @@ export interface ReplicaHooks {
   onChildCount?(count: number): void;
 }
 
+/** One address sessions can be routed to. */
+export interface Backend {
+  id: string;
+  url: string;
+}
+
 /** One running backend of a server. */
 export interface Replica {
   id: string;
@@ -45,6 +51,14 @@ export interface Replica {
    * the fleet probes `url` itself (initialize + ping).
    */
   ready?(signal: AbortSignal): Promise<void>;
+  /**
+   * The backends behind this replica when it can have several (the pods of a Deployment),
+   * each already answering MCP; sessions are routed to one of them by id. Absent: the replica
+   * is its own single backend.
+   */
+  backends?(): Backend[];
+  /** Asks for `count` backends (replicas follow sessions); absent where there is only one. */
+  scale?(count: number): Promise<void>;
   /**
    * Takes the replica away; resolves once it no longer serves. `intent` says why, which
    * matters where replicas outlive the controller: "sleep" scales the server to zero,

@@ -8,7 +8,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServerSpec } from '../../../registry/catalog/spec.ts';
 import { workloadName } from '../../../registry/catalog/workload-names.ts';
-import { waitUntilPingAnswered } from '../../health/wait-ready.ts';
+import { McpProbe } from '../../health/mcp-probe.ts';
+import { waitUntilPingAnswered, waitUntilReady } from '../../health/wait-ready.ts';
 import type { Logger } from '../../observability/log.ts';
 import { LocalRuntime } from '../local.ts';
 import type {
@@ -20,6 +21,7 @@ import type {
   StopIntent,
 } from '../runtime.ts';
 import { DeploymentScale, type ScalePatch } from './deployment-scale.ts';
+import { PodBackends } from './pod-backends.ts';
 import type { PodEndpoint } from './pod-endpoint.ts';
 import { ServerPods } from './server-pods.ts';
 
@@ -130,6 +132,10 @@ export class KubernetesRuntime implements Runtime {
       );
     });
     const stdio = spec.kind === 'workload' && spec.transport.type === 'stdio';
+    const backends = new PodBackends(this.pods, slug, endpoint, (url, signal) =>
+      stdio ? waitUntilPingAnswered(url, signal) : probeUntilReady(url, signal),
+    );
+    void exited.then(() => backends.close());
     return {
       id: endpoint.name,
       url: endpoint.url,
@@ -141,8 +147,11 @@ export class KubernetesRuntime implements Runtime {
       ...(stdio
         ? { ready: (signal: AbortSignal) => waitUntilPingAnswered(endpoint.url, signal) }
         : {}),
+      backends: () => backends.list(),
+      scale: (count: number) => this.scaleTo(slug, deployment, count),
       stop: async (intent: StopIntent = 'sleep') => {
         unwatch();
+        backends.close();
         if (intent === 'sleep') await this.scaleTo(slug, deployment, 0);
         settle({ expected: true, reason: intent === 'sleep' ? 'scaled to zero' : 'released' });
       },
@@ -166,6 +175,18 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 }
+
+/** initialize + ping until it answers (an HTTP server pod), then close the probe's session. */
+async function probeUntilReady(url: string, signal: AbortSignal): Promise<void> {
+  const probe = new McpProbe(url, {});
+  try {
+    await waitUntilReady(probe, PROBE_ATTEMPT_MS, signal);
+  } finally {
+    void probe.close();
+  }
+}
+
+const PROBE_ATTEMPT_MS = 5_000;
 
 /** One line from a client-node ApiException (its body is the apiserver's Status). */
 function describeApiError(err: unknown): string {

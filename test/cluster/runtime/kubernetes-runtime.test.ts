@@ -378,3 +378,110 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
     await client.close();
   });
 });
+
+describe('Kubernetes runtime: replicas follow sessions', function () {
+  this.timeout(120_000);
+  const namespace = `sessions-${Date.now().toString(36)}`;
+  let kubeConfig: KubeConfig;
+  let kubelet: ProcessKubelet;
+  let controller: RunningController;
+
+  before(async function () {
+    this.timeout(60 * 60_000);
+    const plane = await sharedControlPlane();
+    kubeConfig = plane.kubeConfig();
+    kubelet = await startProcessKubelet({
+      kubeConfig,
+      nodes: [{ name: `${namespace}-amd64`, arch: 'amd64', podCIDR: '10.244.41.0/24' }],
+      images: hostStarter(),
+      logger: silentLogger(),
+    });
+    await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: namespace } } });
+    const registry = await loadRegistry(join(REPO, 'registry/servers'));
+    const base = registry.specs.find((s) => s.slug === 'everything')!;
+    const everything: ServerSpec = {
+      ...base,
+      scaling: { ...base.scaling, sessionsPerReplica: 1, maxReplicas: 2 },
+    };
+    await kubeConfig
+      .makeApiClient(AppsV1Api)
+      .createNamespacedDeployment({ namespace, body: serverDeployment(everything, namespace) });
+    const kubeconfigPath = join(tmpdir(), `${namespace}.kubeconfig`);
+    writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
+    controller = await startController({
+      specs: [everything],
+      runtime: 'kubernetes',
+      kubernetes: { namespace, podName: 'controller-sessions', kubeconfig: kubeconfigPath },
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: 'memory://',
+      logger: silentLogger(),
+      fleet: { scaleDownWindowMs: 1_000 },
+    });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await dumpCluster(kubeConfig, namespace, kubelet);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await controller?.close();
+    await kubelet?.stop({ deletePods: true });
+  });
+
+  const replicas = async () =>
+    (
+      await kubeConfig
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeploymentScale({ name: workloadName('everything'), namespace })
+    ).spec?.replicas ?? 0;
+
+  // A client that ends its session on close (DELETE), as a well-behaved MCP client does.
+  const connect = async () => {
+    const client = new Client({ name: 'follow', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(
+      new URL(`${controller.url}/servers/everything/mcp`),
+    );
+    await client.connect(transport);
+    const close = client.close.bind(client);
+    client.close = async () => {
+      await transport.terminateSession();
+      await close();
+    };
+    return client;
+  };
+  const podOf = async (client: Client): Promise<string> => {
+    const result = await client.callTool({ name: 'get-env', arguments: {} });
+    return /POD_NAME[^a-z0-9-]+([a-z0-9-]+)/.exec(JSON.stringify(result.content))?.[1] ?? '';
+  };
+
+  it('scales up to ceil(sessions / sessionsPerReplica), spreads new sessions, and scales back down', async () => {
+    const first = await connect();
+    assert.equal(await replicas(), 1);
+    const second = await connect();
+    await waitFor(async () => (await replicas()) === 2, 10_000, 'two replicas for two sessions');
+    const firstPod = await podOf(first);
+    // The new pod gets sessions once it answers MCP: the next sessions land on the least loaded.
+    let spread = false;
+    const others: Client[] = [];
+    for (let i = 0; i < 20 && !spread; i++) {
+      const client = await connect();
+      others.push(client);
+      spread = (await podOf(client)) !== firstPod;
+      if (!spread) {
+        await client.close();
+        others.pop();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    assert.ok(spread, 'a later session went to the second pod');
+    assert.equal(await replicas(), 2, 'capped at maxReplicas');
+    for (const client of [first, second, ...others]) await client.close();
+    // No sessions left: back to one replica after the stabilization window (not to zero: that is
+    // the idle timeout's job).
+    await waitFor(async () => (await replicas()) === 1, 15_000, 'back to one replica');
+  });
+});

@@ -46,6 +46,8 @@ export function serverDeployment(
               workingDir: REPO,
               command: [process.execPath, BIN, 'bridge', '--port', '8080', '--'],
               args: options.args ?? [process.execPath, EVERYTHING_BIN],
+              // Lets a test see which pod answered (server-everything's get-env tool).
+              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
               ports: [{ name: 'mcp', containerPort: 8080, protocol: 'TCP' }],
               readinessProbe: { tcpSocket: { port: 'mcp' }, periodSeconds: 2 },
             },
