@@ -289,10 +289,9 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       reloads.inc({ outcome: 'applied' });
       if (isEmptyDiff(diff)) return;
       registryLog.info({ ...diff, servers: next.length }, 'registry changed');
-      // ── Fleet hook ──────────────────────────────────────────────────────────────────────
-      // The fleet does not add or remove servers yet: the ones loaded at start keep running
-      // with their original specs. Wire fleet add/remove/update here (or through
-      // onRegistryChange) when the fleet supports it.
+      fleet
+        .applyRegistry?.(next)
+        .catch((err: unknown) => registryLog.error({ err }, 'could not apply registry change'));
       options.onRegistryChange?.(next, diff);
     },
     () => reloads.inc({ outcome: 'rejected' }),

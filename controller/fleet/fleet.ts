@@ -5,6 +5,7 @@
 
 import type { ServerStatus } from '../api/types.ts';
 import type { FleetEvent, EventQuery } from '../store/store.ts';
+import type { ServerSpec } from '../../registry/catalog/spec.ts';
 
 /** Where one request goes. */
 export interface Upstream {
@@ -86,6 +87,9 @@ export interface Fleet {
   /** Management API: drains then sleeps. Resolves when asleep. */
   sleep(slug: string): Promise<ServerStatus>;
   events(query: EventQuery): Promise<FleetEvent[]>;
+
+  /** Follows a registry change: adds, removes and updates servers while serving. */
+  applyRegistry?(specs: readonly ServerSpec[]): Promise<void>;
 
   /** The runtime's own readiness, when it has one (the Kubernetes runtime's informer). */
   runtimeReadiness?(): { ok: boolean; error?: string } | undefined;

@@ -15,7 +15,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { ActivityRecorder } from '../scaler/activity-recorder.ts';
 import { EventLog } from './event-log.ts';
 import { FleetError, type AcquireOptions, type Fleet, type Lease } from './fleet.ts';
-import { ManagedServer } from './managed-server.ts';
+import { ManagedServer, type ServerContext } from './managed-server.ts';
 
 export interface LocalFleetOptions {
   specs: ServerSpec[];
@@ -52,6 +52,7 @@ class LocalFleet implements Fleet {
   private readonly activity: ActivityRecorder;
   private readonly logger: Logger;
   private readonly runtime: Runtime;
+  private readonly context: ServerContext;
   private stopping: Promise<void> | undefined;
 
   constructor(options: LocalFleetOptions) {
@@ -66,31 +67,58 @@ class LocalFleet implements Fleet {
         ...options.runtimeOptions,
       }));
     const ownerId = options.replicaId ?? `controller-${randomBytes(6).toString('hex')}`;
+    this.context = {
+      runtime,
+      events: this.eventLog,
+      metrics: options.metrics,
+      logger: this.logger,
+      coord: options.coord,
+      activity: this.activity,
+      ownerId,
+      maxHeld: options.maxHeldPerServer ?? 10_000,
+      ...(options.idleTimeoutOverrideMs !== undefined
+        ? { idleTimeoutOverrideMs: options.idleTimeoutOverrideMs }
+        : {}),
+      ...(options.drainGraceMs !== undefined ? { drainGraceMs: options.drainGraceMs } : {}),
+      ...(options.crashLoop ? { crashLoop: options.crashLoop } : {}),
+      ...(options.leadership ? { leadership: options.leadership } : {}),
+      ...(options.scaleDownWindowMs !== undefined
+        ? { scaleDownWindowMs: options.scaleDownWindowMs }
+        : {}),
+    };
     for (const spec of options.specs) {
       if (this.servers.has(spec.slug)) throw new Error(`duplicate server slug "${spec.slug}"`);
-      this.servers.set(
-        spec.slug,
-        new ManagedServer(spec, {
-          runtime,
-          events: this.eventLog,
-          metrics: options.metrics,
-          logger: this.logger,
-          coord: options.coord,
-          activity: this.activity,
-          ownerId,
-          maxHeld: options.maxHeldPerServer ?? 10_000,
-          ...(options.idleTimeoutOverrideMs !== undefined
-            ? { idleTimeoutOverrideMs: options.idleTimeoutOverrideMs }
-            : {}),
-          ...(options.drainGraceMs !== undefined ? { drainGraceMs: options.drainGraceMs } : {}),
-          ...(options.crashLoop ? { crashLoop: options.crashLoop } : {}),
-          ...(options.leadership ? { leadership: options.leadership } : {}),
-          ...(options.scaleDownWindowMs !== undefined
-            ? { scaleDownWindowMs: options.scaleDownWindowMs }
-            : {}),
-        }),
-      );
+      this.servers.set(spec.slug, new ManagedServer(spec, this.context));
     }
+  }
+
+  /**
+   * A registry change while running: new servers start (asleep, or waking for minReplicas),
+   * removed ones stop (their leases end; a cluster's Deployment is left to `pulumi up`), and a
+   * changed spec applies in place — scaling and health at once, launch settings at the next wake.
+   */
+  async applyRegistry(specs: readonly ServerSpec[]): Promise<void> {
+    const next = new Map(specs.map((spec) => [spec.slug, spec]));
+    const removed = [...this.servers.entries()].filter(([slug]) => !next.has(slug));
+    for (const [slug] of removed) this.servers.delete(slug);
+    const added: ManagedServer[] = [];
+    for (const spec of next.values()) {
+      const server = this.servers.get(spec.slug);
+      if (server) server.updateSpec(spec);
+      else {
+        const created = new ManagedServer(spec, this.context);
+        this.servers.set(spec.slug, created);
+        added.push(created);
+      }
+    }
+    await Promise.all([
+      ...removed.map(([, server]) => server.stop()),
+      ...added.map((server) => server.init()),
+    ]);
+    this.logger.info(
+      { added: added.map((s) => s.slug), removed: removed.map(([slug]) => slug) },
+      'fleet follows the registry',
+    );
   }
 
   slugs(): string[] {

@@ -55,7 +55,7 @@ const FOLLOWER_IDLE_RECHECK_MS = 2_000;
 const SESSION_ROUTE_TTL_MS = 24 * 60 * 60_000;
 
 export class ManagedServer {
-  readonly spec: ServerSpec;
+  spec: ServerSpec;
   private readonly ctx: ServerContext;
   private readonly log: Logger;
   private readonly hold: HoldQueue;
@@ -82,7 +82,7 @@ export class ManagedServer {
   private drainMode: 'idle' | 'manual' | undefined;
   private drainedWaiters: (() => void)[] = [];
   private stopped = false;
-  private readonly sessionScaler: SessionScaler;
+  private sessionScaler: SessionScaler;
   /** Replicas last asked of the runtime by followSessions (1 from each wake). */
   private scaledTo = 1;
   private followTimer: NodeJS.Timeout | undefined;
@@ -95,6 +95,16 @@ export class ManagedServer {
     this.hold.onSizeChange = (size) => ctx.metrics.heldRequests.set({ server: spec.slug }, size);
     this.crashLoop = new CrashLoop(ctx.crashLoop);
     this.sessionScaler = new SessionScaler(spec.scaling, ctx.scaleDownWindowMs);
+  }
+
+  /**
+   * The registry changed this server's spec: scaling and health apply now (the idle timer is
+   * re-armed with the new timeout), launch settings with the next replica (next wake).
+   */
+  updateSpec(spec: ServerSpec): void {
+    this.spec = spec;
+    this.sessionScaler = new SessionScaler(spec.scaling, this.ctx.scaleDownWindowMs);
+    if (this.state === 'ready') this.scheduleIdle();
   }
 
   get slug(): string {

@@ -84,6 +84,18 @@ describe('startController with a registry volume', function () {
       ['everything', 'fetch', 'memory'],
     );
     assert.deepEqual(await reloads(), { applied: 1 });
+    // The fleet follows: the added servers are served, the removed one is gone.
+    await waitFor(
+      () =>
+        controller.fleet
+          .list()
+          .map((s) => s.slug)
+          .sort()
+          .join() === 'everything,fetch,memory',
+      5_000,
+      'the fleet to follow the registry',
+    );
+    assert.equal(controller.fleet.has('deepwiki'), false);
     const ready = (await (await request(`${controller.url}/readyz`)).body.json()) as {
       checks: { registry: { servers: number } };
     };
@@ -98,5 +110,22 @@ describe('startController with a registry volume', function () {
       controller.specs().map((s) => s.slug),
       ['everything', 'fetch', 'memory'],
     );
+  });
+
+  it('applies a changed spec in place, without restarting the server', async function () {
+    const changed = {
+      ...spec('everything'),
+      scaling: { ...spec('everything').scaling, idleTimeoutMs: 123_000 },
+    };
+    await volume.write({
+      'mcpfleet-registry-0.json': JSON.stringify([changed]),
+      'mcpfleet-registry-1.json': JSON.stringify([spec('memory'), spec('fetch')]),
+    });
+    await waitFor(
+      () => controller.fleet.status('everything')?.idleTimeoutMs === 123_000,
+      5_000,
+      'the new idle timeout',
+    );
+    assert.deepEqual(changes.at(-1)!.diff, { added: [], removed: [], changed: ['everything'] });
   });
 });
