@@ -12,14 +12,15 @@ import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
 import { HoldQueue } from '../activator/hold-queue.ts';
-import { WakeTimeoutError, acquireWakeLock } from '../activator/wake-lock.ts';
+import { bringUp } from '../activator/bring-up.ts';
+import { WakeTimeoutError } from '../activator/wake-lock.ts';
 import { CrashLoop, type CrashLoopOptions } from '../health/crash-loop.ts';
 import { HealthMonitor } from '../health/health-monitor.ts';
-import { McpProbe } from '../health/mcp-probe.ts';
-import { waitUntilReady } from '../health/wait-ready.ts';
+import { HealthReporter } from '../health/health-reporter.ts';
+import type { McpProbe } from '../health/mcp-probe.ts';
 import type { Replica, Runtime, StopIntent } from '../runtime/runtime.ts';
 import type { ActivityRecorder } from '../scaler/activity-recorder.ts';
-import { SessionScaler } from '../scaler/session-scaler.ts';
+import { SessionFollower } from '../scaler/session-follower.ts';
 import { chooseBackend } from './backend-choice.ts';
 import type { EventLog } from './event-log.ts';
 import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
@@ -68,7 +69,6 @@ export class ManagedServer {
   private monitor: HealthMonitor | undefined;
   /** Request leases out on the current replica; a fresh counter per replica. */
   private flight = { count: 0 };
-  private lastHealthFailed = false;
   private lastActivityMs: number | undefined;
   private lastWakeDurationMs: number | null = null;
   private readonly sessions = new Map<string, string>();
@@ -82,10 +82,7 @@ export class ManagedServer {
   private drainMode: 'idle' | 'manual' | undefined;
   private drainedWaiters: (() => void)[] = [];
   private stopped = false;
-  private sessionScaler: SessionScaler;
-  /** Replicas last asked of the runtime by followSessions (1 from each wake). */
-  private scaledTo = 1;
-  private followTimer: NodeJS.Timeout | undefined;
+  private readonly follower: SessionFollower;
 
   constructor(spec: ServerSpec, ctx: ServerContext) {
     this.spec = spec;
@@ -94,7 +91,21 @@ export class ManagedServer {
     this.hold = new HoldQueue(ctx.maxHeld);
     this.hold.onSizeChange = (size) => ctx.metrics.heldRequests.set({ server: spec.slug }, size);
     this.crashLoop = new CrashLoop(ctx.crashLoop);
-    this.sessionScaler = new SessionScaler(spec.scaling, ctx.scaleDownWindowMs);
+    // Replicas follow sessions where the runtime can scale, while awake, decided by the leader.
+    this.follower = new SessionFollower({
+      server: spec.slug,
+      scaling: spec.scaling,
+      ...(ctx.scaleDownWindowMs !== undefined ? { windowMs: ctx.scaleDownWindowMs } : {}),
+      events: ctx.events,
+      logger: this.log,
+      sessions: () => this.sessions.size,
+      target: () => {
+        const replica = this.replica;
+        if (!replica?.scale || (this.state !== 'ready' && this.state !== 'draining')) return;
+        if (this.ctx.leadership && !this.ctx.leadership.isLeader()) return;
+        return { scale: (count: number) => replica.scale!(count) };
+      },
+    });
   }
 
   /**
@@ -103,7 +114,7 @@ export class ManagedServer {
    */
   updateSpec(spec: ServerSpec): void {
     this.spec = spec;
-    this.sessionScaler = new SessionScaler(spec.scaling, this.ctx.scaleDownWindowMs);
+    this.follower.setScaling(spec.scaling);
     if (this.state === 'ready') this.scheduleIdle();
   }
 
@@ -186,7 +197,7 @@ export class ManagedServer {
 
   sessionOpened(sessionId: string, replicaId: string): void {
     this.sessions.set(sessionId, replicaId);
-    this.followSessions();
+    this.follower.update();
     this.ctx.coord
       .setSessionRoute(this.slug, sessionId, replicaId, SESSION_ROUTE_TTL_MS)
       .catch((err: unknown) => this.log.warn({ err }, 'could not record session route'));
@@ -208,36 +219,10 @@ export class ManagedServer {
 
   sessionClosed(sessionId: string): void {
     if (!this.sessions.delete(sessionId)) return;
-    this.followSessions();
+    this.follower.update();
     this.ctx.coord
       .deleteSessionRoute(this.slug, sessionId)
       .catch((err: unknown) => this.log.warn({ err }, 'could not delete session route'));
-  }
-
-  // ---- scaler: replicas follow sessions (runtimes that can scale; the leader decides) ----
-
-  private followSessions(): void {
-    clearTimeout(this.followTimer);
-    const replica = this.replica;
-    if (!replica?.scale || (this.state !== 'ready' && this.state !== 'draining')) return;
-    if (this.ctx.leadership && !this.ctx.leadership.isLeader()) return;
-    const next = this.sessionScaler.decide(this.sessions.size, this.scaledTo);
-    if (next !== this.scaledTo) {
-      this.scaledTo = next;
-      this.ctx.events.event({
-        server: this.slug,
-        type: 'scale',
-        message: `${next} replica${next === 1 ? '' : 's'} for ${this.sessions.size} sessions`,
-        data: { replicas: next, sessions: this.sessions.size },
-      });
-      replica.scale(next).catch((err: unknown) => this.log.warn({ err }, 'could not scale'));
-    }
-    // A scale-down held back by the stabilization window is reviewed when the window allows.
-    const review = next > 1 ? this.sessionScaler.nextReview() : undefined;
-    if (review !== undefined) {
-      this.followTimer = setTimeout(() => this.followSessions(), Math.max(100, review));
-      this.followTimer.unref();
-    }
   }
 
   private lease(options: AcquireOptions): Lease {
@@ -321,7 +306,19 @@ export class ManagedServer {
       // Held requests get their 504 now, not whenever the cleanup finishes.
       this.hold.failAll(this.reject(new FleetError(504, 'wake-timeout', error.message)));
     }, startupMs);
-    this.waking = this.bringUp(deadline.signal)
+    this.waking = bringUp({
+      spec: this.spec,
+      runtime: this.ctx.runtime,
+      coord: this.ctx.coord,
+      ownerId: this.ctx.ownerId,
+      logger: this.log,
+      signal: deadline.signal,
+      deadlineAt: this.wakeDeadlineAt,
+      hooks: (replicaId) => ({
+        onChildCrash: (reason) => this.onChildCrash(replicaId(), reason),
+        onChildCount: (count) => this.ctx.metrics.children.set({ server: this.slug }, count),
+      }),
+    })
       .then(
         ({ replica, probe }) => this.onWakeSucceeded(generation, kind, replica, probe, startedAt),
         (err: unknown) => this.onWakeFailed(generation, err as Error, startedAt),
@@ -330,49 +327,6 @@ export class ManagedServer {
         clearTimeout(timer);
         this.waking = undefined;
       });
-  }
-
-  /** Lock, start a replica, and wait for a real MCP round trip through it. */
-  private async bringUp(signal: AbortSignal): Promise<{ replica: Replica; probe: McpProbe }> {
-    const releaseLock = await acquireWakeLock(
-      this.ctx.coord,
-      this.slug,
-      this.ctx.ownerId,
-      signal,
-      this.log,
-    );
-    try {
-      let replicaId = '';
-      const replica = await this.ctx.runtime.start(
-        this.spec,
-        {
-          onChildCrash: (reason) => this.onChildCrash(replicaId, reason),
-          onChildCount: (count) => this.ctx.metrics.children.set({ server: this.slug }, count),
-        },
-        signal,
-      );
-      replicaId = replica.id;
-      const probe = new McpProbe(replica.url, replica.headers);
-      try {
-        const remaining = Math.max(1, this.wakeDeadlineAt - Date.now());
-        const died = replica.exited.then((exit) => {
-          throw new Error(`MCP server process ${exit.reason}`);
-        });
-        const ready = replica.ready
-          ? replica.ready(signal)
-          : waitUntilReady(probe, remaining, signal);
-        await Promise.race([ready, died]);
-        return { replica, probe };
-      } catch (err) {
-        void probe.close();
-        // 'replace', not 'sleep': in a cluster the pod may be serving another controller
-        // replica; a failed start here must not scale it away under them.
-        await replica.stop('replace');
-        throw err;
-      }
-    } finally {
-      await releaseLock();
-    }
   }
 
   private onWakeSucceeded(
@@ -444,36 +398,11 @@ export class ManagedServer {
   // ---- health and crashes ----
 
   private startMonitor(probe: McpProbe): void {
+    const reporter = new HealthReporter(this.slug, this.ctx.events, this.ctx.metrics);
     this.monitor = new HealthMonitor(probe, this.spec.health, {
-      onResult: (result, failures) => {
-        this.ctx.events.health({
-          server: this.slug,
-          ok: result.ok,
-          latencyMs: Math.round(result.latencyMs),
-          ...(result.error ? { error: result.error } : {}),
-        });
-        if (!result.ok) {
-          this.ctx.metrics.healthFailures.inc({ server: this.slug });
-          if (failures === 1)
-            this.ctx.events.event({
-              server: this.slug,
-              type: 'health',
-              message: `health check failed: ${result.error}`,
-              data: { ok: false },
-            });
-        } else if (this.lastHealthFailed) {
-          this.ctx.events.event({
-            server: this.slug,
-            type: 'health',
-            message: 'health check recovered',
-            data: { ok: true },
-          });
-        }
-        this.lastHealthFailed = !result.ok;
-      },
+      onResult: (result, failures) => reporter.report(result, failures),
       onUnhealthy: (reason) => this.onCrash(reason, 'unhealthy'),
     });
-    this.lastHealthFailed = false;
     this.monitor.start();
   }
 
@@ -646,9 +575,7 @@ export class ManagedServer {
     this.monitor = undefined;
     this.flight = { count: 0 };
     this.ctx.activity.busy(this.slug, false);
-    clearTimeout(this.followTimer);
-    this.sessionScaler.reset();
-    this.scaledTo = 1;
+    this.follower.reset();
     if (replica)
       await replica
         .stop(intent)
