@@ -146,7 +146,15 @@ export function serverManifests(
   const service: IService = {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { ...metadata, annotations: { 'mcpfleet.dev/path': path } },
+    metadata: {
+      ...metadata,
+      annotations: {
+        'mcpfleet.dev/path': path,
+        // Pulumi awaits a Service until it targets a ready Pod (10 minutes, then the update
+        // fails); a server scaled to zero has none until the controller wakes it.
+        'pulumi.com/skipAwait': 'true',
+      },
+    },
     spec: {
       type: 'ClusterIP',
       selector: serverSelectorLabels(spec.slug),

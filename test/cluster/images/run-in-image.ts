@@ -269,7 +269,9 @@ export function execInContainer(
     '--uts',
     '--net',
     '--root',
-    `--wd=${options.workingDir ?? layout.workingDir}`,
+    // nsenter opens an explicit --wd in its own (the host's) mount namespace, before it enters
+    // the container's: name the directory through the container's root instead.
+    `--wd=/proc/${pid}/root${posix.resolve('/', options.workingDir ?? layout.workingDir)}`,
     '--',
     tool('setpriv'),
     ...privileges(uid, gid, options),

@@ -15,13 +15,15 @@ import type { Instruction } from './dockerfile.ts';
 import { chmodMode, isRoot, lstatOrUndefined, mkdirExact, unshareInode } from './fsops.ts';
 import { debianPackageInstalled, type Host } from './host-tools.ts';
 import { npmCi } from './npm-ci.ts';
+import { npmInstall } from './npm-install.ts';
 import { stageVars, writablePath, type Stage } from './stage.ts';
 import { resolve } from './stage-view.ts';
 import { shellCommands, type Word } from './words.ts';
 
 export const KNOWN_RUN_STEPS =
-  'npm ci, npm cache clean, ln -s, chmod, mkdir, chown, apt-get update|install|clean ' +
-  '(packages must be installed on this host, which stands in for Debian), rm -rf /var/lib/apt/lists/*';
+  'npm ci, npm install <packages>, npm cache clean, ln -s, chmod, mkdir, chown, ' +
+  'apt-get update|install|clean (packages must be installed on this host, which stands in for ' +
+  'Debian), rm -rf /var/lib/apt/lists/*, rm -rf <paths> (no patterns)';
 
 export class UnknownRunStep extends Error {}
 
@@ -107,6 +109,15 @@ const STEPS: Step[] = [
     matches: (argv) => argv[0] === 'npm' && argv[1] === 'ci',
     run: (argv, stage, host) =>
       npmCi(stage, host, argv.slice(1), writablePath(stage, stage.workingDir, true)),
+  },
+  {
+    // With package operands only (the bake Dockerfiles); a bare `npm install` is `npm ci`'s job.
+    matches: (argv) =>
+      argv[0] === 'npm' &&
+      (argv[1] === 'install' || argv[1] === 'i') &&
+      argv.slice(2).some((a) => !a.startsWith('-')),
+    run: (argv, stage, host) =>
+      npmInstall(stage, host, argv.slice(1), writablePath(stage, stage.workingDir, true)),
   },
   {
     // The npm cache is build-time only here (never in the rootfs): nothing to clean.
@@ -227,6 +238,21 @@ const STEPS: Step[] = [
     matches: (argv) => argv.join(' ') === 'rm -rf /var/lib/apt/lists/*',
     globs: true,
     run: () => {},
+  },
+  {
+    // Paths without patterns: removed from the stage's own files. Build-time caches (npm's, uv's)
+    // never land in the rootfs here, so removing them is usually a no-op; a path that belongs to
+    // a host stand-in cannot be removed.
+    matches: (argv) => argv[0] === 'rm' && /^-(rf|fr)$/.test(argv[1] ?? '') && argv.length > 2,
+    run(argv, stage) {
+      for (const p of argv.slice(2)) {
+        const resolved = resolve(stage, p, stage.workingDir, false);
+        if (!lstatOrUndefined(resolved.hostPath)) continue;
+        if (resolved.kind !== 'rootfs')
+          throw new Error(`${p} belongs to a host stand-in for the base image; cannot remove it`);
+        rmSync(resolved.hostPath, { recursive: true, force: true });
+      }
+    },
   },
 ];
 

@@ -14,6 +14,7 @@ import { loadRegistry } from '../../../registry/catalog/index.ts';
 import { waitFor } from '../../controller/support/processes.ts';
 import { hostStarter, startProcessKubelet, type ProcessKubelet } from '../kubelet/index.ts';
 import type { ControlPlane } from '../control-plane/control-plane.ts';
+import { deleteNamespaceAndWait } from '../support/namespaces.ts';
 import { sharedControlPlane } from '../support/shared-control-plane.ts';
 import { serverDeployment } from './server-deployment.ts';
 
@@ -62,6 +63,10 @@ describe('Kubernetes runtime: the apiserver restarts under a running controller'
   after(async function () {
     this.timeout(60_000);
     await controller?.close();
+    if (kubeConfig)
+      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
+        console.warn(String(err)),
+      );
     await kubelet?.stop({ deletePods: true });
   });
 

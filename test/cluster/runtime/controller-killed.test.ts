@@ -14,6 +14,7 @@ import { silentLogger } from '../../../controller/observability/log.ts';
 import { freePort } from '../../controller/support/free-port.ts';
 import { EVERYTHING_BIN } from '../../controller/support/processes.ts';
 import { hostStarter, startProcessKubelet, type ProcessKubelet } from '../kubelet/index.ts';
+import { deleteNamespaceAndWait } from '../support/namespaces.ts';
 import { sharedControlPlane } from '../support/shared-control-plane.ts';
 import { serverDeployment } from './server-deployment.ts';
 
@@ -135,6 +136,10 @@ describe('Kubernetes runtime: a controller replica killed mid-wake', function ()
   after(async function () {
     this.timeout(60_000);
     for (const c of controllers) c.child.kill('SIGKILL');
+    if (kubeConfig)
+      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
+        console.warn(String(err)),
+      );
     await kubelet?.stop({ deletePods: true });
   });
 

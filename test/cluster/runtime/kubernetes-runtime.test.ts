@@ -15,6 +15,7 @@ import { startController, type RunningController } from '../../../controller/sta
 import { silentLogger } from '../../../controller/observability/log.ts';
 import { waitFor } from '../../controller/support/processes.ts';
 import { hostStarter, startProcessKubelet, type ProcessKubelet } from '../kubelet/index.ts';
+import { deleteNamespaceAndWait } from '../support/namespaces.ts';
 import { sharedControlPlane } from '../support/shared-control-plane.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
 import { serverDeployment } from './server-deployment.ts';
@@ -109,6 +110,10 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
   after(async function () {
     this.timeout(60_000);
     await controller?.close();
+    if (kubeConfig)
+      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
+        console.warn(String(err)),
+      );
     await kubelet?.stop({ deletePods: true });
   });
 
@@ -218,6 +223,10 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
   after(async function () {
     this.timeout(60_000);
     await Promise.all(controllers.map((c) => c.close()));
+    if (kubeConfig)
+      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
+        console.warn(String(err)),
+      );
     await kubelet?.stop({ deletePods: true });
     await redis?.stop();
   });
@@ -429,6 +438,10 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
   after(async function () {
     this.timeout(60_000);
     await controller?.close();
+    if (kubeConfig)
+      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
+        console.warn(String(err)),
+      );
     await kubelet?.stop({ deletePods: true });
   });
 
