@@ -40,3 +40,39 @@ export async function waitUntilPingAnswered(url: string, signal: AbortSignal): P
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
 }
+
+/** How long a sessionless ping may go unanswered before the wake check falls back. */
+export const PING_FALLBACK_MS = 3_000;
+
+/**
+ * The wake check of a stdio server behind the bridge: a sessionless ping (answered by the
+ * bridge's warm child, no process spent). Some servers do not take requests before
+ * `initialize` — mcp-server-fetch on the Python SDK exits on one — so a ping that fails or goes
+ * unanswered for PING_FALLBACK_MS falls back to initialize + ping through the bridge: slower
+ * (it spends a child), but every server answers that. The bridge replaces a child that died,
+ * so the fallback tries a few sessions. `retry` also waits for a bridge still starting (a pod).
+ */
+export async function waitUntilBridgeReady(
+  url: string,
+  signal: AbortSignal,
+  options: { retry: boolean; timeoutMs: number },
+): Promise<void> {
+  const ping = AbortSignal.any([signal, AbortSignal.timeout(PING_FALLBACK_MS)]);
+  try {
+    return await (options.retry ? waitUntilPingAnswered(url, ping) : pingWithoutSession(url, ping));
+  } catch (err) {
+    if (signal.aborted) throw err;
+  }
+  for (let attempt = 1; ; attempt++) {
+    const probe = new McpProbe(url, {});
+    try {
+      return await waitUntilReady(probe, options.timeoutMs, signal);
+    } catch (err) {
+      if (signal.aborted || attempt >= FALLBACK_ATTEMPTS) throw err;
+    } finally {
+      void probe.close();
+    }
+  }
+}
+
+const FALLBACK_ATTEMPTS = 3;

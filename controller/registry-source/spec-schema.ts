@@ -56,6 +56,7 @@ const LocalLaunchSchema = z.discriminatedUnion('runnable', [
     command: text,
     args: z.array(text),
     npmPackage: z.object({ name: text, version: text }).optional(),
+    pythonPackage: z.object({ name: text, version: text }).optional(),
     requires: z.array(text),
   }),
   z.object({ runnable: z.literal(false), reason: text }),

@@ -1,12 +1,14 @@
 // Turns a spec's local launch plan into an exact command line for this machine, or the
 // reason it cannot run here. npm packages installed in the project's node_modules at the
-// spec's version run as `node <bin>` (no npx, no network, no install on the wake path);
+// spec's version run as `node <bin>`, PyPI packages installed ahead of time by `mcpfleet
+// registry install` run as their entry point (no npx/uvx, no network on the wake path);
 // anything else runs through the plan's command if its required executables are on PATH.
 // `$(VAR)` references (Kubernetes syntax for secrets) are expanded from the environment.
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkloadSpec } from '../../registry/catalog/spec.ts';
+import { pythonTools } from './python-tools.ts';
 
 export interface ResolvedLaunch {
   command: string;
@@ -52,8 +54,13 @@ export function resolveLaunch(
   const installedBin = plan.npmPackage
     ? installedPackageBin(plan.npmPackage.name, plan.npmPackage.version, projectRoot)
     : undefined;
+  const installedTool = plan.pythonPackage
+    ? pythonTools(projectRoot).installed(plan.pythonPackage.name, plan.pythonPackage.version)
+    : undefined;
   let launch: ResolvedLaunch;
-  if (installedBin) {
+  if (installedTool) {
+    launch = { command: installedTool, args: spec.args.map(expand), env, via: 'installed-package' };
+  } else if (installedBin) {
     launch = {
       command: process.execPath,
       args: [installedBin, ...spec.args.map(expand)],
@@ -65,7 +72,9 @@ export function resolveLaunch(
     if (absent.length > 0) {
       const pkg = plan.npmPackage
         ? ` (or install ${plan.npmPackage.name}@${plan.npmPackage.version} locally)`
-        : '';
+        : plan.pythonPackage
+          ? ' (or run `npx mcpfleet registry install` to install it ahead of time)'
+          : '';
       return { ok: false, reason: `needs ${absent.join(', ')} on PATH${pkg}` };
     }
     launch = { command: plan.command, args: plan.args.map(expand), env, via: 'plan-command' };

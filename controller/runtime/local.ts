@@ -9,7 +9,7 @@ import { startStdioBridge } from '../bridge/stdio-bridge.ts';
 import { signalGroup, spawnInGroup, terminateGroup } from '../bridge/process-group.ts';
 import { describeExit } from '../bridge/stdio-child.ts';
 import type { Logger } from '../observability/log.ts';
-import { pingWithoutSession } from '../health/mcp-probe.ts';
+import { waitUntilBridgeReady } from '../health/wait-ready.ts';
 import { resolveLaunch, PROJECT_ROOT, type ResolvedLaunch } from './launch-plan.ts';
 import type { LaunchCheck, Replica, ReplicaExit, ReplicaHooks, Runtime } from './runtime.ts';
 
@@ -26,6 +26,9 @@ export interface LocalRuntimeOptions {
   /** Grace between SIGTERM and SIGKILL; default 1500 ms. */
   killGraceMs?: number;
 }
+
+/** One initialize + ping attempt of the wake check's fallback. */
+const READY_ATTEMPT_MS = 5_000;
 
 export class LocalRuntime implements Runtime {
   private readonly options: LocalRuntimeOptions;
@@ -113,7 +116,8 @@ export class LocalRuntime implements Runtime {
       headers: {},
       exited,
       children: () => bridge.childCount(),
-      ready: (signal) => pingWithoutSession(bridge.url, signal),
+      ready: (signal) =>
+        waitUntilBridgeReady(bridge.url, signal, { retry: false, timeoutMs: READY_ATTEMPT_MS }),
       stop: async () => {
         await bridge.close();
         stopped({ expected: true, reason: 'stopped' });

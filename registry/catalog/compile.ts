@@ -400,6 +400,8 @@ function launchOf(
           runnable: true,
           command: 'uvx',
           args: [...command.slice(1), ...packageArgs],
+          // Runtime arguments (e.g. --from, --with) change what uvx runs: no shortcut then.
+          ...(runtimeArgs.length === 0 ? { pythonPackage: { name: pkg.identifier, version } } : {}),
           requires: ['uvx'],
         },
       };

@@ -98,6 +98,11 @@ export type LocalLaunch =
       args: string[];
       /** For npm packages: the runtime may run an installed copy instead of npx. */
       npmPackage?: { name: string; version: string };
+      /**
+       * For PyPI packages: the runtime may run a copy installed ahead of time (`mcpfleet registry
+       * install`) instead of uvx, so a wake never resolves or downloads anything.
+       */
+      pythonPackage?: { name: string; version: string };
       /** Executables that must be on PATH (e.g. "uvx"); the runtime reports if missing. */
       requires: string[];
     }

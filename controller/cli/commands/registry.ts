@@ -1,4 +1,5 @@
-// `mcpfleet registry check|compile|schema`: what CI and reviewers run on a registry PR.
+// `mcpfleet registry check|compile|schema`: what CI and reviewers run on a registry PR;
+// `registry install`: what the local runtime needs installed ahead of time.
 import { Command } from 'commander';
 import {
   formatProblem,
@@ -6,6 +7,8 @@ import {
   serverJsonSchemaText,
   type RegistryResult,
 } from '../../../registry/catalog/index.ts';
+import { PROJECT_ROOT } from '../../runtime/launch-plan.ts';
+import { installPythonTool } from '../../runtime/python-tools.ts';
 
 const DEFAULT_DIR = 'registry/servers';
 
@@ -54,6 +57,45 @@ export function registerRegistryCommands(program: Command): Command {
       }
       process.stdout.write(`${JSON.stringify(result.specs, null, 2)}\n`);
       process.exitCode = 0;
+    });
+
+  registry
+    .command('install')
+    .description(
+      "Install ahead of time what the local runtime needs to run the registry's PyPI servers " +
+        '(uv from PyPI, then each package at its exact version, under .mcpfleet/python)',
+    )
+    .argument('[dir]', 'registry directory holding <slug>/server.json', DEFAULT_DIR)
+    .addHelpText(
+      'after',
+      '\nnpm servers need nothing: their packages are dependencies of the project.\n' +
+        'Example:\n  npx mcpfleet registry install && npm start',
+    )
+    .action(async (dir: string) => {
+      const result = await loadRegistry(dir);
+      if (result.problems.length) {
+        for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      let failed = 0;
+      for (const spec of result.specs) {
+        const pkg =
+          spec.kind === 'workload' && spec.local.runnable ? spec.local.pythonPackage : undefined;
+        if (!pkg) continue;
+        try {
+          const bin = await installPythonTool(PROJECT_ROOT, pkg.name, pkg.version, (line) =>
+            process.stdout.write(`${spec.slug}: ${line}\n`),
+          );
+          process.stdout.write(`${spec.slug}: ${pkg.name}==${pkg.version} ready (${bin})\n`);
+        } catch (err) {
+          failed++;
+          process.stderr.write(
+            `${spec.slug}: could not install ${pkg.name}==${pkg.version}: ${(err as Error).message}\n`,
+          );
+        }
+      }
+      process.exitCode = failed ? 1 : 0;
     });
 
   registry

@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServerSpec } from '../../../registry/catalog/spec.ts';
 import { workloadName } from '../../../registry/catalog/workload-names.ts';
 import { McpProbe } from '../../health/mcp-probe.ts';
-import { waitUntilPingAnswered, waitUntilReady } from '../../health/wait-ready.ts';
+import { waitUntilBridgeReady, waitUntilReady } from '../../health/wait-ready.ts';
 import type { Logger } from '../../observability/log.ts';
 import { LocalRuntime } from '../local.ts';
 import type {
@@ -133,7 +133,9 @@ export class KubernetesRuntime implements Runtime {
     });
     const stdio = spec.kind === 'workload' && spec.transport.type === 'stdio';
     const backends = new PodBackends(this.pods, slug, endpoint, (url, signal) =>
-      stdio ? waitUntilPingAnswered(url, signal) : probeUntilReady(url, signal),
+      stdio
+        ? waitUntilBridgeReady(url, signal, { retry: true, timeoutMs: PROBE_ATTEMPT_MS })
+        : probeUntilReady(url, signal),
     );
     void exited.then(() => backends.close());
     return {
@@ -145,7 +147,13 @@ export class KubernetesRuntime implements Runtime {
       // The bridge answers a sessionless ping from its warm child; HTTP servers get the
       // fleet's initialize + ping instead.
       ...(stdio
-        ? { ready: (signal: AbortSignal) => waitUntilPingAnswered(endpoint.url, signal) }
+        ? {
+            ready: (signal: AbortSignal) =>
+              waitUntilBridgeReady(endpoint.url, signal, {
+                retry: true,
+                timeoutMs: PROBE_ATTEMPT_MS,
+              }),
+          }
         : {}),
       backends: () => backends.list(),
       scale: (count: number) => this.scaleTo(slug, deployment, count),
