@@ -240,7 +240,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     // Loaded here, not at import: the Kubernetes client alone takes ~0.7 s to load, and every
     // `mcpfleet` command (the runner images' `mcpfleet bridge` on each wake) imports this file.
     const { createFleet } = await import('./fleet/create-fleet.ts');
-    fleet = createFleet({
+    fleet = await createFleet({
       ...options.fleet,
       target:
         runtime === 'kubernetes'

@@ -247,6 +247,10 @@ class Bridge implements StdioBridge {
       }
       const headers = { 'mcp-session-id': session.id };
       this.dispatch(session, messages, batch, ids, accept, res, headers, rawSingle);
+      // The next spare is spawned once this initialize has been answered, not before: starting
+      // a process competes for the CPU with the very child answering it (it was the biggest
+      // part of a woken server's first-request latency).
+      res.once('close', () => this.ensureSpare());
       return;
     }
 
@@ -421,7 +425,6 @@ class Bridge implements StdioBridge {
     void child.exited.then(() => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     });
-    this.ensureSpare();
     return session;
   }
 

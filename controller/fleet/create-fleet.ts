@@ -1,7 +1,6 @@
 // The one place that picks the Fleet implementation for a runtime: startController calls
 // this, nothing else constructs a fleet for `mcpfleet serve`.
 import type { Fleet } from './fleet.ts';
-import { createKubernetesFleet } from './kubernetes-fleet.ts';
 import { createLocalFleet, type LocalFleetOptions } from './local-fleet.ts';
 
 export type RuntimeName = 'local' | 'kubernetes';
@@ -23,13 +22,15 @@ export interface CreateFleetOptions extends LocalFleetOptions {
   target: FleetTarget;
 }
 
-export function createFleet(options: CreateFleetOptions): Fleet {
+export async function createFleet(options: CreateFleetOptions): Promise<Fleet> {
   const { target, ...fleetOptions } = options;
   switch (target.runtime) {
     case 'local':
       return createLocalFleet(fleetOptions);
     case 'kubernetes': {
       const { runtime: _runtime, ...kubernetes } = target;
+      // Loaded only here: @kubernetes/client-node costs a local controller ~50 MB of RSS.
+      const { createKubernetesFleet } = await import('./kubernetes-fleet.ts');
       return createKubernetesFleet({ ...fleetOptions, ...kubernetes });
     }
   }
