@@ -179,20 +179,29 @@ export class ManagedServer {
             new FleetError(503, 'failed', `server ${this.slug} failed: ${this.reason}`),
           );
         case 'ready':
-          return this.lease(options);
         case 'draining':
-          if (this.drainMode === 'idle') this.cancelDrain();
-          return this.lease(options);
-        default: {
-          if (this.stopped)
-            throw new FleetError(503, 'unavailable', 'the controller is shutting down', 1);
-          if (this.hold.size >= this.hold.capacity) throw this.overloaded();
-          const held = this.hold.hold(options.signal);
-          this.ensureWake();
-          await held;
-        }
+          // A replica whose every pod just went away is about to be replaced (its exit is on
+          // the way): hold the request for the restart instead of routing it nowhere.
+          if (!this.replica?.backends || this.replica.backends().length > 0) {
+            if (this.state === 'draining' && this.drainMode === 'idle') this.cancelDrain();
+            return this.lease(options);
+          }
+          await this.holdForWake(options);
+          break;
+        default:
+          await this.holdForWake(options);
       }
     }
+  }
+
+  /** Activator: wait (bounded queue) for the wake in progress, starting one if asleep. */
+  private async holdForWake(options: AcquireOptions): Promise<void> {
+    if (this.stopped)
+      throw new FleetError(503, 'unavailable', 'the controller is shutting down', 1);
+    if (this.hold.size >= this.hold.capacity) throw this.overloaded();
+    const held = this.hold.hold(options.signal);
+    this.ensureWake();
+    await held;
   }
 
   sessionOpened(sessionId: string, replicaId: string): void {
