@@ -7,16 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { loadRegistry } from '../../../registry/catalog/index.ts';
-import { workloadName } from '../../../registry/catalog/workload-names.ts';
-import { silentLogger } from '../../../controller/observability/log.ts';
 import { freePort } from '../../controller/support/free-port.ts';
 import { EVERYTHING_BIN } from '../../controller/support/processes.ts';
-import { hostStarter, startProcessKubelet, type ProcessKubelet } from '../kubelet/index.ts';
-import { deleteNamespaceAndWait } from '../support/namespaces.ts';
-import { sharedControlPlane } from '../support/shared-control-plane.ts';
-import { serverDeployment } from './server-deployment.ts';
+import { startScenario, type Scenario } from './scenario.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -78,50 +71,36 @@ const initialize = (url: string, signal?: AbortSignal) =>
 
 describe('Kubernetes runtime: a controller replica killed mid-wake', function () {
   this.timeout(120_000);
-  const namespace = `killed-${Date.now().toString(36)}`;
-  let kubeConfig: KubeConfig;
-  let kubelet: ProcessKubelet;
+  let scenario: Scenario;
   const controllers: ServeProcess[] = [];
 
   before(async function () {
     this.timeout(60 * 60_000);
-    const plane = await sharedControlPlane();
-    kubeConfig = plane.kubeConfig();
-    kubelet = await startProcessKubelet({
-      kubeConfig,
-      nodes: [{ name: `${namespace}-amd64`, arch: 'amd64', podCIDR: '10.244.31.0/24' }],
-      images: hostStarter(),
-      logger: silentLogger(),
-    });
-    await kubeConfig
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: namespace } } });
-    const everything = (await loadRegistry(join(REPO, 'registry/servers'))).specs.find(
-      (s) => s.slug === 'everything',
-    )!;
-    // The server takes 3 s to answer its first ping: a wake long enough to kill its owner in.
-    await kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
-      namespace,
-      body: serverDeployment(everything, namespace, {
+    scenario = await startScenario({
+      name: 'killed',
+      nodes: [{ arch: 'amd64', podCIDR: '10.244.31.0/24' }],
+      // The server takes 3 s to answer its first ping: a wake long enough to kill its owner in.
+      deployment: {
         args: ['/bin/sh', '-c', `sleep 3; exec '${process.execPath}' '${EVERYTHING_BIN}'`],
-      }),
+      },
     });
     // The registry as the cluster ships it: a shard of compiled specs.
     const registry = mkdtempSync(join(tmpdir(), 'registry-shards-'));
-    writeFileSync(join(registry, 'mcpfleet-registry-0.json'), JSON.stringify([everything]));
-    const kubeconfigPath = join(registry, '..', `${namespace}.kubeconfig`);
-    writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
+    writeFileSync(
+      join(registry, 'mcpfleet-registry-0.json'),
+      JSON.stringify([scenario.everything]),
+    );
     for (const name of ['a', 'b']) {
       controllers.push(
         await serve([
           '--runtime',
           'kubernetes',
           '--namespace',
-          namespace,
+          scenario.namespace,
           '--pod-name',
           `controller-${name}`,
           '--kubeconfig',
-          kubeconfigPath,
+          scenario.kubeconfigPath,
           '--registry',
           registry,
           '--database-url',
@@ -136,19 +115,8 @@ describe('Kubernetes runtime: a controller replica killed mid-wake', function ()
   after(async function () {
     this.timeout(60_000);
     for (const c of controllers) c.child.kill('SIGKILL');
-    if (kubeConfig)
-      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
-        console.warn(String(err)),
-      );
-    await kubelet?.stop({ deletePods: true });
+    await scenario?.stop();
   });
-
-  const replicas = async () =>
-    (
-      await kubeConfig
-        .makeApiClient(AppsV1Api)
-        .readNamespacedDeploymentScale({ name: workloadName('everything'), namespace })
-    ).spec?.replicas ?? 0;
 
   it('lets another replica finish the wake, with no second scale patch', async () => {
     const [a, b] = controllers as [ServeProcess, ServeProcess];
@@ -156,7 +124,7 @@ describe('Kubernetes runtime: a controller replica killed mid-wake', function ()
     const first = initialize(a.url, abandoned.signal).catch(() => undefined);
     // Kill A once it has scaled the server up, i.e. in the middle of its wake.
     const deadline = Date.now() + 20_000;
-    while ((await replicas()) === 0) {
+    while ((await scenario.replicas()) === 0) {
       assert.ok(Date.now() < deadline, `A never scaled up:\n${a.output()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -169,7 +137,7 @@ describe('Kubernetes runtime: a controller replica killed mid-wake', function ()
     assert.match(await answer.text(), /serverInfo/);
     // B waited at most for A's lock to run out (5 s) plus the server's own start.
     assert.ok(Date.now() - killedAt < 15_000, `${Date.now() - killedAt} ms`);
-    assert.equal(await replicas(), 1);
+    assert.equal(await scenario.replicas(), 1);
     const metrics = await (await fetch(`${b.url}/metrics`)).text();
     assert.doesNotMatch(metrics, /mcpfleet_scale_patches_total\{[^}]*\} [1-9]/, 'B sent no patch');
   });

@@ -5,96 +5,38 @@
 // kubelet (network namespaces on the pod bridge), the ReplicaSets and EndpointSlices come from
 // the real kube-controller-manager, placement from the real kube-scheduler.
 import assert from 'node:assert/strict';
-import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { loadRegistry } from '../../../registry/catalog/index.ts';
-import type { ServerSpec } from '../../../registry/catalog/spec.ts';
-import { workloadName } from '../../../registry/catalog/workload-names.ts';
 import { startController, type RunningController } from '../../../controller/start.ts';
 import { silentLogger } from '../../../controller/observability/log.ts';
 import { waitFor } from '../../controller/support/processes.ts';
-import { hostStarter, startProcessKubelet, type ProcessKubelet } from '../kubelet/index.ts';
-import { deleteNamespaceAndWait } from '../support/namespaces.ts';
-import { sharedControlPlane } from '../support/shared-control-plane.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
-import { serverDeployment } from './server-deployment.ts';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
-const REPO = new URL('../../../', import.meta.url).pathname;
-
-/** What a failed test needs to be understood: the pods, nodes and events of its namespace. */
-async function dumpCluster(kubeConfig: KubeConfig, namespace: string, kubelet?: ProcessKubelet) {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const pods = await core.listNamespacedPod({ namespace });
-  const nodes = await core.listNode();
-  const events = await core.listNamespacedEvent({ namespace });
-  console.error(
-    JSON.stringify(
-      {
-        pods: pods.items.map((p) => ({
-          name: p.metadata?.name,
-          node: p.spec?.nodeName,
-          phase: p.status?.phase,
-          podIP: p.status?.podIP,
-          conditions: p.status?.conditions?.map((c) => `${c.type}=${c.status}`),
-          containers: p.status?.containerStatuses?.map((c) => ({
-            state: c.state,
-            restarts: c.restartCount,
-          })),
-        })),
-        nodes: nodes.items.map((n) => ({
-          name: n.metadata?.name,
-          taints: n.spec?.taints,
-          ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status,
-        })),
-        events: events.items.map((e) => `${e.involvedObject?.name}: ${e.reason}: ${e.message}`),
-        kubeletLogs: kubelet?.logsDir,
-      },
-      null,
-      1,
-    ),
-  );
-}
+import { startScenario, type Scenario } from './scenario.ts';
 
 describe('Kubernetes runtime: wake from zero and sleep on a real control plane', function () {
   this.timeout(120_000);
-  const namespace = `runtime-${Date.now().toString(36)}`;
-  let kubeConfig: KubeConfig;
-  let kubelet: ProcessKubelet;
+  let scenario: Scenario;
   let controller: RunningController;
-  let everything: ServerSpec;
 
   before(async function () {
     this.timeout(60 * 60_000); // a first run on this machine builds the control plane
-    const plane = await sharedControlPlane();
-    kubeConfig = plane.kubeConfig();
-    kubelet = await startProcessKubelet({
-      kubeConfig,
+    scenario = await startScenario({
+      name: 'runtime',
       nodes: [
-        { name: `${namespace}-amd64`, arch: 'amd64', podCIDR: '10.244.11.0/24' },
-        { name: `${namespace}-arm64`, arch: 'arm64', podCIDR: '10.244.12.0/24' },
+        { arch: 'amd64', podCIDR: '10.244.11.0/24' },
+        { arch: 'arm64', podCIDR: '10.244.12.0/24' },
       ],
-      images: hostStarter(),
-      logger: silentLogger(),
+      deployment: { nodeArch: 'arm64' },
     });
-    await kubeConfig
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: namespace } } });
-    const registry = await loadRegistry(join(REPO, 'registry/servers'));
-    everything = registry.specs.find((s) => s.slug === 'everything')!;
-    await kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
-      namespace,
-      body: serverDeployment(everything, namespace, { nodeArch: 'arm64' }),
-    });
-    const kubeconfigPath = join(tmpdir(), `${namespace}.kubeconfig`);
-    writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
     controller = await startController({
-      specs: [everything],
+      specs: [scenario.everything],
       runtime: 'kubernetes',
-      kubernetes: { namespace, podName: 'controller-under-test', kubeconfig: kubeconfigPath },
+      kubernetes: {
+        namespace: scenario.namespace,
+        podName: 'controller-under-test',
+        kubeconfig: scenario.kubeconfigPath,
+      },
       host: '127.0.0.1',
       port: 0,
       dataDir: 'memory://',
@@ -104,25 +46,15 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await dumpCluster(kubeConfig, namespace, kubelet);
+    if (this.currentTest?.state === 'failed') await scenario.dump();
   });
 
   after(async function () {
     this.timeout(60_000);
     await controller?.close();
-    if (kubeConfig)
-      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
-        console.warn(String(err)),
-      );
-    await kubelet?.stop({ deletePods: true });
+    await scenario?.stop();
   });
 
-  const replicas = async () =>
-    (
-      await kubeConfig
-        .makeApiClient(AppsV1Api)
-        .readNamespacedDeploymentScale({ name: workloadName('everything'), namespace })
-    ).spec?.replicas ?? 0;
   const patches = async () => {
     const text = await controller.metrics.registry.metrics();
     return [
@@ -131,7 +63,7 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
   };
 
   it('wakes the server from zero on the first MCP request, on the arm64 node, and answers it', async () => {
-    assert.equal(await replicas(), 0);
+    assert.equal(await scenario.replicas(), 0);
     assert.equal(controller.fleet.status('everything')?.state, 'asleep');
     const client = new Client({ name: 'runtime-test', version: '1.0.0' });
     await client.connect(
@@ -139,19 +71,20 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
     );
     const result = await client.callTool({ name: 'echo', arguments: { message: 'through a pod' } });
     assert.match(JSON.stringify(result.content), /through a pod/);
-    assert.equal(await replicas(), 1);
+    assert.equal(await scenario.replicas(), 1);
     assert.deepEqual(await patches(), ['up:1']);
-    const pods = await kubeConfig
-      .makeApiClient(CoreV1Api)
-      .listNamespacedPod({ namespace, labelSelector: 'mcpfleet.dev/server=everything' });
+    const pods = await scenario.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({
+      namespace: scenario.namespace,
+      labelSelector: 'mcpfleet.dev/server=everything',
+    });
     assert.equal(pods.items.length, 1);
-    assert.equal(pods.items[0]!.spec?.nodeName, `${namespace}-arm64`);
+    assert.equal(pods.items[0]!.spec?.nodeName, `${scenario.namespace}-arm64`);
     assert.match(pods.items[0]!.status?.podIP ?? '', /^10\.244\.12\./);
     await client.close();
   });
 
   it('puts the idle server to sleep by scaling the Deployment to zero', async () => {
-    await waitFor(async () => (await replicas()) === 0, 30_000, 'scale to zero');
+    await waitFor(async () => (await scenario.replicas()) === 0, 30_000, 'scale to zero');
     await waitFor(
       () => controller.fleet.status('everything')?.state === 'asleep',
       10_000,
@@ -161,9 +94,10 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
     await waitFor(
       async () =>
         (
-          await kubeConfig
-            .makeApiClient(CoreV1Api)
-            .listNamespacedPod({ namespace, labelSelector: 'mcpfleet.dev/server=everything' })
+          await scenario.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({
+            namespace: scenario.namespace,
+            labelSelector: 'mcpfleet.dev/server=everything',
+          })
         ).items.length === 0,
       30_000,
       'the pod to be gone',
@@ -173,39 +107,27 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
 
 describe('Kubernetes runtime: three controller replicas sharing Redis', function () {
   this.timeout(120_000);
-  const namespace = `replicas-${Date.now().toString(36)}`;
-  let kubeConfig: KubeConfig;
-  let kubelet: ProcessKubelet;
+  let scenario: Scenario;
   const controllers: RunningController[] = [];
   let redis: PrivateRedis;
 
   before(async function () {
     this.timeout(60 * 60_000);
-    const plane = await sharedControlPlane();
-    kubeConfig = plane.kubeConfig();
-    kubelet = await startProcessKubelet({
-      kubeConfig,
-      nodes: [{ name: `${namespace}-amd64`, arch: 'amd64', podCIDR: '10.244.21.0/24' }],
-      images: hostStarter(),
-      logger: silentLogger(),
+    scenario = await startScenario({
+      name: 'replicas',
+      nodes: [{ arch: 'amd64', podCIDR: '10.244.21.0/24' }],
     });
-    await kubeConfig
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: namespace } } });
-    const registry = await loadRegistry(join(REPO, 'registry/servers'));
-    const everything = registry.specs.find((s) => s.slug === 'everything')!;
-    await kubeConfig
-      .makeApiClient(AppsV1Api)
-      .createNamespacedDeployment({ namespace, body: serverDeployment(everything, namespace) });
-    const kubeconfigPath = join(tmpdir(), `${namespace}.kubeconfig`);
-    writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
     redis = await PrivateRedis.start();
     for (const name of ['a', 'b', 'c']) {
       controllers.push(
         await startController({
-          specs: [everything],
+          specs: [scenario.everything],
           runtime: 'kubernetes',
-          kubernetes: { namespace, podName: `controller-${name}`, kubeconfig: kubeconfigPath },
+          kubernetes: {
+            namespace: scenario.namespace,
+            podName: `controller-${name}`,
+            kubeconfig: scenario.kubeconfigPath,
+          },
           host: '127.0.0.1',
           port: 0,
           dataDir: 'memory://',
@@ -217,17 +139,13 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await dumpCluster(kubeConfig, namespace, kubelet);
+    if (this.currentTest?.state === 'failed') await scenario.dump();
   });
 
   after(async function () {
     this.timeout(60_000);
     await Promise.all(controllers.map((c) => c.close()));
-    if (kubeConfig)
-      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
-        console.warn(String(err)),
-      );
-    await kubelet?.stop({ deletePods: true });
+    await scenario?.stop();
     await redis?.stop();
   });
 
@@ -336,15 +254,18 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
   };
 
   it('answers a session whose pod was killed with 404, and serves a new session on the new pod', async () => {
-    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const core = scenario.kubeConfig.makeApiClient(CoreV1Api);
     const { client, sessionId } = await openSession(controllers[0]!);
     assert.match((await call(controllers[0]!, sessionId, 'before')).text, /before/);
     const [pod] = (
-      await core.listNamespacedPod({ namespace, labelSelector: 'mcpfleet.dev/server=everything' })
+      await core.listNamespacedPod({
+        namespace: scenario.namespace,
+        labelSelector: 'mcpfleet.dev/server=everything',
+      })
     ).items;
     await core.deleteNamespacedPod({
       name: pod!.metadata!.name!,
-      namespace,
+      namespace: scenario.namespace,
       gracePeriodSeconds: 0,
     });
     // The process behind the session is gone: a clean 404 (the client re-initializes), no hang.
@@ -390,39 +311,27 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
 
 describe('Kubernetes runtime: replicas follow sessions', function () {
   this.timeout(120_000);
-  const namespace = `sessions-${Date.now().toString(36)}`;
-  let kubeConfig: KubeConfig;
-  let kubelet: ProcessKubelet;
+  let scenario: Scenario;
   let controller: RunningController;
 
   before(async function () {
     this.timeout(60 * 60_000);
-    const plane = await sharedControlPlane();
-    kubeConfig = plane.kubeConfig();
-    kubelet = await startProcessKubelet({
-      kubeConfig,
-      nodes: [{ name: `${namespace}-amd64`, arch: 'amd64', podCIDR: '10.244.41.0/24' }],
-      images: hostStarter(),
-      logger: silentLogger(),
+    scenario = await startScenario({
+      name: 'sessions',
+      nodes: [{ arch: 'amd64', podCIDR: '10.244.41.0/24' }],
+      spec: (base) => ({
+        ...base,
+        scaling: { ...base.scaling, sessionsPerReplica: 1, maxReplicas: 2 },
+      }),
     });
-    await kubeConfig
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: namespace } } });
-    const registry = await loadRegistry(join(REPO, 'registry/servers'));
-    const base = registry.specs.find((s) => s.slug === 'everything')!;
-    const everything: ServerSpec = {
-      ...base,
-      scaling: { ...base.scaling, sessionsPerReplica: 1, maxReplicas: 2 },
-    };
-    await kubeConfig
-      .makeApiClient(AppsV1Api)
-      .createNamespacedDeployment({ namespace, body: serverDeployment(everything, namespace) });
-    const kubeconfigPath = join(tmpdir(), `${namespace}.kubeconfig`);
-    writeFileSync(kubeconfigPath, kubeConfig.exportConfig());
     controller = await startController({
-      specs: [everything],
+      specs: [scenario.everything],
       runtime: 'kubernetes',
-      kubernetes: { namespace, podName: 'controller-sessions', kubeconfig: kubeconfigPath },
+      kubernetes: {
+        namespace: scenario.namespace,
+        podName: 'controller-sessions',
+        kubeconfig: scenario.kubeconfigPath,
+      },
       host: '127.0.0.1',
       port: 0,
       dataDir: 'memory://',
@@ -432,25 +341,14 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await dumpCluster(kubeConfig, namespace, kubelet);
+    if (this.currentTest?.state === 'failed') await scenario.dump();
   });
 
   after(async function () {
     this.timeout(60_000);
     await controller?.close();
-    if (kubeConfig)
-      await deleteNamespaceAndWait(kubeConfig, namespace).catch((err: unknown) =>
-        console.warn(String(err)),
-      );
-    await kubelet?.stop({ deletePods: true });
+    await scenario?.stop();
   });
-
-  const replicas = async () =>
-    (
-      await kubeConfig
-        .makeApiClient(AppsV1Api)
-        .readNamespacedDeploymentScale({ name: workloadName('everything'), namespace })
-    ).spec?.replicas ?? 0;
 
   // A client that ends its session on close (DELETE), as a well-behaved MCP client does.
   const connect = async () => {
@@ -473,9 +371,13 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
 
   it('scales up to ceil(sessions / sessionsPerReplica), spreads new sessions, and scales back down', async () => {
     const first = await connect();
-    assert.equal(await replicas(), 1);
+    assert.equal(await scenario.replicas(), 1);
     const second = await connect();
-    await waitFor(async () => (await replicas()) === 2, 10_000, 'two replicas for two sessions');
+    await waitFor(
+      async () => (await scenario.replicas()) === 2,
+      10_000,
+      'two replicas for two sessions',
+    );
     const firstPod = await podOf(first);
     // The new pod gets sessions once it answers MCP: the next sessions land on the least loaded.
     let spread = false;
@@ -491,10 +393,10 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
       }
     }
     assert.ok(spread, 'a later session went to the second pod');
-    assert.equal(await replicas(), 2, 'capped at maxReplicas');
+    assert.equal(await scenario.replicas(), 2, 'capped at maxReplicas');
     for (const client of [first, second, ...others]) await client.close();
     // No sessions left: back to one replica after the stabilization window (not to zero: that is
     // the idle timeout's job).
-    await waitFor(async () => (await replicas()) === 1, 15_000, 'back to one replica');
+    await waitFor(async () => (await scenario.replicas()) === 1, 15_000, 'back to one replica');
   });
 });
