@@ -4,7 +4,6 @@
 // Deployment watch that timestamps every transition, and small parsers for the metrics text.
 import { spawn } from 'node:child_process';
 import { closeSync, cpSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,9 +16,10 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { silentLogger } from '../../controller/observability/log.ts';
+import { freePort } from '../../test/controller/support/free-port.ts';
+import { serverDeployment as testServerDeployment } from '../../test/cluster/runtime/server-deployment.ts';
 import { startController, type RunningController } from '../../controller/start.ts';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
-import { serverLabels, workloadName } from '../../registry/catalog/workload-names.ts';
 import {
   hostStarter,
   startProcessKubelet,
@@ -130,45 +130,18 @@ export function timestampedEverything(file: string): ServerContainer {
   };
 }
 
-/** A server Deployment as infra/manifests/server.ts shapes it: names, labels, port "mcp", path. */
+/** A server Deployment shaped like infra/manifests/server.ts's, running `server` behind the bridge. */
 export function serverDeployment(
   spec: ServerSpec,
   namespace: string,
   server: ServerContainer,
   replicas = 0,
 ): V1Deployment {
-  const labels = serverLabels(spec.slug, spec.version);
-  return {
-    metadata: { name: workloadName(spec.slug), namespace, labels },
-    spec: {
-      replicas,
-      selector: {
-        matchLabels: {
-          'app.kubernetes.io/name': labels['app.kubernetes.io/name']!,
-          'app.kubernetes.io/instance': labels['app.kubernetes.io/instance']!,
-        },
-      },
-      template: {
-        metadata: { labels, annotations: { 'mcpfleet.dev/path': '/mcp' } },
-        spec: {
-          nodeSelector: { 'kubernetes.io/os': 'linux' },
-          terminationGracePeriodSeconds: 5,
-          containers: [
-            {
-              name: 'server',
-              image: 'host/mcpfleet-bridge',
-              workingDir: ROOT,
-              command: [process.execPath, CLI_BIN, 'bridge', '--port', '8080', '--'],
-              args: server.argv,
-              env: server.env,
-              ports: [{ name: 'mcp', containerPort: 8080, protocol: 'TCP' }],
-              readinessProbe: { tcpSocket: { port: 'mcp' }, periodSeconds: 2 },
-            },
-          ],
-        },
-      },
-    },
-  };
+  return testServerDeployment(spec, namespace, {
+    args: server.argv,
+    ...(server.env ? { env: server.env } : {}),
+    replicas,
+  });
 }
 
 export interface BenchControllerOptions {
@@ -229,17 +202,6 @@ function serveEnv(): NodeJS.ProcessEnv {
   for (const key of Object.keys(env))
     if (/^(MCPFLEET_|DATABASE_URL$|REDIS_URL$|KUBECONFIG$)/.test(key)) delete env[key];
   return env;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /**
