@@ -64,15 +64,26 @@ export async function waitUntilBridgeReady(
     if (signal.aborted) throw err;
   }
   for (let attempt = 1; ; attempt++) {
-    const probe = new McpProbe(url, {});
     try {
-      return await waitUntilReady(probe, options.timeoutMs, signal);
+      return await probeUntilReady(url, options.timeoutMs, signal);
     } catch (err) {
       if (signal.aborted || attempt >= FALLBACK_ATTEMPTS) throw err;
-    } finally {
-      void probe.close();
     }
   }
 }
 
 const FALLBACK_ATTEMPTS = 3;
+
+/** initialize + ping on a probe of its own until `url` answers, then end the probe's session. */
+export async function probeUntilReady(
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const probe = new McpProbe(url, {});
+  try {
+    await waitUntilReady(probe, timeoutMs, signal);
+  } finally {
+    void probe.close();
+  }
+}

@@ -8,8 +8,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServerSpec } from '../../../registry/catalog/spec.ts';
 import { workloadName } from '../../../registry/catalog/workload-names.ts';
-import { McpProbe } from '../../health/mcp-probe.ts';
-import { waitUntilBridgeReady, waitUntilReady } from '../../health/wait-ready.ts';
+import { probeUntilReady, waitUntilBridgeReady } from '../../health/wait-ready.ts';
 import type { Logger } from '../../observability/log.ts';
 import { LocalRuntime } from '../local.ts';
 import type {
@@ -135,7 +134,7 @@ export class KubernetesRuntime implements Runtime {
     const backends = new PodBackends(this.pods, slug, endpoint, (url, signal) =>
       stdio
         ? waitUntilBridgeReady(url, signal, { retry: true, timeoutMs: PROBE_ATTEMPT_MS })
-        : probeUntilReady(url, signal),
+        : probeUntilReady(url, PROBE_ATTEMPT_MS, signal),
     );
     void exited.then(() => backends.close());
     return {
@@ -184,16 +183,7 @@ export class KubernetesRuntime implements Runtime {
   }
 }
 
-/** initialize + ping until it answers (an HTTP server pod), then close the probe's session. */
-async function probeUntilReady(url: string, signal: AbortSignal): Promise<void> {
-  const probe = new McpProbe(url, {});
-  try {
-    await waitUntilReady(probe, PROBE_ATTEMPT_MS, signal);
-  } finally {
-    void probe.close();
-  }
-}
-
+/** One initialize + ping attempt when probing a pod. */
 const PROBE_ATTEMPT_MS = 5_000;
 
 /** One line from a client-node ApiException (its body is the apiserver's Status). */
