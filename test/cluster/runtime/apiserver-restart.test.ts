@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startController, type RunningController } from '../../../controller/start.ts';
-import { silentLogger } from '../../../controller/observability/log.ts';
+import type { RunningController } from '../../../controller/start.ts';
 import { waitFor } from '../../controller/support/processes.ts';
 import { startScenario, type Scenario } from './scenario.ts';
 
@@ -20,19 +19,7 @@ describe('Kubernetes runtime: the apiserver restarts under a running controller'
       name: 'restart',
       nodes: [{ arch: 'amd64', podCIDR: '10.244.51.0/24' }],
     });
-    controller = await startController({
-      specs: [scenario.everything],
-      runtime: 'kubernetes',
-      kubernetes: {
-        namespace: scenario.namespace,
-        podName: 'controller-restart',
-        kubeconfig: scenario.kubeconfigPath,
-      },
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: 'memory://',
-      logger: silentLogger(),
-    });
+    controller = await scenario.controller('controller-restart');
   });
 
   after(async function () {

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startController, type RunningController } from '../../../controller/start.ts';
-import { silentLogger } from '../../../controller/observability/log.ts';
+import type { RunningController } from '../../../controller/start.ts';
 import { waitFor } from '../../controller/support/processes.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
 import { startScenario, type Scenario } from './scenario.ts';
@@ -29,20 +28,7 @@ describe('Kubernetes runtime: wake from zero and sleep on a real control plane',
       ],
       deployment: { nodeArch: 'arm64' },
     });
-    controller = await startController({
-      specs: [scenario.everything],
-      runtime: 'kubernetes',
-      kubernetes: {
-        namespace: scenario.namespace,
-        podName: 'controller-under-test',
-        kubeconfig: scenario.kubeconfigPath,
-      },
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: 'memory://',
-      idleTimeoutMs: 2_000,
-      logger: silentLogger(),
-    });
+    controller = await scenario.controller('controller-under-test', { idleTimeoutMs: 2_000 });
   });
 
   afterEach(async function () {
@@ -119,22 +105,7 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
     });
     redis = await PrivateRedis.start();
     for (const name of ['a', 'b', 'c']) {
-      controllers.push(
-        await startController({
-          specs: [scenario.everything],
-          runtime: 'kubernetes',
-          kubernetes: {
-            namespace: scenario.namespace,
-            podName: `controller-${name}`,
-            kubeconfig: scenario.kubeconfigPath,
-          },
-          host: '127.0.0.1',
-          port: 0,
-          dataDir: 'memory://',
-          redisUrl: redis.url,
-          logger: silentLogger(),
-        }),
-      );
+      controllers.push(await scenario.controller(`controller-${name}`, { redisUrl: redis.url }));
     }
   });
 
@@ -324,18 +295,7 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
         scaling: { ...base.scaling, sessionsPerReplica: 1, maxReplicas: 2 },
       }),
     });
-    controller = await startController({
-      specs: [scenario.everything],
-      runtime: 'kubernetes',
-      kubernetes: {
-        namespace: scenario.namespace,
-        podName: 'controller-sessions',
-        kubeconfig: scenario.kubeconfigPath,
-      },
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: 'memory://',
-      logger: silentLogger(),
+    controller = await scenario.controller('controller-sessions', {
       fleet: { scaleDownWindowMs: 1_000 },
     });
   });

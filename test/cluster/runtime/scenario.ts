@@ -7,6 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { silentLogger } from '../../../controller/observability/log.ts';
+import {
+  startController,
+  type RunningController,
+  type StartOptions,
+} from '../../../controller/start.ts';
 import { loadRegistry } from '../../../registry/catalog/index.ts';
 import type { ServerSpec } from '../../../registry/catalog/spec.ts';
 import { workloadName } from '../../../registry/catalog/workload-names.ts';
@@ -35,6 +40,11 @@ export interface Scenario {
   kubelet: ProcessKubelet;
   kubeconfigPath: string;
   everything: ServerSpec;
+  /**
+   * A controller in this process on the kubernetes runtime, serving `everything` from this
+   * namespace with in-memory store and coordination unless `options` say otherwise.
+   */
+  controller(podName: string, options?: Partial<StartOptions>): Promise<RunningController>;
   /** spec.replicas of the server's Deployment (its scale subresource). */
   replicas(): Promise<number>;
   dump(): Promise<void>;
@@ -70,6 +80,17 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     kubelet,
     kubeconfigPath,
     everything,
+    controller: (podName, extra = {}) =>
+      startController({
+        specs: [everything],
+        runtime: 'kubernetes',
+        kubernetes: { namespace, podName, kubeconfig: kubeconfigPath },
+        host: '127.0.0.1',
+        port: 0,
+        dataDir: 'memory://',
+        logger: silentLogger(),
+        ...extra,
+      }),
     replicas: async () =>
       (
         await kubeConfig
