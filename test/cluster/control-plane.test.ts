@@ -327,7 +327,7 @@ describe('test control plane (etcd, kube-apiserver, controller-manager, schedule
     );
   });
 
-  it('keeps its data across a kube-apiserver restart', async function () {
+  it('keeps its data across a control plane restart', async function () {
     this.timeout(120_000);
     const ns = await namespace();
     await core.createNamespacedConfigMap({
@@ -337,12 +337,12 @@ describe('test control plane (etcd, kube-apiserver, controller-manager, schedule
     const before = plane.pids;
     const started = Date.now();
     await plane.restart();
-    process.stderr.write(`      (kube-apiserver restarted in ${Date.now() - started} ms)\n`);
+    process.stderr.write(`      (control plane restarted in ${Date.now() - started} ms)\n`);
     assert.equal(plane.pids.length, before.length);
     assert.notDeepEqual(plane.pids, before, 'kube-apiserver has a new PID');
     const kept = await core.readNamespacedConfigMap({ name: 'kept', namespace: ns });
     assert.equal(kept.data?.answer, '42');
-    // The controller-manager reconnected: it still creates pods.
+    // The restarted controller-manager creates pods again.
     await apps.createNamespacedDeployment({ namespace: ns, body: deployment('after-restart') });
     await waitFor(
       async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 1,

@@ -103,22 +103,8 @@ class RunningControlPlane implements ControlPlane {
     }
   }
 
-  async start(): Promise<void> {
-    const deadline = this.deadline();
-    this.etcd = this.spawn(
-      'etcd',
-      this.binaries.etcd,
-      etcdArgs(this.ports, this.workspace.etcdDataDir),
-    );
-    await waitUntil(
-      'etcd /health',
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${this.ports.etcdClient}/health`);
-        return res.ok || `${res.status} ${await res.text()}`;
-      },
-      { deadline, watch: this.processes },
-    );
-    await this.startApiserver(deadline);
+  /** kube-controller-manager and kube-scheduler, up to their /healthz. */
+  private async startControllers(deadline: number): Promise<void> {
     this.controllerManager = this.spawn(
       'kube-controller-manager',
       this.binaries.kcm,
@@ -145,6 +131,26 @@ class RunningControlPlane implements ControlPlane {
         { deadline, watch },
       );
     }
+  }
+
+  async start(): Promise<void> {
+    const deadline = this.deadline();
+    this.etcd = this.spawn(
+      'etcd',
+      this.binaries.etcd,
+      etcdArgs(this.ports, this.workspace.etcdDataDir),
+    );
+    await waitUntil(
+      'etcd /health',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${this.ports.etcdClient}/health`);
+        return res.ok || `${res.status} ${await res.text()}`;
+      },
+      { deadline, watch: this.processes },
+    );
+    await this.startApiserver(deadline);
+    await this.startControllers(deadline);
+    const watch = this.processes;
     const core = this.kubeConfig().makeApiClient(CoreV1Api);
     await waitUntil(
       'namespace default',
@@ -197,15 +203,26 @@ class RunningControlPlane implements ControlPlane {
     });
   }
 
+  /**
+   * Restarts the control plane's Kubernetes processes as a control-plane node restart would:
+   * kube-apiserver on the same etcd, then kube-controller-manager and kube-scheduler anew.
+   * The last two are restarted, not left running, because a restarted apiserver answers
+   * watches with Forbidden until its RBAC cache has synced, and client-go reflectors back off
+   * each failed watch up to 30 s (×2 jitter): left as they were, they would create and bind a
+   * woken server's pod up to a minute later, in whichever test uses the shared plane next.
+   */
   async restart(): Promise<void> {
     if (this.stopped) throw new Error('control plane: restart() after stop()');
+    await Promise.all([this.scheduler?.stop(), this.controllerManager?.stop()]);
     await this.apiserver?.stop();
     appendFileSync(
       `${this.logsDir}/kube-apiserver.stderr.log`,
       `\n===== restarted by the test at ${new Date().toISOString()} =====\n`,
     );
     try {
-      await this.startApiserver(this.deadline());
+      const deadline = this.deadline();
+      await this.startApiserver(deadline);
+      await this.startControllers(deadline);
     } catch (error) {
       throw this.withLogs(error);
     }

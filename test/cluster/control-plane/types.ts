@@ -29,7 +29,10 @@ export interface ControlPlane {
   userKubeConfig(user: string, groups?: string[]): KubeConfig;
   /** A bearer token of an existing ServiceAccount, from the TokenRequest API. */
   serviceAccountKubeConfig(namespace: string, name: string): Promise<KubeConfig>;
-  /** Restarts kube-apiserver only (same port, certificates and etcd); resolves once ready. */
+  /**
+   * Restarts kube-apiserver (same port, certificates and etcd), then kube-controller-manager
+   * and kube-scheduler; resolves once all three are healthy.
+   */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }

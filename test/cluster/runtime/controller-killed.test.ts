@@ -112,6 +112,13 @@ describe('Kubernetes runtime: a controller replica killed mid-wake', function ()
     }
   });
 
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    for (const [i, c] of controllers.entries())
+      console.error(`controller ${'ab'[i]}:\n${c.output()}`);
+    await scenario.dump();
+  });
+
   after(async function () {
     this.timeout(60_000);
     for (const c of controllers) c.child.kill('SIGKILL');
