@@ -6,6 +6,7 @@
 import type { ServerStatus } from '../api/types.ts';
 import type { FleetEvent, EventQuery } from '../store/store.ts';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import type { BackendBinding, ClientCall } from '../sessions/session-record.ts';
 
 /** Where one request goes. */
 export interface Upstream {
@@ -15,6 +16,13 @@ export interface Upstream {
   replicaId: string;
   /** Extra headers for the upstream (remotes: auth headers resolved from secrets). */
   headers: Record<string, string>;
+  /**
+   * For a request in a session: the backend's own MCP-Session-Id to send instead of the
+   * client's ('' when the backend minted none).
+   */
+  sessionId?: string;
+  /** The session was just replayed on this backend: the client's Last-Event-ID means nothing here. */
+  resumed?: boolean;
 }
 
 /**
@@ -39,13 +47,24 @@ export interface AcquireOptions {
   kind: 'request' | 'stream';
   /** The client went away: stop waiting. */
   signal?: AbortSignal;
+  /**
+   * A stream of a session whose server sleeps waits, without waking it, for the session's
+   * next request: called when that wait starts (the gateway opens the client's stream then).
+   */
+  onPark?: () => void;
 }
 
 /** Why a request cannot be served; the gateway maps it to HTTP + a JSON-RPC error body. */
 export class FleetError extends Error {
-  readonly status: 404 | 503 | 504;
+  readonly status: 404 | 502 | 503 | 504;
   readonly code:
-    'unknown-server' | 'unknown-session' | 'overloaded' | 'wake-timeout' | 'failed' | 'unavailable';
+    | 'unknown-server'
+    | 'unknown-session'
+    | 'resume-failed'
+    | 'overloaded'
+    | 'wake-timeout'
+    | 'failed'
+    | 'unavailable';
   readonly retryAfterSeconds: number | undefined;
   constructor(
     status: FleetError['status'],
@@ -75,10 +94,30 @@ export interface Fleet {
    */
   acquire(slug: string, options: AcquireOptions): Promise<Lease>;
 
-  /** The gateway saw an initialize response mint a session on that replica. */
-  sessionOpened(slug: string, sessionId: string, replicaId: string): void;
-  /** DELETE, or the backend answered 404 for it. */
-  sessionClosed(slug: string, sessionId: string): void;
+  /**
+   * An initialize response minted a backend session: resolves with the client-facing session
+   * id the gateway hands out instead (the session outlives its backend).
+   */
+  sessionOpened(
+    slug: string,
+    backend: BackendBinding,
+    initialize: Record<string, unknown>,
+  ): Promise<string>;
+  /** The backend answered DELETE: the session is over. */
+  sessionClosed(slug: string, sessionId: string): Promise<void>;
+  /**
+   * The backend answered 404 for the session's binding. Resolves true when the request is
+   * worth sending again (the session will be bound anew), false when the session is over.
+   */
+  sessionLost(slug: string, sessionId: string, binding: BackendBinding): Promise<boolean>;
+  /** The client's calls on a session were answered (log level, subscriptions to replay). */
+  sessionCallsAnswered(
+    slug: string,
+    sessionId: string,
+    calls: readonly ClientCall[],
+  ): Promise<void>;
+  /** A DELETE: 'forward' it to the backend holding the session, or it 'ended' here already. */
+  endSession(slug: string, sessionId: string): Promise<'forward' | 'ended'>;
 
   status(slug: string): ServerStatus | undefined;
   list(): ServerStatus[];

@@ -13,6 +13,8 @@ import type { CrashLoopOptions } from '../health/crash-loop.ts';
 import { LocalRuntime, type LocalRuntimeOptions } from '../runtime/local.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { ActivityRecorder } from '../scaler/activity-recorder.ts';
+import { SessionBook } from '../sessions/session-book.ts';
+import type { BackendBinding, ClientCall } from '../sessions/session-record.ts';
 import { EventLog } from './event-log.ts';
 import { FleetError, type AcquireOptions, type Fleet, type Lease } from './fleet.ts';
 import { ManagedServer, type ServerContext } from './managed-server.ts';
@@ -50,6 +52,7 @@ class LocalFleet implements Fleet {
   private readonly servers = new Map<string, ManagedServer>();
   private readonly eventLog: EventLog;
   private readonly activity: ActivityRecorder;
+  private readonly sessionBook: SessionBook;
   private readonly logger: Logger;
   private readonly runtime: Runtime;
   private readonly context: ServerContext;
@@ -60,6 +63,7 @@ class LocalFleet implements Fleet {
     this.logger = options.logger.child({ component: 'fleet' });
     this.eventLog = new EventLog(options.store, this.logger);
     this.activity = new ActivityRecorder(options.coord, this.logger);
+    this.sessionBook = new SessionBook(options.coord, this.logger);
     const runtime = (this.runtime =
       options.runtime ??
       new LocalRuntime({
@@ -74,6 +78,7 @@ class LocalFleet implements Fleet {
       logger: this.logger,
       coord: options.coord,
       activity: this.activity,
+      sessions: this.sessionBook,
       ownerId,
       maxHeld: options.maxHeldPerServer ?? 10_000,
       ...(options.idleTimeoutOverrideMs !== undefined
@@ -135,12 +140,32 @@ class LocalFleet implements Fleet {
     return server.acquire(options);
   }
 
-  sessionOpened(slug: string, sessionId: string, replicaId: string): void {
-    this.servers.get(slug)?.sessionOpened(sessionId, replicaId);
+  sessionOpened(
+    slug: string,
+    backend: BackendBinding,
+    initialize: Record<string, unknown>,
+  ): Promise<string> {
+    return this.require(slug).sessionOpened(backend, initialize);
   }
 
-  sessionClosed(slug: string, sessionId: string): void {
-    this.servers.get(slug)?.sessionClosed(sessionId);
+  async sessionClosed(slug: string, sessionId: string): Promise<void> {
+    await this.servers.get(slug)?.sessionClosed(sessionId);
+  }
+
+  async sessionLost(slug: string, sessionId: string, binding: BackendBinding): Promise<boolean> {
+    return (await this.servers.get(slug)?.sessionLost(sessionId, binding)) ?? false;
+  }
+
+  async sessionCallsAnswered(
+    slug: string,
+    sessionId: string,
+    calls: readonly ClientCall[],
+  ): Promise<void> {
+    await this.servers.get(slug)?.sessionCallsAnswered(sessionId, calls);
+  }
+
+  endSession(slug: string, sessionId: string): Promise<'forward' | 'ended'> {
+    return this.require(slug).endSession(sessionId);
   }
 
   status(slug: string): ServerStatus | undefined {
@@ -174,6 +199,7 @@ class LocalFleet implements Fleet {
   async start(): Promise<void> {
     await this.options.store.migrate();
     await this.runtime.open?.();
+    await this.sessionBook.start();
     this.options.leadership?.start?.();
     await Promise.all([...this.servers.values()].map((server) => server.init()));
     this.logger.info({ servers: this.servers.size }, 'fleet started');
@@ -185,7 +211,10 @@ class LocalFleet implements Fleet {
   }
 
   private async stopAll(): Promise<void> {
-    await Promise.all([...this.servers.values()].map((server) => server.stop()));
+    const stopping = Promise.all([...this.servers.values()].map((server) => server.stop()));
+    // Parked streams wake up to find their server stopped, and end.
+    await this.sessionBook.close();
+    await stopping;
     await this.options.leadership?.stop?.();
     await this.runtime.close?.();
     await this.activity.stop();

@@ -21,6 +21,9 @@ import type { McpProbe } from '../health/mcp-probe.ts';
 import type { Replica, Runtime, StopIntent } from '../runtime/runtime.ts';
 import type { ActivityRecorder } from '../scaler/activity-recorder.ts';
 import { SessionFollower } from '../scaler/session-follower.ts';
+import type { SessionBook } from '../sessions/session-book.ts';
+import type { BackendBinding, ClientCall, SessionRecord } from '../sessions/session-record.ts';
+import { ServerSessions } from '../sessions/server-sessions.ts';
 import { chooseBackend } from './backend-choice.ts';
 import type { EventLog } from './event-log.ts';
 import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
@@ -32,6 +35,8 @@ export interface ServerContext {
   logger: Logger;
   coord: Coord;
   activity: ActivityRecorder;
+  /** Client-facing sessions of every server (shared with other controller replicas). */
+  sessions: SessionBook;
   /** This controller's identity for wake locks. */
   ownerId: string;
   maxHeld: number;
@@ -53,8 +58,6 @@ export interface ServerContext {
 /** How often a follower re-checks an idle server (it may become leader meanwhile). */
 const FOLLOWER_IDLE_RECHECK_MS = 2_000;
 
-const SESSION_ROUTE_TTL_MS = 24 * 60 * 60_000;
-
 export class ManagedServer {
   spec: ServerSpec;
   private readonly ctx: ServerContext;
@@ -71,7 +74,7 @@ export class ManagedServer {
   private flight = { count: 0 };
   private lastActivityMs: number | undefined;
   private lastWakeDurationMs: number | null = null;
-  private readonly sessions = new Map<string, string>();
+  private readonly sessions: ServerSessions;
   private waking: Promise<void> | undefined;
   private wakeDeadlineAt = 0;
   /** Bumped whenever an in-progress wake must not take effect any more. */
@@ -91,6 +94,14 @@ export class ManagedServer {
     this.hold = new HoldQueue(ctx.maxHeld);
     this.hold.onSizeChange = (size) => ctx.metrics.heldRequests.set({ server: spec.slug }, size);
     this.crashLoop = new CrashLoop(ctx.crashLoop);
+    this.sessions = new ServerSessions({
+      slug: spec.slug,
+      book: ctx.sessions,
+      events: ctx.events,
+      logger: this.log,
+      resumes: () => this.spec.sessions.resume,
+      onChange: () => this.follower.update(),
+    });
     // Replicas follow sessions where the runtime can scale, while awake, decided by the leader.
     this.follower = new SessionFollower({
       server: spec.slug,
@@ -150,18 +161,18 @@ export class ManagedServer {
   // ---- the request path ----
 
   async acquire(options: AcquireOptions): Promise<Lease> {
-    // Sessions die with their replica. While no replica runs, a session id can only be
-    // stale: answer 404 so the client re-initializes, rather than waking the server for it.
-    // Unless another controller replica opened it on a replica that still runs (a cluster):
-    // then this one adopts that replica and continues the session.
-    if (
-      options.sessionId !== undefined &&
-      !this.sessions.has(options.sessionId) &&
-      this.state !== 'ready' &&
-      this.state !== 'draining' &&
-      !(await this.openedElsewhere(options.sessionId))
-    ) {
-      throw new FleetError(404, 'unknown-session', `session not found on server ${this.slug}`);
+    const id = options.sessionId;
+    let record: SessionRecord | undefined;
+    if (id !== undefined) {
+      record = await this.sessions.find(id);
+      if (!record) throw this.unknownSession();
+      // Without replay a session dies with its backend: while no replica runs (and none runs
+      // it for another controller replica) answer 404 so the client re-initializes, rather
+      // than waking the server for a session it no longer has.
+      if (!this.sessions.resumes && !this.awake() && !this.boundElsewhere(record)) {
+        await this.sessions.closed(id);
+        throw this.unknownSession();
+      }
     }
     this.recordActivity();
     for (;;) {
@@ -184,14 +195,39 @@ export class ManagedServer {
           // the way): hold the request for the restart instead of routing it nowhere.
           if (!this.replica?.backends || this.replica.backends().length > 0) {
             if (this.state === 'draining' && this.drainMode === 'idle') this.cancelDrain();
-            return this.lease(options);
+            return this.lease(options, record);
           }
           await this.holdForWake(options);
           break;
         default:
+          if (options.kind === 'stream' && id !== undefined && !this.boundElsewhere(record!)) {
+            // A GET stream never wakes a server: it waits, parked, until its session is bound
+            // again (by the client's next request, through any controller replica).
+            options.onPark?.();
+            await this.sessions.changed(id, options.signal ?? new AbortController().signal);
+            if (options.signal?.aborted) throw new FleetError(503, 'unavailable', 'client left');
+            if (this.stopped)
+              throw new FleetError(503, 'unavailable', 'the controller is shutting down', 1);
+            record = await this.sessions.find(id, true);
+            if (!record) throw this.unknownSession();
+            break;
+          }
           await this.holdForWake(options);
       }
     }
+  }
+
+  private awake(): boolean {
+    return this.state === 'ready' || this.state === 'draining';
+  }
+
+  /** Bound to a backend that still runs for another controller replica (a cluster). */
+  private boundElsewhere(record: SessionRecord): boolean {
+    return record.backend !== undefined && this.ctx.runtime.running?.(this.spec) === true;
+  }
+
+  private unknownSession(): FleetError {
+    return new FleetError(404, 'unknown-session', `session not found on server ${this.slug}`);
   }
 
   /** Activator: wait (bounded queue) for the wake in progress, starting one if asleep. */
@@ -204,47 +240,107 @@ export class ManagedServer {
     await held;
   }
 
-  sessionOpened(sessionId: string, replicaId: string): void {
-    this.sessions.set(sessionId, replicaId);
-    this.follower.update();
-    this.ctx.coord
-      .setSessionRoute(this.slug, sessionId, replicaId, SESSION_ROUTE_TTL_MS)
-      .catch((err: unknown) => this.log.warn({ err }, 'could not record session route'));
+  /** An initialize through `backend` minted a backend session: returns the client's id. */
+  sessionOpened(backend: BackendBinding, initialize: Record<string, unknown>): Promise<string> {
+    return this.sessions.opened(backend, initialize);
   }
 
-  private async openedElsewhere(sessionId: string): Promise<boolean> {
-    if (!this.ctx.runtime.running?.(this.spec)) return false;
-    const route = await this.ctx.coord
-      .getSessionRoute(this.slug, sessionId)
-      .catch((err: unknown) => {
-        // Without coordination this replica decides alone: it knows only its own sessions.
-        this.log.warn({ err }, 'could not read session route');
-        return undefined;
-      });
-    if (route === undefined) return false;
-    this.sessions.set(sessionId, route);
+  sessionClosed(sessionId: string): Promise<void> {
+    return this.sessions.closed(sessionId);
+  }
+
+  /** True when the session will be replayed on the next request; false: it is over. */
+  async sessionLost(sessionId: string, binding: BackendBinding): Promise<boolean> {
+    if (!this.sessions.resumes) {
+      await this.sessions.closed(sessionId);
+      return false;
+    }
+    await this.sessions.lost(sessionId, binding);
     return true;
   }
 
-  sessionClosed(sessionId: string): void {
-    if (!this.sessions.delete(sessionId)) return;
-    this.follower.update();
-    this.ctx.coord
-      .deleteSessionRoute(this.slug, sessionId)
-      .catch((err: unknown) => this.log.warn({ err }, 'could not delete session route'));
+  sessionCallsAnswered(sessionId: string, calls: readonly ClientCall[]): Promise<void> {
+    return this.sessions.callsAnswered(sessionId, calls);
   }
 
-  private lease(options: AcquireOptions): Lease {
+  /**
+   * DELETE of a session: 'forward' when a backend holds it now (the gateway forwards the
+   * DELETE), else it is simply forgotten — ending a session never wakes a server.
+   */
+  async endSession(sessionId: string): Promise<'forward' | 'ended'> {
+    const record = await this.sessions.find(sessionId);
+    if (!record) throw this.unknownSession();
+    const backends = this.awake() ? (this.replica?.backends?.() ?? []) : [];
+    const live =
+      record.backend !== undefined &&
+      ((this.awake() && !this.replica?.backends) ||
+        backends.some((b) => b.id === record.backend!.replicaId) ||
+        this.boundElsewhere(record));
+    if (live) return 'forward';
+    await this.sessions.closed(sessionId);
+    return 'ended';
+  }
+
+  /**
+   * A lease on a backend of the running replica. A session goes to the backend it is bound
+   * to; a session whose backend went away (sleep, crash, pod gone) is replayed on the least
+   * loaded backend first — or, where the server does not resume sessions, ends with 404.
+   */
+  private async lease(options: AcquireOptions, record: SessionRecord | undefined): Promise<Lease> {
     const replica = this.replica!;
     const abort = this.replicaAbort!;
-    const backend = chooseBackend(
-      replica.backends?.() ?? [{ id: replica.id, url: replica.url }],
-      this.sessions,
-      options.sessionId,
-    );
-    if (!backend)
-      throw new FleetError(404, 'unknown-session', `session not found on server ${this.slug}`);
-    const counts = options.kind === 'request';
+    const backends = replica.backends?.() ?? [{ id: replica.id, url: replica.url }];
+    const id = options.sessionId;
+    if (id === undefined || record === undefined) {
+      const backend = chooseBackend(backends, this.sessions.byBackend, undefined)!;
+      return this.leaseOn(backend, replica, abort, options.kind, undefined);
+    }
+    const bound = record.backend && backends.find((b) => b.id === record.backend!.replicaId);
+    if (bound) {
+      this.sessions.adopt(id, bound.id);
+      return this.leaseOn(bound, replica, abort, options.kind, record.backend!.sessionId);
+    }
+    if (!this.sessions.resumes) {
+      await this.sessions.closed(id);
+      throw this.unknownSession();
+    }
+    const chosen = chooseBackend(backends, this.sessions.byBackend, undefined)!;
+    // Counts as in flight while the replay runs, so the server does not sleep under it.
+    const replaying = this.leaseOn(chosen, replica, abort, 'request', undefined);
+    try {
+      const binding = await this.sessions.rebind(
+        id,
+        record,
+        { url: chosen.url, headers: replica.headers, replicaId: chosen.id },
+        AbortSignal.any([abort.signal, AbortSignal.timeout(this.spec.health.startupTimeoutMs)]),
+      );
+      if (abort.signal.aborted)
+        throw new FleetError(503, 'unavailable', `server ${this.slug} went away`, 1);
+      const backend = backends.find((b) => b.id === binding.replicaId) ?? chosen;
+      return this.leaseOn(backend, replica, abort, options.kind, binding.sessionId, true);
+    } catch (err) {
+      if (err instanceof FleetError) throw err;
+      throw this.reject(
+        new FleetError(
+          502,
+          'resume-failed',
+          `could not resume the session on server ${this.slug}: ${(err as Error).message}`,
+        ),
+      );
+    } finally {
+      replaying.release();
+    }
+  }
+
+  private leaseOn(
+    backend: { id: string; url: string },
+    replica: Replica,
+    abort: AbortController,
+    kind: AcquireOptions['kind'],
+    sessionId: string | undefined,
+    resumed = false,
+  ): Lease {
+    const counts = kind === 'request';
     const flight = this.flight;
     if (counts) {
       if (flight.count++ === 0) this.ctx.activity.busy(this.slug, true);
@@ -252,7 +348,13 @@ export class ManagedServer {
     }
     let released = false;
     return {
-      upstream: { url: backend.url, replicaId: backend.id, headers: replica.headers },
+      upstream: {
+        url: backend.url,
+        replicaId: backend.id,
+        headers: replica.headers,
+        ...(sessionId !== undefined ? { sessionId } : {}),
+        ...(resumed ? { resumed } : {}),
+      },
       signal: abort.signal,
       release: () => {
         if (released) return;
@@ -554,7 +656,6 @@ export class ManagedServer {
     this.clearTimers();
     this.drainMode = undefined;
     this.setState('asleep', null);
-    this.sessions.clear();
     this.ctx.metrics.sleeps.inc({ server: this.slug, reason });
     this.ctx.events.event({
       server: this.slug,
@@ -572,6 +673,9 @@ export class ManagedServer {
     // Asleep elsewhere: the replica is already gone; do not scale anything ourselves.
     await this.teardownReplica(reason === 'elsewhere' ? 'shutdown' : 'sleep');
     for (const resolve of waiters) resolve();
+    // Requests held meanwhile (a replica whose pods all went away holds them) asked for the
+    // server: wake it for them rather than leave them waiting for someone else's request.
+    if (this.hold.size > 0 && this.state === 'asleep' && !this.stopped) this.startWake('wake');
   }
 
   /** Takes the replica away (aborting its leases) and resolves once its processes are gone. */
@@ -585,6 +689,8 @@ export class ManagedServer {
     this.flight = { count: 0 };
     this.ctx.activity.busy(this.slug, false);
     this.follower.reset();
+    if (this.stopped) this.sessions.dropLive();
+    else void this.sessions.replicaGone();
     if (replica)
       await replica
         .stop(intent)

@@ -31,6 +31,8 @@ export interface MessagePeek {
   id: JsonRpcId;
   /** The body carries an `initialize` request: its response may mint a session. */
   isInitialize: boolean;
+  /** The requests and notifications with their params (sessions keep what a replay needs). */
+  calls: { method: string; params: unknown }[];
 }
 
 export type PeekResult =
@@ -58,6 +60,7 @@ export function peekMessages(body: Buffer): PeekResult {
     return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: empty batch', id: null };
   }
   const methods: string[] = [];
+  const calls: MessagePeek['calls'] = [];
   for (const message of messages) {
     const problem = shapeProblem(message);
     if (problem) {
@@ -65,7 +68,10 @@ export function peekMessages(body: Buffer): PeekResult {
       return { ok: false, code: INVALID_REQUEST, message: `Invalid Request: ${problem}`, id };
     }
     const method = (message as { method?: unknown }).method;
-    if (typeof method === 'string') methods.push(method);
+    if (typeof method === 'string') {
+      methods.push(method);
+      calls.push({ method, params: (message as { params?: unknown }).params });
+    }
   }
   return {
     ok: true,
@@ -73,6 +79,7 @@ export function peekMessages(body: Buffer): PeekResult {
       methods,
       id: batch ? null : idOf(parsed),
       isInitialize: methods.includes('initialize'),
+      calls,
     },
   };
 }

@@ -117,6 +117,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
    * Streams the body to `res` under `headers`. When `leaseSignal` has fired (the server is
    * going to sleep) the client response ends cleanly; any other failure mid-body destroys
    * the client connection so the client sees an error rather than a truncated success.
+   * A response whose head was already sent (a parked stream) gets the body only.
    */
   relayTo(
     res: ServerResponse,
@@ -125,10 +126,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     leaseSignal: AbortSignal,
     flushHeaders: boolean,
   ): void {
-    res.writeHead(statusCode, headers);
-    // A standalone GET stream must show its headers now (clients wait for them to consider
-    // the stream open); POST replies send theirs with the first bytes, saving a packet.
-    if (flushHeaders) res.flushHeaders();
+    if (!res.headersSent) {
+      res.writeHead(statusCode, headers);
+      // A standalone GET stream must show its headers now (clients wait for them to consider
+      // the stream open); POST replies send theirs with the first bytes, saving a packet.
+      if (flushHeaders) res.flushHeaders();
+    }
     let awaitingDrain = false;
     const resume = (): void => {
       awaitingDrain = false;

@@ -16,6 +16,7 @@ import {
   type MessagePeek,
 } from './jsonrpc.ts';
 import { UpstreamError, UpstreamExchange, type UpstreamHead } from './proxy.ts';
+import { changesReplay } from '../sessions/session-record.ts';
 import { RequestMetrics } from './request-metrics.ts';
 import { BodyAbortedError, BodyTooLargeError, readBody } from './read-body.ts';
 import { sendFleetError, sendJsonRpcError } from './respond.ts';
@@ -127,108 +128,193 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     const rpcId: JsonRpcId = peek?.id ?? null;
     const sessionId = headerValue(req.headers['mcp-session-id']);
 
-    // 2. A lease: the fleet wakes the server if needed, holds us, routes the session.
-    let lease: Lease;
-    try {
-      lease = await fleet.acquire(slug, {
-        kind: method === 'GET' ? 'stream' : 'request',
-        sessionId,
-        signal: waiting.signal,
-      });
-    } catch (err) {
-      if (clientGone) return;
-      if (err instanceof FleetError) {
-        stats.rejected(slug, err.code);
+    // Ending a session whose backend is gone (its server sleeps) needs no backend.
+    if (method === 'DELETE' && sessionId !== undefined) {
+      try {
+        if ((await fleet.endSession(slug, sessionId)) === 'ended') {
+          res.writeHead(200, idHeader).end();
+          return;
+        }
+      } catch (err) {
+        if (!(err instanceof FleetError)) throw err;
         sendFleetError(res, err, rpcId);
-      } else {
-        logger.error({ reqId: requestId, server: slug, err }, 'fleet.acquire failed');
-        sendJsonRpcError(res, 500, rpcId, INTERNAL_ERROR, 'Internal gateway error', idHeader);
+        return;
       }
-      return;
     }
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      lease.release();
-    };
-    if (clientGone) {
-      release(); // the client left while the server was waking
-      return;
-    }
-    const onLeaseAbort = (): void => exchange?.abort();
-    lease.signal.addEventListener('abort', onLeaseAbort, { once: true });
-    res.once('close', () => {
-      lease.signal.removeEventListener('abort', onLeaseAbort);
-      release();
-    });
 
-    // 3. Upstream.
-    const target = pools.target(lease.upstream.url);
-    exchange = UpstreamExchange.send(target, {
-      method,
-      path: ctx.search ? joinQuery(target.path, ctx.search) : target.path,
-      headers: upstreamRequestHeaders(
+    // A GET stream of a sleeping server's session is opened here at once and kept open
+    // (comments keep proxies from timing it out) until the session is bound again.
+    let parked: ParkedStream | undefined;
+    const onPark = (): void => {
+      parked ??= new ParkedStream(res, sessionId!, requestId);
+    };
+
+    // A session's backend may have lost it (child or pod restarted): the fleet binds it again
+    // (replays it) and the request is sent once more.
+    for (let attempt = 1; ; attempt++) {
+      // 2. A lease: the fleet wakes the server if needed, holds us, routes the session.
+      let lease: Lease;
+      try {
+        lease = await fleet.acquire(slug, {
+          kind: method === 'GET' ? 'stream' : 'request',
+          sessionId,
+          signal: waiting.signal,
+          ...(method === 'GET' && sessionId !== undefined ? { onPark } : {}),
+        });
+      } catch (err) {
+        if (clientGone) return;
+        if (parked) return parked.end();
+        if (err instanceof FleetError) {
+          stats.rejected(slug, err.code);
+          sendFleetError(res, err, rpcId);
+        } else {
+          logger.error({ reqId: requestId, server: slug, err }, 'fleet.acquire failed');
+          sendJsonRpcError(res, 500, rpcId, INTERNAL_ERROR, 'Internal gateway error', idHeader);
+        }
+        return;
+      }
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        lease.signal.removeEventListener('abort', onLeaseAbort);
+        lease.release();
+      };
+      const onLeaseAbort = (): void => exchange?.abort();
+      if (clientGone) {
+        release(); // the client left while the server was waking
+        return;
+      }
+      lease.signal.addEventListener('abort', onLeaseAbort, { once: true });
+      res.once('close', release);
+
+      // 3. Upstream, in the backend's own session.
+      const target = pools.target(lease.upstream.url);
+      const headers = upstreamRequestHeaders(
         req.headers,
         lease.upstream.headers,
         requestId,
         req.socket.remoteAddress,
-      ),
-      body,
-    });
-    if (lease.signal.aborted) exchange.abort();
-    let upstream: UpstreamHead;
-    try {
-      upstream = await exchange.head;
-    } catch (err) {
-      if (clientGone) return;
-      if (lease.signal.aborted) {
-        sendJsonRpcError(res, 503, rpcId, SERVER_ERROR, `Server "${slug}" went away`, {
-          ...idHeader,
-          'retry-after': '1',
-        });
-      } else if (err instanceof UpstreamError) {
-        logger.warn({ reqId: requestId, server: slug, err: err.message }, 'upstream failed');
-        sendJsonRpcError(res, err.status, rpcId, SERVER_ERROR, err.message, idHeader);
-      } else {
-        throw err;
+      );
+      const backendSession = lease.upstream.sessionId;
+      if (backendSession === '') delete headers['mcp-session-id'];
+      else if (backendSession !== undefined) headers['mcp-session-id'] = backendSession;
+      // Event ids of a backend session that is gone mean nothing to the new one.
+      if (parked || lease.upstream.resumed) delete headers['last-event-id'];
+      exchange = UpstreamExchange.send(target, {
+        method,
+        path: ctx.search ? joinQuery(target.path, ctx.search) : target.path,
+        headers,
+        body,
+      });
+      if (lease.signal.aborted) exchange.abort();
+      let upstream: UpstreamHead;
+      try {
+        upstream = await exchange.head;
+      } catch (err) {
+        if (clientGone) return;
+        if (parked) return parked.end();
+        if (lease.signal.aborted) {
+          sendJsonRpcError(res, 503, rpcId, SERVER_ERROR, `Server "${slug}" went away`, {
+            ...idHeader,
+            'retry-after': '1',
+          });
+        } else if (err instanceof UpstreamError) {
+          logger.warn({ reqId: requestId, server: slug, err: err.message }, 'upstream failed');
+          sendJsonRpcError(res, err.status, rpcId, SERVER_ERROR, err.message, idHeader);
+        } else {
+          throw err;
+        }
+        return;
       }
+
+      // 4. Sessions: a backend that lost the session, a session minted or ended.
+      const status = upstream.statusCode;
+      if (sessionId !== undefined) {
+        const lost =
+          status === 404 ||
+          (status === 400 && (await answeredUnknownSession(upstream, exchange, res, requestId)));
+        if (res.writableEnded || res.destroyed) return; // a 400 relayed as it came
+        if (lost) {
+          exchange.abort();
+          release();
+          const again = await fleet.sessionLost(slug, sessionId, {
+            replicaId: lease.upstream.replicaId,
+            sessionId: backendSession ?? sessionId,
+          });
+          if (again && attempt === 1 && method !== 'DELETE') continue;
+          if (parked) return parked.end();
+          sendJsonRpcError(res, 404, rpcId, SESSION_NOT_FOUND, 'Session not found', idHeader);
+          return;
+        }
+      }
+      stats.answered(slug, (performance.now() - started) / 1000);
+      const responseHeaders = clientResponseHeaders(upstream.headers, requestId);
+      const ok = status >= 200 && status < 300;
+      if (sessionId !== undefined) {
+        // The client only ever sees its own session id.
+        if (responseHeaders['mcp-session-id'] !== undefined)
+          responseHeaders['mcp-session-id'] = sessionId;
+        if (method === 'DELETE' && ok) await fleet.sessionClosed(slug, sessionId);
+        else if (ok && peek && changesReplay(peek.calls))
+          await fleet.sessionCallsAnswered(slug, sessionId, peek.calls);
+      } else if (peek?.isInitialize && ok) {
+        const minted = headerValue(upstream.headers['mcp-session-id']);
+        if (minted !== undefined) {
+          const initialize = peek.calls.find((c) => c.method === 'initialize')?.params;
+          responseHeaders['mcp-session-id'] = await fleet.sessionOpened(
+            slug,
+            { replicaId: lease.upstream.replicaId, sessionId: minted },
+            (initialize ?? {}) as Record<string, unknown>,
+          );
+        }
+      }
+      if (parked && !ok) {
+        exchange.abort();
+        return parked.end();
+      }
+      parked?.attached();
+
+      // 5. Relay, streaming.
+      exchange.relayTo(res, status, responseHeaders, lease.signal, method === 'GET');
       return;
     }
-    stats.answered(slug, (performance.now() - started) / 1000);
-
-    // 4. Sessions: learn the ones minted, forget the ones that ended.
-    const status = upstream.statusCode;
-    if (sessionId !== undefined) {
-      if (status === 404) {
-        fleet.sessionClosed(slug, sessionId);
-      } else if (
-        status === 400 &&
-        (await answeredUnknownSession(upstream, exchange, res, requestId))
-      ) {
-        fleet.sessionClosed(slug, sessionId);
-        sendJsonRpcError(res, 404, rpcId, SESSION_NOT_FOUND, 'Session not found', idHeader);
-        return;
-      } else if (method === 'DELETE' && status >= 200 && status < 300) {
-        fleet.sessionClosed(slug, sessionId);
-      }
-    }
-    if (peek?.isInitialize && status >= 200 && status < 300) {
-      const minted = headerValue(upstream.headers['mcp-session-id']);
-      if (minted !== undefined) fleet.sessionOpened(slug, minted, lease.upstream.replicaId);
-    }
-    // answeredUnknownSession relayed the upstream's own 400, or gave up on a broken one.
-    if (res.writableEnded || res.destroyed) return;
-
-    // 5. Relay, streaming.
-    exchange.relayTo(
-      res,
-      status,
-      clientResponseHeaders(upstream.headers, requestId),
-      lease.signal,
-      method === 'GET',
-    );
   };
+}
+
+/** SSE comments every so often keep load balancers from closing a quiet parked stream. */
+const PARKED_KEEPALIVE_MS = 25_000;
+
+/** A client's GET stream held open by the gateway while its session has no backend. */
+class ParkedStream {
+  private readonly res: ServerResponse;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(res: ServerResponse, sessionId: string, requestId: string) {
+    this.res = res;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      'mcp-session-id': sessionId,
+      'x-request-id': requestId,
+    });
+    res.write(': the server sleeps; events resume when it wakes\n\n');
+    this.timer = setInterval(() => res.write(': keepalive\n\n'), PARKED_KEEPALIVE_MS);
+    this.timer.unref();
+    res.once('close', () => clearInterval(this.timer));
+  }
+
+  /** The backend's stream takes over. */
+  attached(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Ends the stream cleanly: the client reconnects when it wants to. */
+  end(): void {
+    clearInterval(this.timer);
+    if (!this.res.writableEnded) this.res.end();
+  }
 }
 
 /**

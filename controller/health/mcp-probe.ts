@@ -2,6 +2,14 @@
 // ping. Readiness on wake and the periodic health check both use it, so "ready" means the
 // server answered MCP, not merely that a port was open.
 import { LATEST_PROTOCOL_VERSION } from '../bridge/stdio-bridge.ts';
+import {
+  findReply,
+  isConnectionError,
+  postMessage,
+  type RpcReply,
+} from '../mcp-client/post-message.ts';
+
+export { isConnectionError };
 
 export interface ProbeResult {
   ok: boolean;
@@ -9,11 +17,6 @@ export interface ProbeResult {
   error?: string;
   /** True when nothing answered at all (connection refused): worth retrying during a wake. */
   unreachable?: boolean;
-}
-
-interface RpcReply {
-  result?: unknown;
-  error?: { code?: number; message?: string };
 }
 
 export class McpProbe {
@@ -117,16 +120,9 @@ export class McpProbe {
   }
 
   private post(message: unknown, signal: AbortSignal): Promise<Response> {
-    return fetch(this.url, {
-      method: 'POST',
-      headers: {
-        ...this.headers,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-        ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}),
-      },
-      body: JSON.stringify(message),
+    return postMessage(this.url, message, {
+      headers: this.headers,
+      sessionId: this.sessionId,
       signal,
     });
   }
@@ -153,16 +149,7 @@ export class PingError extends Error {
  */
 export async function pingWithoutSession(url: string, signal: AbortSignal): Promise<void> {
   const id = 1;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }),
-    signal,
-  });
+  const res = await postMessage(url, { jsonrpc: '2.0', id, method: 'ping' }, { signal });
   const text = await res.text();
   const reply = findReply(text, res.headers.get('content-type') ?? '', id);
   if (reply === undefined || (res.status !== 200 && reply.error)) {
@@ -172,35 +159,6 @@ export async function pingWithoutSession(url: string, signal: AbortSignal): Prom
       `ping through the bridge failed: HTTP ${res.status}${message ? `: ${message}` : ''}`,
     );
   }
-}
-
-/** The JSON-RPC response with `id` in a JSON or SSE body. */
-function findReply(text: string, contentType: string, id: number): RpcReply | undefined {
-  const candidates: string[] = contentType.includes('text/event-stream')
-    ? text
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trim())
-    : [text];
-  for (const candidate of candidates) {
-    try {
-      const parsed = JSON.parse(candidate) as unknown;
-      const items = Array.isArray(parsed) ? parsed : [parsed];
-      for (const item of items as (RpcReply & { id?: unknown })[]) {
-        if (item && item.id === id) return item;
-      }
-    } catch {
-      /* not JSON: keep looking */
-    }
-  }
-  return undefined;
-}
-
-export function isConnectionError(err: unknown): boolean {
-  const cause = (err as { cause?: { code?: string } }).cause;
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'UND_ERR_SOCKET'].includes(
-    cause?.code ?? '',
-  );
 }
 
 function errorText(err: unknown): string {

@@ -87,6 +87,7 @@ const common = {
     failureThreshold: count,
     startupTimeoutMs: millis,
   }),
+  sessions: z.object({ resume: z.boolean() }),
   meta: z.record(z.string(), z.unknown()),
 };
 

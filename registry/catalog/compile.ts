@@ -43,6 +43,7 @@ export function compileServer(document: ServerJson, file: string, slug: string):
     source: file,
     scaling: scalingOf(settings),
     health: healthOf(settings),
+    sessions: { resume: settings.sessions?.resume ?? DEFAULTS.sessionResume },
     meta,
   };
 

@@ -14,6 +14,7 @@ export const DEFAULTS = {
   healthTimeout: '5s',
   failureThreshold: 3,
   startupTimeout: '60s',
+  sessionResume: true,
   port: 8080,
   resources: {
     requests: { cpu: '50m', memory: '128Mi' },
@@ -118,6 +119,15 @@ export const PlatformSettingsSchema = z
         timeout: duration('100ms', '5m').optional(),
         failureThreshold: z.number().int().min(1).max(100).optional(),
         startupTimeout: duration('1s', '30m').optional(),
+      })
+      .optional(),
+    sessions: z
+      .strictObject({
+        /**
+         * Replay a client's session on a new backend when its own went away (default true);
+         * false for servers whose sessions keep state a replay cannot restore.
+         */
+        resume: z.boolean().optional(),
       })
       .optional(),
     /** Allowed egress destinations besides DNS. Default: none (deny all). */

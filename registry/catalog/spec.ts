@@ -69,6 +69,16 @@ export interface Health {
   startupTimeoutMs: number;
 }
 
+export interface Sessions {
+  /**
+   * A client's session outlives its backend (sleep, crash, pod gone): the gateway replays the
+   * client's initialize, log level and subscriptions to a new backend. false: the session ends
+   * with its backend (404, the client re-initializes) — for servers whose sessions hold state
+   * a replay cannot restore.
+   */
+  resume: boolean;
+}
+
 /** Kubernetes resource quantities, e.g. { cpu: "100m", memory: "128Mi" }. */
 export interface ResourceList {
   cpu?: string;
@@ -122,6 +132,7 @@ interface SpecCommon {
   source: string;
   scaling: Scaling;
   health: Health;
+  sessions: Sessions;
   /** _meta keys other than dev.mcpfleet/v1, preserved verbatim. */
   meta: Record<string, unknown>;
 }

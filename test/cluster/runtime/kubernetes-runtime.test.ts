@@ -174,23 +174,8 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
     // Give replica A's route time to reach Redis, then call through B with the same session.
     await waitFor(
       async () => {
-        const res = await fetch(`${controllers[1]!.url}/servers/everything/mcp`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-            'mcp-session-id': sessionId,
-            'mcp-protocol-version': '2025-06-18',
-          },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 7,
-            method: 'tools/call',
-            params: { name: 'echo', arguments: { message: 'via B' } },
-          }),
-        });
-        const text = await res.text();
-        return res.status === 200 && text.includes('via B');
+        const { status, text } = await call(controllers[1]!, sessionId, 'via B');
+        return status === 200 && text.includes('via B');
       },
       10_000,
       'the session to continue through replica B',
@@ -198,7 +183,13 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
     await client.close();
   });
 
-  const call = (controller: RunningController, sessionId: string, message: string) =>
+  /** One tools/call in `sessionId` through `controller`, as a client sends it. */
+  const callTool = (
+    controller: RunningController,
+    sessionId: string,
+    name: string,
+    args: Record<string, unknown>,
+  ) =>
     fetch(`${controller.url}/servers/everything/mcp`, {
       method: 'POST',
       headers: {
@@ -211,9 +202,12 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
         jsonrpc: '2.0',
         id: 9,
         method: 'tools/call',
-        params: { name: 'echo', arguments: { message } },
+        params: { name, arguments: args },
       }),
     }).then(async (res) => ({ status: res.status, text: await res.text() }));
+
+  const call = (controller: RunningController, sessionId: string, message: string) =>
+    callTool(controller, sessionId, 'echo', { message });
 
   const openSession = async (controller: RunningController) => {
     const client = new Client({ name: 'session', version: '1.0.0' });
@@ -224,31 +218,47 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
     return { client, sessionId: transport.sessionId! };
   };
 
-  it('answers a session whose pod was killed with 404, and serves a new session on the new pod', async () => {
+  /** The pod that answers a call in `sessionId` (server-everything's get-env shows POD_NAME). */
+  const answeringPod = async (controller: RunningController, sessionId: string) => {
+    const { status, text } = await callTool(controller, sessionId, 'get-env', {});
+    return { status, pod: /POD_NAME[^a-z0-9-]+([a-z0-9-]+)/.exec(text)?.[1] };
+  };
+
+  it('continues a session whose pod was killed on the new pod, replayed, without a hang', async () => {
     const core = scenario.kubeConfig.makeApiClient(CoreV1Api);
     const { client, sessionId } = await openSession(controllers[0]!);
-    assert.match((await call(controllers[0]!, sessionId, 'before')).text, /before/);
-    const [pod] = (
-      await core.listNamespacedPod({
-        namespace: scenario.namespace,
-        labelSelector: 'mcpfleet.dev/server=everything',
-      })
-    ).items;
+    const before = await answeringPod(controllers[0]!, sessionId);
+    assert.equal(before.status, 200);
+    assert.ok(before.pod, 'get-env shows the pod');
     await core.deleteNamespacedPod({
-      name: pod!.metadata!.name!,
+      name: before.pod,
       namespace: scenario.namespace,
       gracePeriodSeconds: 0,
     });
-    // The process behind the session is gone: a clean 404 (the client re-initializes), no hang.
+    // Held while no pod runs, then replayed on the new pod: the same session answers.
     await waitFor(
-      async () => (await call(controllers[0]!, sessionId, 'after')).status === 404,
+      async () => {
+        const now = await answeringPod(controllers[0]!, sessionId);
+        assert.ok([200, 503].includes(now.status), `status ${now.status}`);
+        return now.status === 200 && now.pod !== undefined && now.pod !== before.pod;
+      },
       60_000,
-      'the dead session to answer 404',
+      'the session to answer from the new pod',
     );
-    await client.close().catch(() => undefined);
-    const fresh = await openSession(controllers[0]!);
-    assert.match((await call(controllers[0]!, fresh.sessionId, 'recovered')).text, /recovered/);
-    await fresh.client.close();
+    assert.match((await call(controllers[0]!, sessionId, 'recovered')).text, /recovered/);
+    await client.close();
+  });
+
+  it('continues a session after its server slept, through another controller replica', async () => {
+    const { client, sessionId } = await openSession(controllers[0]!);
+    assert.match((await call(controllers[0]!, sessionId, 'awake')).text, /awake/);
+    await controllers[0]!.fleet.sleep('everything');
+    await waitFor(async () => (await scenario.replicas()) === 0, 30_000, 'scale to zero');
+    const answer = await call(controllers[1]!, sessionId, 'after the sleep');
+    assert.equal(answer.status, 200, answer.text);
+    assert.match(answer.text, /after the sleep/);
+    assert.equal(await scenario.replicas(), 1, 'woken by the session');
+    await client.close();
   });
 
   it('keeps serving its own sessions while Redis is down, reports degraded, and recovers alone', async () => {

@@ -88,12 +88,18 @@ describe('local fleet', function () {
     );
     assert.equal(fleet.status('everything')?.state, 'asleep', 'no wake for a dead session');
 
-    // A session the fleet saw opened is routed normally once the server is awake.
+    // A session the fleet saw opened gets an id of the gateway's, mapped to the backend's.
     const lease = await fleet.acquire('everything', { kind: 'request' });
-    fleet.sessionOpened('everything', 'live-session', lease.upstream.replicaId);
+    const id = await fleet.sessionOpened(
+      'everything',
+      { replicaId: lease.upstream.replicaId, sessionId: 'backend-session' },
+      {},
+    );
     lease.release();
-    const again = await fleet.acquire('everything', { kind: 'request', sessionId: 'live-session' });
+    assert.match(id, /^[A-Za-z0-9_-]{32}$/);
+    const again = await fleet.acquire('everything', { kind: 'request', sessionId: id });
     assert.equal(again.upstream.replicaId, lease.upstream.replicaId);
+    assert.equal(again.upstream.sessionId, 'backend-session');
     again.release();
   });
 

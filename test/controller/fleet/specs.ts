@@ -1,7 +1,7 @@
 // Hand-built ServerSpecs for fleet tests: real server-everything (stdio and HTTP) and the
 // failure-mode fixtures, with health/scaling settings small enough for fast tests.
 import type { Health, Scaling, WorkloadSpec } from '../../../registry/catalog/spec.ts';
-import { FIXTURE_HTTP_SERVER, FIXTURE_SERVER } from '../support/processes.ts';
+import { FIXTURE_HTTP_SERVER, FIXTURE_SERVER, SESSION_STATE_SERVER } from '../support/processes.ts';
 
 const EVERYTHING = { name: '@modelcontextprotocol/server-everything', version: '2026.8.31' };
 
@@ -9,6 +9,7 @@ interface Overrides {
   scaling?: Partial<Scaling>;
   health?: Partial<Health>;
   env?: Record<string, string>;
+  resume?: boolean;
 }
 
 function base(slug: string, o: Overrides): Omit<WorkloadSpec, 'transport' | 'local' | 'args'> {
@@ -35,6 +36,7 @@ function base(slug: string, o: Overrides): Omit<WorkloadSpec, 'transport' | 'loc
       startupTimeoutMs: 10_000,
       ...o.health,
     },
+    sessions: { resume: o.resume ?? true },
     meta: {},
     packageIndex: { amd64: 0 },
     artifacts: {},
@@ -95,5 +97,20 @@ export function httpFixture(slug: string, mode: string, o: Overrides = {}): Work
     transport: { type: 'streamable-http', port: 8080, path: '/mcp', portVariable: 'PORT' },
     args: [],
     local: { runnable: true, command: process.execPath, args: [FIXTURE_HTTP_SERVER], requires: [] },
+  };
+}
+
+/** The SDK server that reports what its session was set up with (session-state-server.ts). */
+export function sessionStateServer(slug: string, o: Overrides = {}): WorkloadSpec {
+  return {
+    ...base(slug, o),
+    transport: { type: 'stdio' },
+    args: [],
+    local: {
+      runnable: true,
+      command: process.execPath,
+      args: [SESSION_STATE_SERVER],
+      requires: [],
+    },
   };
 }

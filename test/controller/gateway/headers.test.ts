@@ -77,7 +77,8 @@ describe('gateway headers and protocol styles', function () {
     assert.equal(seen.headers.origin, undefined, 'origin is checked here, not upstream');
     assert.equal(seen.body, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', 'body verbatim');
 
-    assert.equal(res.headers['mcp-session-id'], 'sess-from-upstream');
+    // The client only ever sees its own session id, whatever the backend calls the session.
+    assert.equal(res.headers['mcp-session-id'], 'sess-1');
     assert.equal(res.headers['mcp-protocol-version'], '2025-11-25');
     assert.equal(res.headers['x-upstream'], 'yes');
     assert.equal(res.headers['x-request-id'], 'trace-123', 'request id echoed');

@@ -10,6 +10,7 @@ import {
   type Upstream,
 } from '../../../controller/fleet/fleet.ts';
 import type { ServerStatus } from '../../../controller/api/types.ts';
+import type { BackendBinding } from '../../../controller/sessions/session-record.ts';
 import type { EventQuery, FleetEvent } from '../../../controller/store/store.ts';
 
 export interface LeaseRecord {
@@ -72,11 +73,22 @@ export class StaticFleet implements Fleet {
     return this.leases.filter((l) => l.releases === 0);
   }
 
-  sessionOpened(slug: string, sessionId: string, replicaId: string): void {
-    this.opened.push({ slug, sessionId, replicaId });
+  /** Hands out the backend's own id: this fleet keeps no sessions of its own. */
+  async sessionOpened(slug: string, backend: BackendBinding): Promise<string> {
+    this.opened.push({ slug, sessionId: backend.sessionId, replicaId: backend.replicaId });
+    return backend.sessionId;
   }
-  sessionClosed(slug: string, sessionId: string): void {
+  async sessionClosed(slug: string, sessionId: string): Promise<void> {
     this.closed.push({ slug, sessionId });
+  }
+  /** A backend that lost a session: it is over here (nothing to replay it with). */
+  async sessionLost(slug: string, sessionId: string): Promise<boolean> {
+    this.closed.push({ slug, sessionId });
+    return false;
+  }
+  async sessionCallsAnswered(): Promise<void> {}
+  async endSession(): Promise<'forward'> {
+    return 'forward';
   }
 
   status(slug: string): ServerStatus | undefined {

@@ -12,6 +12,9 @@ export const EVERYTHING_BIN = fileURLToPath(
 export const FIXTURE_SERVER = fileURLToPath(
   new URL('../../fixtures/stdio-server.ts', import.meta.url),
 );
+export const SESSION_STATE_SERVER = fileURLToPath(
+  new URL('../../fixtures/session-state-server.ts', import.meta.url),
+);
 
 export function isAlive(pid: number): boolean {
   try {
