@@ -270,12 +270,13 @@ export class ManagedServer {
   async endSession(sessionId: string): Promise<'forward' | 'ended'> {
     const record = await this.sessions.find(sessionId);
     if (!record) throw this.unknownSession();
-    const backends = this.awake() ? (this.replica?.backends?.() ?? []) : [];
+    const replica = this.awake() ? this.replica : undefined;
+    const backends = replica
+      ? (replica.backends?.() ?? [{ id: replica.id, url: replica.url }])
+      : [];
     const live =
       record.backend !== undefined &&
-      ((this.awake() && !this.replica?.backends) ||
-        backends.some((b) => b.id === record.backend!.replicaId) ||
-        this.boundElsewhere(record));
+      (backends.some((b) => b.id === record.backend!.replicaId) || this.boundElsewhere(record));
     if (live) return 'forward';
     await this.sessions.closed(sessionId);
     return 'ended';

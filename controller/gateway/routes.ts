@@ -242,7 +242,8 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
             replicaId: lease.upstream.replicaId,
             sessionId: backendSession ?? sessionId,
           });
-          if (again && attempt === 1 && method !== 'DELETE') continue;
+          if (method === 'DELETE') await fleet.sessionClosed(slug, sessionId);
+          else if (again && attempt === 1) continue;
           if (parked) return parked.end();
           sendJsonRpcError(res, 404, rpcId, SESSION_NOT_FOUND, 'Session not found', idHeader);
           return;

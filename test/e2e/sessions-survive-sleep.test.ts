@@ -76,6 +76,18 @@ describe('sessions that survive sleep (SDK clients through the gateway)', functi
     return JSON.parse((result.content as [{ text: string }])[0].text) as SessionState;
   };
 
+  /** A raw ping in `sessionId`, as any client would send it. */
+  const pingIn = (slug: string, sessionId: string) =>
+    fetch(gateway.mcpUrl(slug), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': sessionId,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+
   const asleep = (slug: string, sleeps = 1) => waitForEvents(t, slug, 'sleep', sleeps);
 
   it('answers a call after the server slept, on the same session, replayed whole', async () => {
@@ -155,17 +167,19 @@ describe('sessions that survive sleep (SDK clients through the gateway)', functi
     const sessionId = transport.sessionId!;
     await transport.terminateSession();
     assert.equal(t.fleet.status('ended')?.state, 'asleep');
-    const again = await fetch(gateway.mcpUrl('ended'), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': sessionId,
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
-    });
+    const again = await pingIn('ended', sessionId);
     assert.equal(again.status, 404);
     assert.equal(t.fleet.status('ended')?.state, 'asleep');
+  });
+
+  it('ends an awake session on DELETE: its process goes, and the id is then unknown', async () => {
+    const { client, transport } = await connect('ended');
+    const { pid } = await state(client);
+    const sessionId = transport.sessionId!;
+    await transport.terminateSession();
+    await waitFor(() => !isAlive(pid), 5_000, 'the session process to exit');
+    const again = await pingIn('ended', sessionId);
+    assert.equal(again.status, 404);
   });
 
   it('replays the session when its process died under it while awake', async () => {

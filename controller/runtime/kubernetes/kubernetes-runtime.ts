@@ -99,9 +99,16 @@ export class KubernetesRuntime implements Runtime {
     if (spec.kind === 'remote') return this.remotes.start(spec);
     const deployment = workloadName(spec.slug);
     const wake = signal ?? new AbortController().signal;
+    // Pods running when the Deployment stood at zero are on their way out, even if the pod
+    // cache has not seen their deletion yet: a wake from zero waits for a pod of its own.
+    const leaving = new Set(this.pods.endpoints(spec.slug).map((e) => e.uid));
     // Only ever scale up here: another replica's scaler may have raised it further.
-    await this.scaleTo(spec.slug, deployment, 1, (current) => current < 1);
-    const endpoint = await this.pods.waitFor(spec.slug, (endpoints) => endpoints[0], wake);
+    const fromZero = await this.scaleTo(spec.slug, deployment, 1, (current) => current < 1);
+    const endpoint = await this.pods.waitFor(
+      spec.slug,
+      (endpoints) => (fromZero ? endpoints.find((e) => !leaving.has(e.uid)) : endpoints[0]),
+      wake,
+    );
     return this.replica(spec, deployment, endpoint);
   }
 
@@ -155,7 +162,9 @@ export class KubernetesRuntime implements Runtime {
           }
         : {}),
       backends: () => backends.list(),
-      scale: (count: number) => this.scaleTo(slug, deployment, count),
+      scale: async (count: number) => {
+        await this.scaleTo(slug, deployment, count);
+      },
       stop: async (intent: StopIntent = 'sleep') => {
         unwatch();
         backends.close();
@@ -170,10 +179,11 @@ export class KubernetesRuntime implements Runtime {
     deployment: string,
     replicas: number,
     only?: (current: number) => boolean,
-  ): Promise<void> {
+  ): Promise<boolean> {
     try {
       const patch = await this.scale.scaleTo(deployment, replicas, only);
       if (patch) this.options.onScalePatch?.({ ...patch, server: slug });
+      return patch !== undefined;
     } catch (err) {
       throw new Error(
         `could not scale Deployment ${this.options.namespace}/${deployment} to ${replicas}: ${describeApiError(err)}`,
