@@ -2,6 +2,7 @@
 // API (/api/v1/...), and /healthz, /readyz, /metrics. Plain node:http, no framework on the
 // hot path. Host/Origin are checked for everything but the liveness/readiness probes
 // (kubelet probes by pod IP, which no allow-list would name).
+import type { RegistryStatusView } from './api/types.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { API_PREFIX, createApiHandler } from './api/routes.ts';
 import { sendApiError, sendJson } from './api/send-json.ts';
@@ -38,6 +39,8 @@ export interface ControllerServerOptions {
   maxBodyBytes?: number;
   upstreamHeadersTimeoutMs?: number;
   readiness?: Readiness;
+  /** The registry's standing, for GET /api/v1/registry. */
+  registry?: () => RegistryStatusView;
 }
 
 export interface ControllerServer {
@@ -63,7 +66,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     maxBodyBytes: options.maxBodyBytes,
     upstreamHeadersTimeoutMs: options.upstreamHeadersTimeoutMs,
   });
-  const api = createApiHandler(fleet, logger);
+  const api = createApiHandler(fleet, logger, options.registry);
   const readiness = options.readiness ?? (async () => ({}));
   const log = logger.child({ component: 'http' });
 

@@ -19,7 +19,8 @@ import {
   staticRegistrySource,
   type RegistrySource,
 } from './registry-source/registry-source.ts';
-import type { ShardWatchOptions } from './registry-source/shard-source.ts';
+import type { DirectoryWatchTiming } from './registry-source/directory-watch.ts';
+import { RegistryStatus } from './registry-source/registry-status.ts';
 import { diffSpecs, isEmptyDiff, type RegistryDiff } from './registry-source/spec-diff.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
@@ -44,8 +45,8 @@ export interface StartOptions {
   specs?: ServerSpec[];
   /** Any other source of specs; wins over `specs` and `registryDir`. */
   registrySource?: RegistrySource;
-  /** Shard directories: how changes are noticed (tests shorten the poll). */
-  registryWatch?: ShardWatchOptions;
+  /** How registry changes are noticed (tests shorten the poll). */
+  registryWatch?: DirectoryWatchTiming;
   /**
    * Called after the registry changed to a valid new state, with the complete spec list and
    * what changed. The controller has logged the change and counted it by then.
@@ -211,6 +212,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   const loaded = await source.load();
   if (loaded.problems.length > 0) throw new RegistryError(source.location, loaded.problems);
   let specs = loaded.specs;
+  const registryStatus = new RegistryStatus(source, specs.length);
 
   const store = await openStore({
     databaseUrl: options.databaseUrl,
@@ -272,6 +274,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       allowedOrigins: options.allowedOrigins,
       maxBodyBytes: options.maxBodyBytes,
       readiness: readinessChecks(store, coord, () => specs.length, fleet),
+      registry: () => registryStatus.toJSON(),
     });
     await listen(controller, options.port ?? DEFAULT_PORT, host);
   } catch (err) {
@@ -287,6 +290,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       const diff = diffSpecs(specs, next);
       specs = next;
       reloads.inc({ outcome: 'applied' });
+      registryStatus.applied(next.length);
       if (isEmptyDiff(diff)) return;
       registryLog.info({ ...diff, servers: next.length }, 'registry changed');
       fleet
@@ -294,7 +298,10 @@ export async function startController(options: StartOptions = {}): Promise<Runni
         .catch((err: unknown) => registryLog.error({ err }, 'could not apply registry change'));
       options.onRegistryChange?.(next, diff);
     },
-    () => reloads.inc({ outcome: 'rejected' }),
+    (problems) => {
+      reloads.inc({ outcome: 'rejected' });
+      registryStatus.rejected(problems);
+    },
   );
 
   const port = (controller.server.address() as AddressInfo).port;

@@ -5,13 +5,17 @@ import { FleetError, type Fleet } from '../fleet/fleet.ts';
 import type { Logger } from '../observability/log.ts';
 import { parseEventsQuery } from './events-query.ts';
 import { sendApiError, sendJson } from './send-json.ts';
-import type { ServerStatus } from './types.ts';
+import type { RegistryStatusView, ServerStatus } from './types.ts';
 
 export const API_PREFIX = '/api/v1/';
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
-export function createApiHandler(fleet: Fleet, logger: Logger): ApiHandler {
+export function createApiHandler(
+  fleet: Fleet,
+  logger: Logger,
+  registry?: () => RegistryStatusView,
+): ApiHandler {
   const log = logger.child({ component: 'api' });
 
   return async function handleApi(req, res, url) {
@@ -22,6 +26,12 @@ export function createApiHandler(fleet: Fleet, logger: Logger): ApiHandler {
       if (parts.length === 1 && parts[0] === 'servers') {
         if (!allow(res, method, 'GET')) return;
         sendJson(res, 200, { servers: fleet.list() });
+        return;
+      }
+      // GET /api/v1/registry
+      if (parts.length === 1 && parts[0] === 'registry' && registry) {
+        if (!allow(res, method, 'GET')) return;
+        sendJson(res, 200, registry());
         return;
       }
       // GET /api/v1/events?server=&type=&limit=

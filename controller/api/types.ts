@@ -42,3 +42,18 @@ export type { FleetEvent } from '../store/store.ts';
 export interface ApiError {
   error: { code: string; message: string };
 }
+
+/** GET /api/v1/registry: where the servers come from, and how its last change went. */
+export interface RegistryStatusView {
+  /** The directory (or "(in-memory specs)"). */
+  location: string;
+  format: 'server-json' | 'shards' | 'static';
+  servers: number;
+  /** The last change seen while running; null until one happens. */
+  lastChange: {
+    at: string;
+    /** rejected: the previous servers are still served; `problems` say why. */
+    outcome: 'applied' | 'rejected';
+    problems: string[];
+  } | null;
+}

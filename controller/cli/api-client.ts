@@ -1,7 +1,7 @@
 // Client of a running controller's management API (/api/v1), for the operator CLI.
 // Every failure becomes an Error whose message is fit to show a person as is: the CLI
 // prints "mcpfleet: <message>" and exits 1, never a stack trace.
-import type { ApiError, FleetEvent, ServerStatus } from '../api/types.ts';
+import type { ApiError, FleetEvent, RegistryStatusView, ServerStatus } from '../api/types.ts';
 import type { EventQuery } from '../store/store.ts';
 
 export const DEFAULT_CONTROLLER_URL = 'http://127.0.0.1:8080';
@@ -58,6 +58,10 @@ export class ApiClient {
   async listServers(): Promise<ServerStatus[]> {
     const body = await this.#request<{ servers: ServerStatus[] }>('GET', 'servers');
     return body.servers;
+  }
+
+  getRegistry(): Promise<RegistryStatusView> {
+    return this.#request<RegistryStatusView>('GET', 'registry');
   }
 
   getServer(slug: string): Promise<ServerStatus> {

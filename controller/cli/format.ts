@@ -1,5 +1,5 @@
 // Human output of the operator CLI: aligned tables, short durations and ages.
-import type { FleetEvent, ServerStatus } from '../api/types.ts';
+import type { FleetEvent, RegistryStatusView, ServerStatus } from '../api/types.ts';
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
 export function formatTable(headers: string[], rows: string[][]): string {
@@ -113,4 +113,21 @@ export function formatEvents(events: FleetEvent[]): string {
 /** Table cells are one line: a multi-line error would break the alignment. */
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * Below the server table: nothing while the registry is as loaded, else what happened to its
+ * last change — a rejected one names every problem (the previous servers are still served).
+ */
+export function formatRegistry(registry: RegistryStatusView, now: number = Date.now()): string {
+  const change = registry.lastChange;
+  if (!change) return '';
+  const when = formatAge(change.at, now);
+  if (change.outcome === 'applied')
+    return `\nregistry ${registry.location}: ${registry.servers} servers, last change applied ${when}\n`;
+  return (
+    `\nregistry ${registry.location}: the last change (${when}) was rejected; still serving the ` +
+    `previous ${registry.servers} servers. Fix:\n` +
+    change.problems.map((p) => `  ${p}\n`).join('')
+  );
 }

@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { Logger } from '../observability/log.ts';
 import type { Problem, ServerSpec } from '../../registry/catalog/spec.ts';
 import { ServerJsonDirectorySource } from './server-json-source.ts';
-import { ShardDirectorySource, type ShardWatchOptions } from './shard-source.ts';
+import type { DirectoryWatchTiming } from './directory-watch.ts';
+import { ShardDirectorySource } from './shard-source.ts';
 
 export interface RegistryLoad {
   specs: ServerSpec[];
@@ -49,8 +50,8 @@ export class RegistrySourceError extends Error {
 
 export interface OpenRegistryOptions {
   logger?: Logger;
-  /** Shard directories only: how changes are noticed. */
-  watch?: ShardWatchOptions;
+  /** How changes are noticed (both layouts are watched). */
+  watch?: DirectoryWatchTiming;
 }
 
 /** Which layout `dir` holds; throws RegistrySourceError when it is neither. */
@@ -111,7 +112,7 @@ function sample(names: string[]): string {
 export function openRegistrySource(dir: string, options: OpenRegistryOptions = {}): RegistrySource {
   return detectRegistryFormat(dir) === 'shards'
     ? new ShardDirectorySource(dir, { logger: options.logger, ...options.watch })
-    : new ServerJsonDirectorySource(dir);
+    : new ServerJsonDirectorySource(dir, { logger: options.logger, ...options.watch });
 }
 
 /** Specs handed over in memory (tests, benches): loads them as given, never changes. */

@@ -1,23 +1,77 @@
 // The source registry, registry/servers/<slug>/server.json: loaded and compiled by the
-// catalog (the one compiler). Read once: a checkout changes by restarting the controller
-// (`npm start` again), so watch() never fires.
+// catalog (the one compiler). Watched while the controller runs, so a server added, changed
+// or removed in the checkout is served without a restart; a change that breaks a file keeps
+// the last good servers and says why (directory-watch.ts).
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { loadRegistry } from '../../registry/catalog/index.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Problem, ServerSpec } from '../../registry/catalog/spec.ts';
+import { watchRegistryDirectory, type DirectoryWatchTiming } from './directory-watch.ts';
 import type { RegistryLoad, RegistrySource } from './registry-source.ts';
+import { stableStringify } from './spec-diff.ts';
+
+export interface ServerJsonSourceOptions extends DirectoryWatchTiming {
+  logger?: Logger;
+}
+
+/** A hash of the folder names and every server.json's bytes: what a reload depends on. */
+async function contentHash(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const entries = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+  for (const name of entries) {
+    hash.update(`${name}\0`);
+    try {
+      hash.update(await readFile(path.join(dir, name, 'server.json'))).update('\0');
+    } catch (error) {
+      // No server.json (yet): the compiler will say so; the hash still records its absence.
+      hash.update(`missing:${(error as NodeJS.ErrnoException).code ?? ''}\0`);
+    }
+  }
+  return hash.digest('hex');
+}
 
 export class ServerJsonDirectorySource implements RegistrySource {
   readonly format = 'server-json' as const;
   readonly location: string;
+  readonly #options: ServerJsonSourceOptions;
+  readonly #logger: Logger | undefined;
+  #loaded: { hash: string; specsKey: string } | undefined;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: ServerJsonSourceOptions = {}) {
     this.location = dir;
+    this.#options = options;
+    this.#logger = options.logger?.child({ component: 'registry', registry: dir });
   }
 
   async load(): Promise<RegistryLoad> {
+    const hash = await contentHash(this.location).catch(() => undefined);
     const { specs, problems } = await loadRegistry(this.location);
+    if (hash !== undefined && problems.length === 0)
+      this.#loaded = { hash, specsKey: stableStringify(specs) };
     return { specs, problems };
   }
 
-  watch(): () => void {
-    return () => undefined;
+  watch(
+    onChange: (specs: ServerSpec[]) => void,
+    onRejected?: (problems: Problem[]) => void,
+  ): () => void {
+    return watchRegistryDirectory({
+      dir: this.location,
+      recursive: true,
+      ...this.#options,
+      ...(this.#logger ? { logger: this.#logger } : {}),
+      ...(this.#loaded ? { initial: this.#loaded } : {}),
+      read: async () => ({
+        hash: await contentHash(this.location),
+        validate: () => loadRegistry(this.location),
+      }),
+      onChange,
+      ...(onRejected ? { onRejected } : {}),
+    });
   }
 }

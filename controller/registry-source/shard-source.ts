@@ -11,31 +11,22 @@
 // `..data`, so a snapshot never mixes two versions. A change that fails validation keeps the
 // previous specs (and is logged); a valid one is emitted as the complete new list.
 import { createHash } from 'node:crypto';
-import { watch as watchDirectory, type FSWatcher } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../observability/log.ts';
-import { formatProblem, problemsFromZod } from '../../registry/catalog/problems.ts';
+import { problemsFromZod } from '../../registry/catalog/problems.ts';
 import type { Problem, ServerSpec } from '../../registry/catalog/spec.ts';
 import { asServerSpec, ServerSpecSchema } from './spec-schema.ts';
 import type { RegistryLoad, RegistrySource } from './registry-source.ts';
+import { watchRegistryDirectory, type DirectoryWatchTiming } from './directory-watch.ts';
 import { stableStringify } from './spec-diff.ts';
 
 /** Far above a ConfigMap's 1 MiB, so a whole compiled registry fits in one local file. */
 export const MAX_SHARD_BYTES = 64 * 1024 * 1024;
 const KUBELET_DATA_LINK = '..data';
 
-export interface ShardWatchOptions {
-  /** Quiet time after a filesystem event before reloading; default 200 ms. */
-  debounceMs?: number;
-  /** Content-hash poll, for filesystems where fs.watch is silent; default 10 s, 0 = off. */
-  pollIntervalMs?: number;
-  /** Use fs.watch on the directory (default true); the poll runs either way. */
-  fsWatch?: boolean;
-}
-
-export interface ShardSourceOptions extends ShardWatchOptions {
+export interface ShardSourceOptions extends DirectoryWatchTiming {
   logger?: Logger;
 }
 
@@ -238,97 +229,18 @@ export class ShardDirectorySource implements RegistrySource {
     onChange: (specs: ServerSpec[]) => void,
     onRejected?: (problems: Problem[]) => void,
   ): () => void {
-    const debounceMs = this.#options.debounceMs ?? 200;
-    const pollIntervalMs = this.#options.pollIntervalMs ?? 10_000;
-    const log = this.#logger;
-    let seenHash = this.#loaded?.hash;
-    let appliedKey = this.#loaded?.specsKey;
-    let stopped = false;
-    let running = false;
-    let again = false;
-    let debounce: NodeJS.Timeout | undefined;
-
-    const checkOnce = async (): Promise<void> => {
-      let snapshot: Snapshot;
-      try {
-        snapshot = await readSnapshot(this.location);
-      } catch (error) {
-        // Mid-swap the old `..<timestamp>` directory can vanish under us: the swap's own
-        // event, or the next poll, reads again.
-        log?.warn(
-          { err: error },
-          'cannot read the registry directory; retrying on the next change',
-        );
-        return;
-      }
-      if (stopped || snapshot.hash === seenHash) return;
-      seenHash = snapshot.hash;
-      const result = validateSnapshot(this.location, snapshot);
-      if (result.problems.length > 0) {
-        log?.error(
-          { problems: result.problems.map(formatProblem) },
-          `registry change rejected (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}): keeping the previous servers`,
-        );
-        onRejected?.(result.problems);
-        return;
-      }
-      const key = stableStringify(result.specs);
-      if (key === appliedKey) return; // reformatted or re-sharded, same servers
-      appliedKey = key;
-      onChange(result.specs);
-    };
-
-    const check = async (): Promise<void> => {
-      if (running) {
-        again = true;
-        return;
-      }
-      running = true;
-      try {
-        do {
-          again = false;
-          await checkOnce();
-        } while (again && !stopped);
-      } catch (error) {
-        log?.error({ err: error }, 'registry reload failed');
-      } finally {
-        running = false;
-      }
-    };
-
-    const schedule = (): void => {
-      if (stopped) return;
-      clearTimeout(debounce);
-      debounce = setTimeout(() => void check(), debounceMs);
-      debounce.unref();
-    };
-
-    let watcher: FSWatcher | undefined;
-    if (this.#options.fsWatch ?? true) {
-      try {
-        watcher = watchDirectory(this.location, { persistent: false }, schedule);
-        watcher.on('error', (error) => {
-          log?.warn({ err: error }, 'fs.watch failed; noticing registry changes by polling only');
-          watcher?.close();
-          watcher = undefined;
-        });
-      } catch (error) {
-        log?.warn(
-          { err: error },
-          'fs.watch unavailable; noticing registry changes by polling only',
-        );
-      }
-    }
-    const poll = pollIntervalMs > 0 ? setInterval(() => void check(), pollIntervalMs) : undefined;
-    poll?.unref();
-    // Whatever changed between load() and now has sent no event we could hear.
-    schedule();
-
-    return () => {
-      stopped = true;
-      clearTimeout(debounce);
-      clearInterval(poll);
-      watcher?.close();
-    };
+    return watchRegistryDirectory({
+      dir: this.location,
+      recursive: false,
+      ...this.#options,
+      ...(this.#logger ? { logger: this.#logger } : {}),
+      ...(this.#loaded ? { initial: this.#loaded } : {}),
+      read: async () => {
+        const snapshot = await readSnapshot(this.location);
+        return { hash: snapshot.hash, validate: () => validateSnapshot(this.location, snapshot) };
+      },
+      onChange,
+      ...(onRejected ? { onRejected } : {}),
+    });
   }
 }

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../../../registry/catalog/duration.ts';
 import type { ServerStatus } from '../../api/types.ts';
 import { ApiClient, DEFAULT_CONTROLLER_URL } from '../api-client.ts';
-import { formatEvents, formatServerDetail, formatServers } from '../format.ts';
+import { formatEvents, formatRegistry, formatServerDetail, formatServers } from '../format.ts';
 
 interface ConnectionOptions {
   url: string;
@@ -24,8 +24,16 @@ export function registerOperateCommands(program: Command): void {
   ).action(async (slug: string | undefined, options: ConnectionOptions) => {
     const client = clientFor(options);
     if (slug === undefined) {
-      const servers = await client.listServers();
-      print(options.json ? { servers } : formatServers(servers));
+      // A controller older than /api/v1/registry still gets its server table.
+      const [servers, registry] = await Promise.all([
+        client.listServers(),
+        client.getRegistry().catch(() => undefined),
+      ]);
+      print(
+        options.json
+          ? { servers, ...(registry ? { registry } : {}) }
+          : formatServers(servers) + (registry ? formatRegistry(registry) : ''),
+      );
     } else {
       const server = await client.getServer(slug);
       print(options.json ? server : formatServerDetail(server));

@@ -2,12 +2,18 @@
 // testing the CLI without starting the whole controller. State is plain data the test sets.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ApiError, FleetEvent, ServerStatus } from '../../../controller/api/types.ts';
+import type {
+  ApiError,
+  FleetEvent,
+  RegistryStatusView,
+  ServerStatus,
+} from '../../../controller/api/types.ts';
 
 export interface FakeController {
   url: string;
   servers: Map<string, ServerStatus>;
   events: FleetEvent[];
+  registry: RegistryStatusView;
   /** "METHOD /path?query" of every request received. */
   requests: string[];
   /** Makes the next wake end in this state with this error (a failed wake). */
@@ -41,6 +47,7 @@ export async function startFakeController(): Promise<FakeController> {
     url: '',
     servers: new Map(),
     events: [],
+    registry: { location: 'registry/servers', format: 'server-json', servers: 0, lastChange: null },
     requests: [],
     close: async () => undefined,
   };
@@ -56,6 +63,10 @@ export async function startFakeController(): Promise<FakeController> {
       send(status, { error: { code, message } } satisfies ApiError);
     const parts = url.pathname.split('/').filter(Boolean); // api, v1, ...
 
+    if (url.pathname === '/api/v1/registry' && req.method === 'GET') {
+      send(200, fake.registry);
+      return;
+    }
     if (url.pathname === '/api/v1/servers' && req.method === 'GET') {
       send(200, { servers: [...fake.servers.values()] });
       return;

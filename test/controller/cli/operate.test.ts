@@ -113,13 +113,35 @@ describe('operator CLI', () => {
         problems,
         'filesystem-with-a-long-slug: crash loop: exited with code 1 (5 restarts in 30s)\n',
       );
-      assert.deepEqual(fake.requests, ['GET /api/v1/servers']);
+      assert.deepEqual(fake.requests.sort(), ['GET /api/v1/registry', 'GET /api/v1/servers']);
     });
 
     it('prints the API JSON with --json', async () => {
       const { code, stdout } = await runCli('status', '--url', fake.url, '--json');
       assert.equal(code, 0);
-      assert.deepEqual(JSON.parse(stdout), { servers: [...fake.servers.values()] });
+      assert.deepEqual(JSON.parse(stdout), {
+        servers: [...fake.servers.values()],
+        registry: fake.registry,
+      });
+    });
+
+    it('says under the table when the last registry change was rejected, and why', async () => {
+      fake.registry = {
+        location: 'registry/servers',
+        format: 'server-json',
+        servers: 3,
+        lastChange: {
+          at: new Date(Date.now() - 20_000).toISOString(),
+          outcome: 'rejected',
+          problems: ['registry/servers/memory/server.json: $: invalid JSON: Unexpected end'],
+        },
+      };
+      const { code, stdout } = await runCli('status', '--url', fake.url);
+      assert.equal(code, 0);
+      assert.match(
+        stdout,
+        /\nregistry registry\/servers: the last change \(2\ds ago\) was rejected; still serving the previous 3 servers\. Fix:\n  registry\/servers\/memory\/server\.json: \$: invalid JSON: Unexpected end\n$/,
+      );
     });
 
     it('shows one server in detail', async () => {
