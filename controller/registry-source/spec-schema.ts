@@ -102,6 +102,7 @@ const WorkloadSpecSchema = z.object({
   env: stringMap,
   secretEnv: z.array(SecretRefSchema),
   transport: TransportSchema,
+  warmSpare: z.boolean(),
   resources: z.object({ requests: ResourceListSchema, limits: ResourceListSchema }),
   egress: z.array(EgressRuleSchema),
   local: LocalLaunchSchema,

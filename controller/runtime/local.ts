@@ -59,7 +59,7 @@ export class LocalRuntime implements Runtime {
     if (!resolved.ok) throw new Error(resolved.reason);
     const logger = this.options.logger.child({ server: spec.slug, replica: id });
     return spec.transport.type === 'stdio'
-      ? this.startBridge(id, resolved.launch, logger, hooks)
+      ? this.startBridge(id, resolved.launch, logger, hooks, spec.warmSpare)
       : this.startHttp(spec, id, resolved.launch, logger, hooks);
   }
 
@@ -91,6 +91,7 @@ export class LocalRuntime implements Runtime {
     launch: ResolvedLaunch,
     logger: Logger,
     hooks: ReplicaHooks,
+    warmSpare: boolean,
   ): Promise<Replica> {
     const bridge = await startStdioBridge({
       command: {
@@ -101,7 +102,7 @@ export class LocalRuntime implements Runtime {
       },
       logger,
       maxChildren: this.options.maxChildrenPerServer ?? 64,
-      warmSpares: this.options.warmSpares ?? 1,
+      warmSpares: warmSpare ? (this.options.warmSpares ?? 1) : 0,
       killGraceMs: this.options.killGraceMs,
       onChildExit: (exit) => {
         if (!exit.expected) hooks.onChildCrash?.(describeExit(exit));

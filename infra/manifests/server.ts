@@ -234,12 +234,17 @@ function serverContainer(
       ? ['sh', BUNDLE_LAUNCHER, ...spec.args]
       : [...spec.command, ...spec.args];
   if (spec.transport.type === 'stdio') {
+    const bridgeFlags = [
+      '--port',
+      String(BRIDGE_PORT),
+      ...(spec.warmSpare ? [] : ['--no-warm-spare']),
+    ];
     if (plan.type === 'image') {
       const entrypoint = imageEntrypoint(plan.image, images, spec.slug);
       container.command = [`${BRIDGE_COPY_DIR}/node`, `${BRIDGE_COPY_DIR}/controller/cli/bin.js`];
-      container.args = ['bridge', '--port', String(BRIDGE_PORT), '--', ...entrypoint, ...argv];
+      container.args = ['bridge', ...bridgeFlags, '--', ...entrypoint, ...argv];
     } else {
-      container.command = ['mcpfleet', 'bridge', '--port', String(BRIDGE_PORT), '--', ...argv];
+      container.command = ['mcpfleet', 'bridge', ...bridgeFlags, '--', ...argv];
     }
   } else if (plan.type === 'image') {
     // The image's entrypoint is the server; only its arguments come from the spec.

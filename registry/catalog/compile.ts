@@ -74,6 +74,7 @@ type Common = Omit<
   | 'env'
   | 'secretEnv'
   | 'transport'
+  | 'warmSpare'
   | 'resources'
   | 'egress'
   | 'local'
@@ -363,6 +364,7 @@ function compileWorkload(
     env,
     secretEnv: resolver.secretEnv,
     transport,
+    warmSpare: settings.warmSpare ?? DEFAULTS.warmSpare,
     resources: {
       requests: { ...DEFAULTS.resources.requests, ...settings.resources?.requests },
       limits: { ...DEFAULTS.resources.limits, ...settings.resources?.limits },

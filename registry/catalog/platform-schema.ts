@@ -15,6 +15,7 @@ export const DEFAULTS = {
   failureThreshold: 3,
   startupTimeout: '60s',
   sessionResume: true,
+  warmSpare: true,
   port: 8080,
   resources: {
     requests: { cpu: '50m', memory: '128Mi' },
@@ -121,6 +122,12 @@ export const PlatformSettingsSchema = z
         startupTimeout: duration('1s', '30m').optional(),
       })
       .optional(),
+    /**
+     * stdio servers: keep one process started ahead of the next session, so a new session
+     * never waits for a process to start (default true). It costs one idle process (its
+     * memory) per awake server; false saves it where memory matters more than first answers.
+     */
+    warmSpare: z.boolean().optional(),
     sessions: z
       .strictObject({
         /**

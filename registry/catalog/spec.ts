@@ -157,6 +157,11 @@ export interface WorkloadSpec extends SpecCommon {
   env: Record<string, string>;
   secretEnv: SecretRef[];
   transport: Transport;
+  /**
+   * stdio servers: the bridge keeps one process started ahead of the next session (hides
+   * its start time; costs one idle process per awake server). Ignored for HTTP servers.
+   */
+  warmSpare: boolean;
   resources: Resources;
   egress: EgressRule[];
   local: LocalLaunch;

@@ -16,6 +16,7 @@ export function workload(overrides: Partial<WorkloadSpec> & { slug: string }): W
     scaling: { minReplicas: 0, maxReplicas: 2, idleTimeoutMs: 300_000, sessionsPerReplica: 50 },
     health: { intervalMs: 30_000, timeoutMs: 5_000, failureThreshold: 3, startupTimeoutMs: 60_000 },
     sessions: { resume: true },
+    warmSpare: true,
     meta: {},
     packageIndex: { amd64: 0 },
     artifacts: {

@@ -40,6 +40,10 @@ export function registerBridgeCommand(program: Command): void {
       duration,
       30 * 60_000,
     )
+    .option(
+      '--no-warm-spare',
+      'start no process ahead of the next session (saves one idle process; a new session waits for its process to start)',
+    )
     .argument('<command>', 'the stdio MCP server executable')
     .argument('[args...]', 'its arguments (put -- before the command)')
     .action(async (command: string, args: string[], options: BridgeCliOptions) => {
@@ -52,6 +56,7 @@ export function registerBridgeCommand(program: Command): void {
         path: options.path,
         maxChildren: Math.max(1, options.maxChildren),
         sessionIdleMs: options.sessionIdle,
+        warmSpares: options.warmSpare ? 1 : 0,
       });
       logger.info({ url: bridge.url, command, args }, 'stdio bridge listening');
       await new Promise<void>((resolve) => {
@@ -73,4 +78,5 @@ interface BridgeCliOptions {
   path: string;
   maxChildren: number;
   sessionIdle: number;
+  warmSpare: boolean;
 }

@@ -140,7 +140,7 @@ describe('operator CLI', () => {
       assert.equal(code, 0);
       assert.match(
         stdout,
-        /\nregistry registry\/servers: the last change \(2\ds ago\) was rejected; still serving the previous 3 servers\. Fix:\n  registry\/servers\/memory\/server\.json: \$: invalid JSON: Unexpected end\n$/,
+        /\nregistry registry\/servers: the last change \(2\ds ago\) was rejected; still serving the previous 3 servers\. Fix:\n {2}registry\/servers\/memory\/server\.json: \$: invalid JSON: Unexpected end\n$/,
       );
     });
 

@@ -10,6 +10,7 @@ interface Overrides {
   health?: Partial<Health>;
   env?: Record<string, string>;
   resume?: boolean;
+  warmSpare?: boolean;
 }
 
 function base(slug: string, o: Overrides): Omit<WorkloadSpec, 'transport' | 'local' | 'args'> {
@@ -37,6 +38,7 @@ function base(slug: string, o: Overrides): Omit<WorkloadSpec, 'transport' | 'loc
       ...o.health,
     },
     sessions: { resume: o.resume ?? true },
+    warmSpare: o.warmSpare ?? true,
     meta: {},
     packageIndex: { amd64: 0 },
     artifacts: {},

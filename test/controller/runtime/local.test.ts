@@ -22,6 +22,24 @@ describe('local runtime', function () {
     assert.equal(replica.children(), 0);
   });
 
+  it('keeps a warm spare next to each session, or none where the spec says warmSpare: false', async () => {
+    for (const [warmSpare, expected] of [
+      [true, 2],
+      [false, 1],
+    ] as const) {
+      const replica = await runtime.start(everythingStdio('spare', { warmSpare }));
+      try {
+        // A session (initialize + ping) takes a process; the spare, if any, follows it.
+        assert.ok((await new McpProbe(replica.url).check(10_000)).ok);
+        await waitFor(() => replica.children() === expected, 10_000, `${expected} processes`);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(replica.children(), expected, `warmSpare: ${warmSpare}`);
+      } finally {
+        await replica.stop();
+      }
+    }
+  });
+
   it('runs a streamable-http server with the port variable set to a port it allocated', async () => {
     const replica = await runtime.start(everythingHttp());
     const probe = new McpProbe(replica.url);
