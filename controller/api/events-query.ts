@@ -1,9 +1,10 @@
 // Parses GET /api/v1/events query parameters into an EventQuery, or says what is wrong.
 import type { EventQuery } from '../store/store.ts';
+import { EVENT_TYPES } from './types.ts';
 
 export const MAX_EVENTS_LIMIT = 1000;
 const SLUG = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const TYPE = /^[a-z][a-z0-9-]{0,63}$/;
+const TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 const KNOWN = new Set(['server', 'type', 'limit']);
 
 export type EventsQueryResult = { ok: true; query: EventQuery } | { ok: false; message: string };
@@ -23,7 +24,11 @@ export function parseEventsQuery(params: URLSearchParams): EventsQueryResult {
   }
   const type = params.get('type');
   if (type !== null && type !== '') {
-    if (!TYPE.test(type)) return { ok: false, message: `"type" is not an event type: ${type}` };
+    if (!TYPES.has(type))
+      return {
+        ok: false,
+        message: `"type" ${JSON.stringify(type.slice(0, 64))} is not an event type; one of: ${EVENT_TYPES.join(', ')}`,
+      };
     query.type = type;
   }
   const limit = params.get('limit');

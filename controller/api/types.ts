@@ -35,6 +35,26 @@ export interface ServerStatus {
   endpoint: string;
 }
 
+/** Every kind of event the fleet records (GET /api/v1/events?type=, `mcpfleet events --type`). */
+export const EVENT_TYPES = [
+  'wake',
+  'wake-failed',
+  'wake-timeout',
+  'drain',
+  'drain-cancelled',
+  'sleep',
+  'health',
+  'crash',
+  'unhealthy',
+  'restart',
+  'failed',
+  'reset',
+  'scale',
+  'session-resumed',
+  'shutdown',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
 /** GET /api/v1/events?server=<slug>&type=&limit= → { events: FleetEvent[] } (newest first) */
 export type { FleetEvent } from '../store/store.ts';
 

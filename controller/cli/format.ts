@@ -1,5 +1,8 @@
 // Human output of the operator CLI: aligned tables, short durations and ages.
 import type { FleetEvent, RegistryStatusView, ServerStatus } from '../api/types.ts';
+import { formatDuration } from '../../registry/catalog/duration.ts';
+
+export { formatDuration };
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
 export function formatTable(headers: string[], rows: string[][]): string {
@@ -12,19 +15,6 @@ export function formatTable(headers: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** 850 → "850ms", 1234 → "1.2s", 95000 → "1m35s", 300000 → "5m", 7200000 → "2h". */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${seconds % 60 ? `${seconds % 60}s` : ''}`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours}h${minutes % 60 ? `${minutes % 60}m` : ''}`;
-  return `${Math.floor(hours / 24)}d`;
 }
 
 /** How long ago an ISO time was, relative to now: "12s ago"; "-" when there is none. */

@@ -11,6 +11,7 @@ import type { Coord } from '../coord/coord.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import { formatDuration } from '../../registry/catalog/duration.ts';
 import { HoldQueue } from '../activator/hold-queue.ts';
 import { bringUp } from '../activator/bring-up.ts';
 import { WakeTimeoutError } from '../activator/wake-lock.ts';
@@ -195,7 +196,9 @@ export class ManagedServer {
           // the way): hold the request for the restart instead of routing it nowhere.
           if (!this.replica?.backends || this.replica.backends().length > 0) {
             if (this.state === 'draining' && this.drainMode === 'idle') this.cancelDrain();
-            return this.lease(options, record);
+            const lease = await this.lease(options, record);
+            if (lease) return lease;
+            break; // the replica went away under a replay: around again (a wake)
           }
           await this.holdForWake(options);
           break;
@@ -286,8 +289,13 @@ export class ManagedServer {
    * A lease on a backend of the running replica. A session goes to the backend it is bound
    * to; a session whose backend went away (sleep, crash, pod gone) is replayed on the least
    * loaded backend first — or, where the server does not resume sessions, ends with 404.
+   * Undefined when the replica went away during the replay (its pod was already leaving):
+   * the caller goes around again, to the next replica.
    */
-  private async lease(options: AcquireOptions, record: SessionRecord | undefined): Promise<Lease> {
+  private async lease(
+    options: AcquireOptions,
+    record: SessionRecord | undefined,
+  ): Promise<Lease | undefined> {
     const replica = this.replica!;
     const abort = this.replicaAbort!;
     const backends = replica.backends?.() ?? [{ id: replica.id, url: replica.url }];
@@ -315,11 +323,11 @@ export class ManagedServer {
         { url: chosen.url, headers: replica.headers, replicaId: chosen.id },
         AbortSignal.any([abort.signal, AbortSignal.timeout(this.spec.health.startupTimeoutMs)]),
       );
-      if (abort.signal.aborted)
-        throw new FleetError(503, 'unavailable', `server ${this.slug} went away`, 1);
+      if (abort.signal.aborted) return undefined;
       const backend = backends.find((b) => b.id === binding.replicaId) ?? chosen;
       return this.leaseOn(backend, replica, abort, options.kind, binding.sessionId, true);
     } catch (err) {
+      if (abort.signal.aborted) return undefined;
       if (err instanceof FleetError) throw err;
       throw this.reject(
         new FleetError(
@@ -412,7 +420,7 @@ export class ManagedServer {
     const deadline = new AbortController();
     const timer = setTimeout(() => {
       const error = new WakeTimeoutError(
-        `server ${this.slug} did not become ready within ${startupMs} ms`,
+        `server ${this.slug} did not become ready within ${formatDuration(startupMs)}`,
       );
       deadline.abort(error);
       // Held requests get their 504 now, not whenever the cleanup finishes.
@@ -464,7 +472,7 @@ export class ManagedServer {
       server: this.slug,
       type: 'wake',
       durationMs,
-      message: `ready in ${durationMs} ms`,
+      message: `ready in ${formatDuration(durationMs)}`,
       data: { kind, replica: replica.id },
     });
     void replica.exited.then((exit) => {
@@ -622,7 +630,7 @@ export class ManagedServer {
     this.drainMode = mode;
     this.setState(
       'draining',
-      mode === 'idle' ? `idle for ${this.idleTimeoutMs} ms` : 'sleep requested',
+      mode === 'idle' ? `idle for ${formatDuration(this.idleTimeoutMs)}` : 'sleep requested',
     );
     this.ctx.events.event({
       server: this.slug,
@@ -663,7 +671,7 @@ export class ManagedServer {
       type: 'sleep',
       message:
         reason === 'idle'
-          ? `idle for ${this.idleTimeoutMs} ms`
+          ? `idle for ${formatDuration(this.idleTimeoutMs)}`
           : reason === 'manual'
             ? 'sleep requested'
             : 'put to sleep by the leading controller replica',
@@ -772,6 +780,13 @@ export class ManagedServer {
     this.stopped = true;
     this.generation++;
     this.clearTimers();
+    if (this.replica && this.spec.kind === 'workload')
+      this.ctx.events.event({
+        server: this.slug,
+        type: 'shutdown',
+        message: 'the controller stopped; its replica was released',
+        data: { replica: this.replica.id },
+      });
     this.hold.failAll(new FleetError(503, 'unavailable', 'the controller is shutting down', 1));
     await this.waking?.catch(() => {});
     await this.teardownReplica('shutdown');

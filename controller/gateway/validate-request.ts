@@ -76,10 +76,16 @@ export class OriginPolicy {
   /** Checks the Host and Origin headers of one request. */
   check(host: string | undefined, origin: string | undefined): Verdict {
     if (!this.#anyHost && !this.#hostAllowed(host)) {
-      return { ok: false, reason: `Host "${host ?? ''}" is not allowed` };
+      return {
+        ok: false,
+        reason: `Host "${host ?? ''}" is not allowed (add it with --allowed-hosts or MCPFLEET_ALLOWED_HOSTS)`,
+      };
     }
     if (origin !== undefined && !this.#anyOrigin && !this.#originAllowed(origin)) {
-      return { ok: false, reason: `Origin "${origin}" is not allowed` };
+      return {
+        ok: false,
+        reason: `Origin "${origin}" is not allowed (add it with --allowed-origins or MCPFLEET_ALLOWED_ORIGINS)`,
+      };
     }
     return OK;
   }

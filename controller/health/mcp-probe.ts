@@ -2,6 +2,7 @@
 // ping. Readiness on wake and the periodic health check both use it, so "ready" means the
 // server answered MCP, not merely that a port was open.
 import { LATEST_PROTOCOL_VERSION } from '../bridge/stdio-bridge.ts';
+import { formatDuration } from '../../registry/catalog/duration.ts';
 import {
   findReply,
   isConnectionError,
@@ -52,7 +53,7 @@ export class McpProbe {
     } catch (err) {
       const latencyMs = performance.now() - started;
       if (timeout.aborted)
-        return { ok: false, latencyMs, error: `no answer within ${timeoutMs} ms` };
+        return { ok: false, latencyMs, error: `no answer within ${formatDuration(timeoutMs)}` };
       const unreachable = isConnectionError(err);
       return {
         ok: false,

@@ -2,6 +2,7 @@
 // of the running replica now (counted for replicas-follow-sessions, used to route), and how a
 // session whose backend went away is bound again — replayed on a backend of the new replica,
 // once however many requests ask at the same moment.
+import { formatDuration } from '../../registry/catalog/duration.ts';
 import type { EventLog } from '../fleet/event-log.ts';
 import type { Logger } from '../observability/log.ts';
 import type { SessionBook } from './session-book.ts';
@@ -144,7 +145,7 @@ export class ServerSessions {
         server: this.options.slug,
         type: 'session-resumed',
         durationMs,
-        message: `a session was replayed on ${binding.replicaId} in ${durationMs} ms`,
+        message: `a session was replayed on ${binding.replicaId} in ${formatDuration(durationMs)}`,
         data: { replica: binding.replicaId },
       });
       return binding;

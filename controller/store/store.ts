@@ -2,14 +2,14 @@
 // Events and status history. Writes happen off the request hot path: callers fire and
 // log failures; they never make a client wait for the database.
 
-import type { ServerState } from '../api/types.ts';
+import type { EventType, ServerState } from '../api/types.ts';
 import type { Logger } from '../observability/log.ts';
 
 /** One occurrence: a wake, a sleep, a health transition, a restart, a failure... */
 export interface FleetEvent {
   id: number;
   server: string;
-  /** wake | sleep | health | restart | failed | unhealthy | drain | spawn-error | ... */
+  /** One of EVENT_TYPES (api/types.ts); a string, as stored rows may predate a type. */
   type: string;
   /** ISO-8601 timestamp. */
   at: string;
@@ -21,7 +21,7 @@ export interface FleetEvent {
 
 export interface NewEvent {
   server: string;
-  type: string;
+  type: EventType;
   durationMs?: number;
   message?: string;
   data?: Record<string, unknown>;

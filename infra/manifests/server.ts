@@ -234,7 +234,10 @@ function serverContainer(
       ? ['sh', BUNDLE_LAUNCHER, ...spec.args]
       : [...spec.command, ...spec.args];
   if (spec.transport.type === 'stdio') {
+    // The pod IP is where the controller reaches it: every interface, inside the pod.
     const bridgeFlags = [
+      '--host',
+      '0.0.0.0',
       '--port',
       String(BRIDGE_PORT),
       ...(spec.warmSpare ? [] : ['--no-warm-spare']),

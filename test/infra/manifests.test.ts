@@ -102,14 +102,16 @@ describe('server manifests', () => {
       assert.equal(env[`BUNDLE_SHA256_${arch.toUpperCase()}`], artifact.sha256);
     }
     assert.match(env.FETCH_AND_VERIFY!, /sha256 mismatch[\s\S]*process\.exit\(1\)/);
-    assert.deepEqual(pod.containers[0]!.command!.slice(0, 5), [
+    assert.deepEqual(pod.containers[0]!.command!.slice(0, 7), [
       'mcpfleet',
       'bridge',
+      '--host',
+      '0.0.0.0',
       '--port',
       '8080',
       '--',
     ]);
-    assert.deepEqual(pod.containers[0]!.command!.slice(5), [
+    assert.deepEqual(pod.containers[0]!.command!.slice(7), [
       'sh',
       '/bundle/app/.mcpfleet-launch.sh',
     ]);
@@ -127,6 +129,8 @@ describe('server manifests', () => {
     const container = build('github').deployment.spec!.template.spec!.containers[0]!;
     assert.deepEqual(container.args, [
       'bridge',
+      '--host',
+      '0.0.0.0',
       '--port',
       '8080',
       '--',

@@ -360,9 +360,11 @@ describe('infra program under Pulumi mocks', function () {
       const everything = byMetadataName(runs.dev!, K8S.deployment, workloadName('everything'));
       const container = (everything.inputs.spec as Obj).template.spec.containers[0];
       assert.equal(container.image, stackYaml('dev')['mcpfleet:images'].runners.node);
-      assert.deepEqual(container.command.slice(0, 5), [
+      assert.deepEqual(container.command.slice(0, 7), [
         'mcpfleet',
         'bridge',
+        '--host',
+        '0.0.0.0',
         '--port',
         '8080',
         '--',

@@ -31,7 +31,11 @@ export function registerBridgeCommand(program: Command): void {
     .description('Serve a stdio MCP server over Streamable HTTP (one child process per session).')
     .usage('[options] -- <command> [args...]')
     .option('--port <port>', 'port to listen on', positiveInt('--port'), 8080)
-    .option('--host <host>', 'interface to listen on', '0.0.0.0')
+    .option(
+      '--host <host>',
+      'interface to listen on (a pod passes 0.0.0.0; the default keeps it off the network)',
+      '127.0.0.1',
+    )
     .option('--path <path>', 'MCP endpoint path', '/mcp')
     .option('--max-children <n>', 'most child processes at once', positiveInt('--max-children'), 64)
     .option(

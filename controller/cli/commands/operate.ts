@@ -2,7 +2,7 @@
 // management API. Human tables by default, the API's JSON with --json.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../../../registry/catalog/duration.ts';
-import type { ServerStatus } from '../../api/types.ts';
+import { EVENT_TYPES, type ServerStatus } from '../../api/types.ts';
 import { ApiClient, DEFAULT_CONTROLLER_URL } from '../api-client.ts';
 import { formatEvents, formatRegistry, formatServerDetail, formatServers } from '../format.ts';
 
@@ -73,7 +73,9 @@ export function registerOperateCommands(program: Command): void {
       .command('events')
       .description('List recent events (wake, sleep, health, restart, failed...), newest first')
       .argument('[slug]', 'only this server (default: all)')
-      .option('--type <type>', 'only events of this type, e.g. wake')
+      .addOption(
+        new Option('--type <type>', 'only events of this type, e.g. wake').choices(EVENT_TYPES),
+      )
       .option('--limit <n>', `how many events, 1 to ${MAX_EVENTS} (default 100)`, parseLimit),
     ['mcpfleet events', 'mcpfleet events everything --type wake --limit 5'],
   ).action(

@@ -48,7 +48,16 @@ export function serverDeployment(
               name: 'server',
               image: 'host/mcpfleet-bridge',
               workingDir: REPO,
-              command: [process.execPath, BIN, 'bridge', '--port', '8080', '--'],
+              command: [
+                process.execPath,
+                BIN,
+                'bridge',
+                '--host',
+                '0.0.0.0',
+                '--port',
+                '8080',
+                '--',
+              ],
               args: options.args ?? [process.execPath, EVERYTHING_BIN],
               // POD_NAME lets a test see which pod answered (server-everything's get-env tool).
               env: options.env ?? [

@@ -139,6 +139,7 @@ describe('management API', function () {
     'limit=1001',
     'server=Not_A_Slug',
     'type=%20',
+    'type=bogus',
     'color=red',
   ]) {
     it(`answers 400 to a bad events query (${query})`, async function () {
@@ -147,6 +148,14 @@ describe('management API', function () {
       assert.equal((r.body as { error: { code: string } }).error.code, 'bad-query');
     });
   }
+
+  it('names the event types when asked for one that does not exist', async function () {
+    const r = await call(`${gateway.base}/api/v1/events?type=bogus`);
+    assert.match(
+      (r.body as { error: { message: string } }).error.message,
+      /"bogus" is not an event type; one of: wake, wake-failed, .*session-resumed, shutdown$/,
+    );
+  });
 
   it('answers 404 for events of an unknown server and for unknown API paths', async function () {
     assert.equal((await call(`${gateway.base}/api/v1/events?server=nope`)).status, 404);

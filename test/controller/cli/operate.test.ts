@@ -299,6 +299,13 @@ describe('operator CLI', () => {
       assert.equal(stdout, 'No events.\n');
     });
 
+    it('refuses an event type that does not exist, naming the valid ones, before asking', async () => {
+      const { code, stderr } = await runCli('events', '--type', 'bogus', '--url', fake.url);
+      assert.equal(code, 1);
+      assert.match(stderr, /'bogus' is invalid\. Allowed choices are wake, wake-failed, /);
+      assert.deepEqual(fake.requests, []);
+    });
+
     it('refuses a limit outside 1..1000 before asking the controller', async () => {
       for (const limit of ['0', '1001', 'ten', '2.5']) {
         const { code, stderr } = await runCli('events', '--limit', limit, '--url', fake.url);

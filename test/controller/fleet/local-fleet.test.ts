@@ -55,7 +55,9 @@ describe('local fleet', function () {
     assert.equal(fleet.status('everything')?.replicas, 0);
     const [wake] = await waitForEvents(t, 'everything', 'wake', 1);
     assert.ok(wake!.durationMs! > 0, 'the wake event carries its duration');
-    await waitForEvents(t, 'everything', 'sleep', 1);
+    const [sleep] = await waitForEvents(t, 'everything', 'sleep', 1);
+    assert.equal(sleep!.message, 'idle for 300ms', 'durations as people read them');
+    assert.match(wake!.message!, /^ready in \d+(ms|\.\ds)$/);
     assert.ok(lease.signal.aborted, 'leases of a sleeping replica are aborted');
 
     const again = await fleet.acquire('everything', { kind: 'request' });
@@ -319,9 +321,12 @@ describe('local fleet', function () {
     const { liveChildPids } = await import('../../../controller/bridge/process-group.ts');
     const pids = liveChildPids();
     assert.ok(pids.length >= 2);
+    const events = t.events;
     await t.fleet.stop();
     t = undefined;
     for (const pid of pids) assert.equal(isAlive(pid), false, `pid ${pid} is gone`);
+    const shutdowns = [...(await events('a', 'shutdown')), ...(await events('b', 'shutdown'))];
+    assert.equal(shutdowns.length, 2, 'the shutdown is recorded for each awake server');
     for (const lease of leases) assert.ok(lease.signal.aborted);
     await waitFor(() => true);
   });

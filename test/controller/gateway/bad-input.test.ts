@@ -66,7 +66,10 @@ describe('gateway bad input', function () {
       assert.equal(r.status, 403);
       assert.equal(r.json.jsonrpc, '2.0');
       assert.equal(r.json.id, null);
-      assert.match(r.json.error.message, /Origin "http:\/\/evil.example.com" is not allowed/);
+      assert.match(
+        r.json.error.message,
+        /Origin "http:\/\/evil.example.com" is not allowed \(add it with --allowed-origins/,
+      );
       assert.equal(fleet.leases.length, 0);
       assert.equal(upstream.requests.length, 0);
     });
@@ -100,7 +103,11 @@ describe('gateway bad input', function () {
       });
       assert.equal(res.statusCode, 403);
       assert.deepEqual(await res.body.json(), {
-        error: { code: 'forbidden', message: 'Origin "http://evil.example.com" is not allowed' },
+        error: {
+          code: 'forbidden',
+          message:
+            'Origin "http://evil.example.com" is not allowed (add it with --allowed-origins or MCPFLEET_ALLOWED_ORIGINS)',
+        },
       });
     });
   });

@@ -2,6 +2,7 @@
 // PostgreSQL must behave the same for everything the controller writes and the API reads.
 import assert from 'node:assert/strict';
 import type { Store } from '../../../controller/store/store.ts';
+import type { EventType } from '../../../controller/api/types.ts';
 
 export interface StoreBackend {
   /** A migrated store over a fresh, empty database (or schema). */
@@ -84,7 +85,7 @@ export function storeContract(backend: StoreBackend): void {
 
     it('lists newest first, filtered by server and type, limited', async () => {
       const base = Date.parse('2026-03-01T00:00:00Z');
-      const plan: Array<[string, string, number]> = [
+      const plan: Array<[string, EventType, number]> = [
         ['a', 'wake', 5],
         ['b', 'wake', 1],
         ['a', 'sleep', 3],
@@ -116,8 +117,8 @@ export function storeContract(backend: StoreBackend): void {
 
     it('breaks ties in time by insertion order, newest first', async () => {
       const at = new Date('2026-03-01T00:00:00Z');
-      const first = await store.recordEvent({ server: 'a', type: 'x', at });
-      const second = await store.recordEvent({ server: 'a', type: 'y', at });
+      const first = await store.recordEvent({ server: 'a', type: 'wake', at });
+      const second = await store.recordEvent({ server: 'a', type: 'sleep', at });
       assert.deepEqual(
         (await store.listEvents({ server: 'a' })).map((e) => e.id),
         [second.id, first.id],

@@ -1,6 +1,7 @@
-// `warmSpare: false` as a user gets it in a cluster: the server Deployment's container command
-// (infra/manifests/server.ts) carries --no-warm-spare, and `mcpfleet bridge` run with those
-// exact flags keeps no process beyond the sessions; with the default flags it keeps one spare.
+// `mcpfleet bridge` as a user runs it. Alone it listens on loopback only; a server pod's
+// command (infra/manifests/server.ts) says --host 0.0.0.0. `warmSpare: false` puts
+// --no-warm-spare on that command, and the bridge run with those exact flags keeps no process
+// beyond the sessions; with the default flags it keeps one spare.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -44,17 +45,47 @@ function manifestBridgeFlags(warmSpare: boolean): string[] {
   );
   const command = deployment.spec!.template.spec!.containers[0]!.command!;
   const flags = command.slice(command.indexOf('bridge') + 1, command.indexOf('--'));
-  const port = flags.indexOf('--port');
-  return flags.filter((_, i) => i !== port && i !== port + 1);
+  // Where it listens is the test's to choose: drop --port and --host with their values.
+  const dropped = new Set(
+    ['--port', '--host'].flatMap((flag) => [flags.indexOf(flag), flags.indexOf(flag) + 1]),
+  );
+  return flags.filter((_, i) => !dropped.has(i));
 }
 
-describe('mcpfleet bridge: the warm spare as the manifest sets it', function () {
+describe('mcpfleet bridge as the server manifests run it', function () {
   this.timeout(30_000);
   const bridges: ChildProcess[] = [];
   before(async () => {
     everything = (await starterSpecs()).find((s) => s.slug === 'everything') as WorkloadSpec;
   });
   after(() => bridges.forEach((b) => b.kill('SIGKILL')));
+
+  it('listens on loopback unless told otherwise, as its log says', async () => {
+    const port = await freePort();
+    const bridge = spawn(
+      process.execPath,
+      [BIN, 'bridge', '--port', String(port), '--', process.execPath, EVERYTHING_BIN, 'stdio'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    bridges.push(bridge);
+    let output = '';
+    bridge.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor(() => output.includes('stdio bridge listening'), 15_000, 'the bridge to listen');
+    assert.match(output, new RegExp(`"url":"http://127\\.0\\.0\\.1:${port}/mcp"`));
+  });
+
+  it('is told --host 0.0.0.0 by the manifest (the controller reaches it at the pod IP)', () => {
+    const config = readStackFile('dev');
+    const { deployment } = serverManifests(everything, {
+      namespace: config.namespace,
+      images: config.images,
+    });
+    const command = deployment.spec!.template.spec!.containers[0]!.command!;
+    assert.deepEqual(command.slice(command.indexOf('--host'), command.indexOf('--host') + 2), [
+      '--host',
+      '0.0.0.0',
+    ]);
+  });
 
   it('puts --no-warm-spare on the command of a warmSpare: false server only', () => {
     assert.deepEqual(manifestBridgeFlags(false), ['--no-warm-spare']);
