@@ -1,6 +1,8 @@
 // Composes a running controller: registry source → store + coordination → fleet (local or
 // Kubernetes runtime) → HTTP server (gateway, API, probes). `mcpfleet serve` is a thin CLI
 // over this, and tests and benches start real controllers in-process with it.
+import type { Server } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { Counter } from 'prom-client';
@@ -213,6 +215,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   if (loaded.problems.length > 0) throw new RegistryError(source.location, loaded.problems);
   let specs = loaded.specs;
   const registryStatus = new RegistryStatus(source, specs.length);
+  await assertPortFree(options.port ?? DEFAULT_PORT, host);
 
   const store = await openStore({
     databaseUrl: options.databaseUrl,
@@ -328,6 +331,10 @@ export async function startController(options: StartOptions = {}): Promise<Runni
 }
 
 function listen(controller: ControllerServer, port: number, host: string): Promise<void> {
+  return listenOn(controller.server, port, host);
+}
+
+function listenOn(server: Server | NetServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(
@@ -338,12 +345,23 @@ function listen(controller: ControllerServer, port: number, host: string): Promi
             : err,
       );
     };
-    controller.server.once('error', onError);
-    controller.server.listen(port, host, () => {
-      controller.server.off('error', onError);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
       resolve();
     });
   });
+}
+
+/**
+ * Says at once that the port is taken, before seconds go into the database, the fleet and
+ * the runtime. (Taken in between, the real listen reports it the same way.)
+ */
+async function assertPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  await listenOn(probe, port, host);
+  await new Promise((resolve) => probe.close(resolve));
 }
 
 /** /readyz: the store and coordination answer, the registry loaded, the runtime sees its pods. */

@@ -63,7 +63,11 @@ export function formatServers(servers: ServerStatus[], now: number = Date.now())
   );
   // A failed or unhealthy server's reason is what the operator needs next.
   const problems = servers
-    .filter((s) => s.lastError !== null && (s.state === 'failed' || s.state === 'unhealthy'))
+    .filter(
+      (s) =>
+        s.lastError !== null &&
+        (s.state === 'failed' || s.state === 'unhealthy' || s.state === 'unavailable'),
+    )
     .map((s) => `${s.slug}: ${oneLine(s.lastError ?? '')}\n`);
   return problems.length > 0 ? `${table}\n${problems.join('')}` : table;
 }

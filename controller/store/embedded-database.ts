@@ -63,6 +63,10 @@ export async function openEmbeddedDatabase(
     // A fresh data directory is created (initdb) by a process that exits right after:
     // initdb's peak (~600 MB RSS) would otherwise stay with the serving process for good.
     if (!inMemory && !existsSync(join(location, 'PG_VERSION'))) {
+      logger?.info(
+        { dataDir: location },
+        'first start: creating the embedded database (PGlite) here; this takes about 10 s, once',
+      );
       const init = await startEmbeddedProcess(location, 'init', {
         logger,
         timeoutMs: startTimeoutMs,

@@ -53,6 +53,38 @@ describe('mcpfleet registry CLI', () => {
     }
   });
 
+  it('render takes the registry folder as an argument, as check and compile do', async () => {
+    const registry = await tempRegistry({ demo: serverJson({ name: 'io.example/demo' }) });
+    try {
+      const positional = await mcpfleet('registry', 'render', '--stack', 'dev', registry.dir);
+      assert.equal(positional.code, 0, positional.stderr);
+      assert.match(positional.stdout, /name: mcp-demo\n/);
+      assert.doesNotMatch(positional.stdout, /name: mcp-everything\n/, 'only that registry');
+      const flag = await mcpfleet(
+        'registry',
+        'render',
+        '--stack',
+        'dev',
+        '--registry',
+        registry.dir,
+      );
+      assert.equal(flag.stdout, positional.stdout);
+      const both = await mcpfleet(
+        'registry',
+        'render',
+        '--stack',
+        'dev',
+        registry.dir,
+        '--registry',
+        'registry/servers',
+      );
+      assert.equal(both.code, 1);
+      assert.match(both.stderr, /give the registry once/);
+    } finally {
+      await registry.cleanup();
+    }
+  });
+
   it('compile --json prints the specs', async () => {
     const { code, stdout } = await mcpfleet('registry', 'compile', '--json');
     assert.equal(code, 0);

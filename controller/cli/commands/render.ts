@@ -1,4 +1,4 @@
-// `mcpfleet registry render --stack <dev|prod> [--registry DIR]`: prints the Kubernetes manifests
+// `mcpfleet registry render --stack <dev|prod> [dir]`: prints the Kubernetes manifests
 // the registry compiles to for a stack, so a pull request's effect is reviewable without a cluster.
 //
 // infra/ is imported only when the command runs: the controller and runner images hold
@@ -26,14 +26,26 @@ export function registerRenderCommand(registry: Command): void {
       '--stack <name>',
       `stack whose Pulumi.<stack>.yaml to use (${RENDER_STACKS.join(' | ')})`,
     )
-    .option('--registry <dir>', 'registry directory (default: the stack config registryDir)')
-    .action(async (options: { stack: string; registry?: string }) => {
+    // The registry folder is an argument, as for `check` and `compile`; --registry still works.
+    .argument(
+      '[dir]',
+      'registry directory holding <slug>/server.json (default: the stack config registryDir)',
+    )
+    .option('--registry <dir>', 'the same as [dir]')
+    .action(async (dir: string | undefined, options: { stack: string; registry?: string }) => {
       if (!hasInfra()) {
         process.stderr.write(`${INFRA_MISSING}\n`);
         process.exitCode = 1;
         return;
       }
+      if (dir !== undefined && options.registry !== undefined && dir !== options.registry) {
+        process.stderr.write(
+          `mcpfleet registry render: give the registry once (${dir} or --registry ${options.registry})\n`,
+        );
+        process.exitCode = 1;
+        return;
+      }
       const { renderStack } = await import('../../../infra/render.ts');
-      process.stdout.write(await renderStack(options.stack, options.registry));
+      process.stdout.write(await renderStack(options.stack, dir ?? options.registry));
     });
 }

@@ -125,6 +125,19 @@ describe('operator CLI', () => {
       });
     });
 
+    it('says why a server is unavailable, under the table', async () => {
+      fake.servers.set(
+        'fetch',
+        serverStatus('fetch', {
+          state: 'unavailable',
+          lastError: 'needs uvx on PATH: run npx mcpfleet registry install',
+        }),
+      );
+      const { code, stdout } = await runCli('status', '--url', fake.url);
+      assert.equal(code, 0);
+      assert.match(stdout, /\nfetch: needs uvx on PATH: run npx mcpfleet registry install\n/);
+    });
+
     it('says under the table when the last registry change was rejected, and why', async () => {
       fake.registry = {
         location: 'registry/servers',

@@ -4,7 +4,8 @@
 // HTTP mode behind the proxy); shutdown leaves no child process behind.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -135,6 +136,33 @@ describe('controller end to end', function () {
   });
 
   describe('mcpfleet serve (a process)', function () {
+    it('says at once that its port is taken, before creating the database', async function () {
+      const taken = createNetServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as AddressInfo).port;
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'mcpfleet-port-taken-'));
+      try {
+        const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+          const serve = spawn(
+            process.execPath,
+            ['controller/cli/bin.js', 'serve', '--port', String(port), '--data-dir', dataDir],
+            { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          let out = '';
+          serve.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+          serve.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+          serve.once('exit', (code) => resolve({ code, out }));
+        });
+        assert.equal(result.code, 1, result.out);
+        assert.match(result.out, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+        assert.doesNotMatch(result.out, /creating the embedded database/);
+        assert.deepEqual(await readdir(dataDir), [], 'no database was created');
+      } finally {
+        taken.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+
     it('starts, serves, and on SIGTERM exits 0 leaving no child behind', async function () {
       // In-memory PGlite: the on-disk default is covered by the store's own tests.
       const dataDir = 'memory://';

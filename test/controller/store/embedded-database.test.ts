@@ -139,7 +139,17 @@ describe('embedded database (PGlite in a child process)', () => {
     this.timeout(OPEN_TIMEOUT_MS);
     dir = await mkdtemp(join(tmpdir(), 'mcpfleet-embedded-'));
     template = join(dir, 'template');
-    await (await openEmbeddedDatabase(template)).close();
+    const { logger, lines } = capturingLogger('info');
+    await (await openEmbeddedDatabase(template, { logger })).close();
+    firstStartLines = lines;
+  });
+  let firstStartLines: string[] = [];
+
+  it('says what it is doing on a first start (creating the database takes seconds)', () => {
+    assert.ok(
+      firstStartLines.some((line) => /first start: creating the embedded database/.test(line)),
+      firstStartLines.join(''),
+    );
   });
   async function freshDataDir(name: string): Promise<string> {
     const dataDir = join(dir, name);
