@@ -138,7 +138,11 @@ export class ManagedServer {
     return this.ctx.idleTimeoutOverrideMs ?? this.spec.scaling.idleTimeoutMs;
   }
 
-  /** Decides the initial state; remotes are ready at once, minReplicas > 0 wake now. */
+  /**
+   * Decides the initial state. A remote runs elsewhere and never sleeps, but it is only
+   * `ready` once it answered an MCP round trip (then health-checked like any server);
+   * minReplicas > 0 wake now.
+   */
   async init(): Promise<void> {
     const check = this.ctx.runtime.check(this.spec);
     if (!check.ok) {
@@ -146,17 +150,14 @@ export class ManagedServer {
       return;
     }
     this.setState('asleep', null);
-    if (this.spec.kind === 'remote') {
-      // A remote runs elsewhere: nothing to wake, nothing to put to sleep.
-      this.replica = await this.ctx.runtime.start(this.spec);
-      this.replicaAbort = new AbortController();
-      this.setState('ready', null);
-      return;
-    }
     // minReplicas > 0 never sleeps; a replica already running (a controller restarting in a
     // cluster) is adopted now, so its idle timer runs even if no request ever comes.
-    if (this.spec.scaling.minReplicas > 0 || this.ctx.runtime.running?.(this.spec))
-      this.startWake('wake');
+    if (this.alwaysOn || this.ctx.runtime.running?.(this.spec)) this.startWake('wake');
+  }
+
+  /** Never asleep: a remote (nothing of ours to stop), or minReplicas > 0. */
+  private get alwaysOn(): boolean {
+    return this.spec.kind === 'remote' || this.spec.scaling.minReplicas > 0;
   }
 
   // ---- the request path ----
@@ -480,7 +481,7 @@ export class ManagedServer {
       if (exit.sleptElsewhere) void this.goAsleep('elsewhere');
       else if (!exit.expected) this.onCrash(`MCP server process ${exit.reason}`, 'crash');
     });
-    if (this.spec.kind === 'workload') this.startMonitor(probe);
+    this.startMonitor(probe);
     this.ctx.coord
       .publish('mcpfleet:ready', this.slug)
       .catch((err: unknown) => this.log.debug({ err }, 'could not publish readiness'));
@@ -501,7 +502,9 @@ export class ManagedServer {
       durationMs,
       message: reason,
     });
-    if (this.crashLoop.record()) {
+    // A remote that does not answer is someone else's outage: keep trying (backing off),
+    // never give up on it as on a process of ours that cannot start.
+    if (this.crashLoop.record() && this.spec.kind !== 'remote') {
       this.enterFailed(`${this.crashLoop.recent()} failed starts in a row; last: ${reason}`);
       return;
     }
@@ -511,8 +514,8 @@ export class ManagedServer {
         new FleetError(503, 'failed', `server ${this.slug} could not start: ${reason}`, retryAfter),
       ),
     );
-    this.setState('asleep', reason);
-    if (this.spec.scaling.minReplicas > 0) this.scheduleRestart();
+    this.setState(this.spec.kind === 'remote' ? 'unhealthy' : 'asleep', reason);
+    if (this.alwaysOn) this.scheduleRestart();
   }
 
   // ---- health and crashes ----
@@ -547,7 +550,7 @@ export class ManagedServer {
     if (this.stopped) return;
     this.lastError = reason;
     this.ctx.events.event({ server: this.slug, type, message: reason });
-    if (this.crashLoop.record()) {
+    if (this.crashLoop.record() && this.spec.kind !== 'remote') {
       this.enterFailed(
         `crash loop: ${this.crashLoop.recent()} crashes within a minute; last: ${reason}`,
       );
@@ -603,7 +606,7 @@ export class ManagedServer {
   private scheduleIdle(): void {
     this.clearIdleTimer();
     if (this.state !== 'ready' || this.flight.count > 0) return;
-    if (this.spec.kind === 'remote' || this.spec.scaling.minReplicas > 0) return;
+    if (this.alwaysOn) return;
     const due = (this.lastActivityMs ?? Date.now()) + this.idleTimeoutMs - Date.now();
     this.idleTimer = setTimeout(() => void this.onIdle(), Math.max(0, due));
     this.idleTimer.unref();

@@ -1,6 +1,6 @@
 // Hand-built ServerSpecs for fleet tests: real server-everything (stdio and HTTP) and the
 // failure-mode fixtures, with health/scaling settings small enough for fast tests.
-import type { Health, Scaling, WorkloadSpec } from '../../../registry/catalog/spec.ts';
+import type { Health, RemoteSpec, Scaling, WorkloadSpec } from '../../../registry/catalog/spec.ts';
 import { FIXTURE_HTTP_SERVER, FIXTURE_SERVER, SESSION_STATE_SERVER } from '../support/processes.ts';
 
 const EVERYTHING = { name: '@modelcontextprotocol/server-everything', version: '2026.8.31' };
@@ -114,5 +114,26 @@ export function sessionStateServer(slug: string, o: Overrides = {}): WorkloadSpe
       args: [SESSION_STATE_SERVER],
       requires: [],
     },
+  };
+}
+
+/** A remote server at `url` (nothing runs locally; the gateway proxies to it). */
+export function remoteAt(slug: string, url: string, o: Overrides = {}): RemoteSpec {
+  const { kind: _kind, ...common } = base(slug, o);
+  return {
+    apiVersion: common.apiVersion,
+    slug: common.slug,
+    name: common.name,
+    title: common.title,
+    description: common.description,
+    version: common.version,
+    source: common.source,
+    scaling: common.scaling,
+    health: common.health,
+    sessions: common.sessions,
+    meta: common.meta,
+    kind: 'remote',
+    upstream: { type: 'streamable-http', url, headers: {}, secretHeaders: [] },
+    egress: [],
   };
 }
