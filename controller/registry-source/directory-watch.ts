@@ -27,7 +27,7 @@ export interface DirectoryWatchOptions extends DirectoryWatchTiming {
   /** What the last load() saw, so an unchanged directory emits nothing. */
   initial?: { hash: string; specsKey: string };
   /** The directory's content now: its hash, and how to validate that content. */
-  read(): Promise<{ hash: string; validate(): RegistryLoad | Promise<RegistryLoad> }>;
+  read(): Promise<DirectoryContent>;
   onChange(specs: ServerSpec[]): void;
   onRejected?(problems: Problem[]): void;
 }
@@ -121,4 +121,54 @@ export function watchRegistryDirectory(options: DirectoryWatchOptions): () => vo
     clearInterval(poll);
     watcher?.close();
   };
+}
+
+/** What a directory holds now: its content hash, and how to validate that content. */
+export interface DirectoryContent {
+  hash: string;
+  validate(): RegistryLoad | Promise<RegistryLoad>;
+}
+
+/**
+ * A registry source over a directory, whatever its layout: `load()` once (remembering what
+ * it saw), then `watch()` from there. A layout says how to read its content (`read`) and
+ * whether its files sit in subdirectories (`recursive`).
+ */
+export abstract class WatchedDirectorySource {
+  readonly location: string;
+  protected readonly logger: Logger | undefined;
+  readonly #timing: DirectoryWatchTiming;
+  /** The content behind the last valid load(): a watcher's starting point. */
+  #loaded: { hash: string; specsKey: string } | undefined;
+  protected abstract readonly recursive: boolean;
+
+  constructor(dir: string, options: DirectoryWatchTiming & { logger?: Logger | undefined } = {}) {
+    this.location = dir;
+    const { logger, ...timing } = options;
+    this.#timing = timing;
+    this.logger = logger?.child({ component: 'registry', registry: dir });
+  }
+
+  protected abstract read(): Promise<DirectoryContent>;
+
+  /** A load() found this content valid: watching starts from it. */
+  protected remember(hash: string, specs: ServerSpec[]): void {
+    this.#loaded = { hash, specsKey: stableStringify(specs) };
+  }
+
+  watch(
+    onChange: (specs: ServerSpec[]) => void,
+    onRejected?: (problems: Problem[]) => void,
+  ): () => void {
+    return watchRegistryDirectory({
+      dir: this.location,
+      recursive: this.recursive,
+      ...this.#timing,
+      ...(this.logger ? { logger: this.logger } : {}),
+      ...(this.#loaded ? { initial: this.#loaded } : {}),
+      read: () => this.read(),
+      onChange,
+      ...(onRejected ? { onRejected } : {}),
+    });
+  }
 }

@@ -7,10 +7,12 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadRegistry } from '../../registry/catalog/index.ts';
 import type { Logger } from '../observability/log.ts';
-import type { Problem, ServerSpec } from '../../registry/catalog/spec.ts';
-import { watchRegistryDirectory, type DirectoryWatchTiming } from './directory-watch.ts';
+import {
+  WatchedDirectorySource,
+  type DirectoryContent,
+  type DirectoryWatchTiming,
+} from './directory-watch.ts';
 import type { RegistryLoad, RegistrySource } from './registry-source.ts';
-import { stableStringify } from './spec-diff.ts';
 
 export interface ServerJsonSourceOptions extends DirectoryWatchTiming {
   logger?: Logger;
@@ -35,43 +37,25 @@ async function contentHash(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
-export class ServerJsonDirectorySource implements RegistrySource {
+export class ServerJsonDirectorySource extends WatchedDirectorySource implements RegistrySource {
   readonly format = 'server-json' as const;
-  readonly location: string;
-  readonly #options: ServerJsonSourceOptions;
-  readonly #logger: Logger | undefined;
-  #loaded: { hash: string; specsKey: string } | undefined;
+  protected readonly recursive = true;
 
   constructor(dir: string, options: ServerJsonSourceOptions = {}) {
-    this.location = dir;
-    this.#options = options;
-    this.#logger = options.logger?.child({ component: 'registry', registry: dir });
+    super(dir, options);
   }
 
   async load(): Promise<RegistryLoad> {
     const hash = await contentHash(this.location).catch(() => undefined);
     const { specs, problems } = await loadRegistry(this.location);
-    if (hash !== undefined && problems.length === 0)
-      this.#loaded = { hash, specsKey: stableStringify(specs) };
+    if (hash !== undefined && problems.length === 0) this.remember(hash, specs);
     return { specs, problems };
   }
 
-  watch(
-    onChange: (specs: ServerSpec[]) => void,
-    onRejected?: (problems: Problem[]) => void,
-  ): () => void {
-    return watchRegistryDirectory({
-      dir: this.location,
-      recursive: true,
-      ...this.#options,
-      ...(this.#logger ? { logger: this.#logger } : {}),
-      ...(this.#loaded ? { initial: this.#loaded } : {}),
-      read: async () => ({
-        hash: await contentHash(this.location),
-        validate: () => loadRegistry(this.location),
-      }),
-      onChange,
-      ...(onRejected ? { onRejected } : {}),
-    });
+  protected async read(): Promise<DirectoryContent> {
+    return {
+      hash: await contentHash(this.location),
+      validate: () => loadRegistry(this.location),
+    };
   }
 }

@@ -19,8 +19,11 @@ import { problemsFromZod } from '../../registry/catalog/problems.ts';
 import type { Problem, ServerSpec } from '../../registry/catalog/spec.ts';
 import { asServerSpec, ServerSpecSchema } from './spec-schema.ts';
 import type { RegistryLoad, RegistrySource } from './registry-source.ts';
-import { watchRegistryDirectory, type DirectoryWatchTiming } from './directory-watch.ts';
-import { stableStringify } from './spec-diff.ts';
+import {
+  WatchedDirectorySource,
+  type DirectoryContent,
+  type DirectoryWatchTiming,
+} from './directory-watch.ts';
 
 /** Far above a ConfigMap's 1 MiB, so a whole compiled registry fits in one local file. */
 export const MAX_SHARD_BYTES = 64 * 1024 * 1024;
@@ -187,18 +190,12 @@ function validateSnapshot(dir: string, snapshot: Snapshot): RegistryLoad {
   return { specs, problems };
 }
 
-export class ShardDirectorySource implements RegistrySource {
+export class ShardDirectorySource extends WatchedDirectorySource implements RegistrySource {
   readonly format = 'shards' as const;
-  readonly location: string;
-  readonly #options: ShardSourceOptions;
-  readonly #logger: Logger | undefined;
-  /** The content behind the last load(): a watcher's starting point. */
-  #loaded: { hash: string; specsKey: string } | undefined;
+  protected readonly recursive = false;
 
   constructor(dir: string, options: ShardSourceOptions = {}) {
-    this.location = dir;
-    this.#options = options;
-    this.#logger = options.logger?.child({ component: 'registry', registry: dir });
+    super(dir, options);
   }
 
   async load(): Promise<RegistryLoad> {
@@ -219,28 +216,12 @@ export class ShardDirectorySource implements RegistrySource {
       };
     }
     const result = validateSnapshot(this.location, snapshot);
-    if (result.problems.length === 0) {
-      this.#loaded = { hash: snapshot.hash, specsKey: stableStringify(result.specs) };
-    }
+    if (result.problems.length === 0) this.remember(snapshot.hash, result.specs);
     return result;
   }
 
-  watch(
-    onChange: (specs: ServerSpec[]) => void,
-    onRejected?: (problems: Problem[]) => void,
-  ): () => void {
-    return watchRegistryDirectory({
-      dir: this.location,
-      recursive: false,
-      ...this.#options,
-      ...(this.#logger ? { logger: this.#logger } : {}),
-      ...(this.#loaded ? { initial: this.#loaded } : {}),
-      read: async () => {
-        const snapshot = await readSnapshot(this.location);
-        return { hash: snapshot.hash, validate: () => validateSnapshot(this.location, snapshot) };
-      },
-      onChange,
-      ...(onRejected ? { onRejected } : {}),
-    });
+  protected async read(): Promise<DirectoryContent> {
+    const snapshot = await readSnapshot(this.location);
+    return { hash: snapshot.hash, validate: () => validateSnapshot(this.location, snapshot) };
   }
 }
