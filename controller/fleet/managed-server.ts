@@ -275,9 +275,7 @@ export class ManagedServer {
     const record = await this.sessions.find(sessionId);
     if (!record) throw this.unknownSession();
     const replica = this.awake() ? this.replica : undefined;
-    const backends = replica
-      ? (replica.backends?.() ?? [{ id: replica.id, url: replica.url }])
-      : [];
+    const backends = replica ? backendsOf(replica) : [];
     const live =
       record.backend !== undefined &&
       (backends.some((b) => b.id === record.backend!.replicaId) || this.boundElsewhere(record));
@@ -299,7 +297,7 @@ export class ManagedServer {
   ): Promise<Lease | undefined> {
     const replica = this.replica!;
     const abort = this.replicaAbort!;
-    const backends = replica.backends?.() ?? [{ id: replica.id, url: replica.url }];
+    const backends = backendsOf(replica);
     const id = options.sessionId;
     if (id === undefined || record === undefined) {
       const backend = chooseBackend(backends, this.sessions.byBackend, undefined)!;
@@ -841,4 +839,9 @@ export class ManagedServer {
     this.drainTimer = undefined;
     this.restartTimer = undefined;
   }
+}
+
+/** Where a replica takes requests: its pods (a cluster), else the replica itself. */
+function backendsOf(replica: Replica): { id: string; url: string }[] {
+  return replica.backends?.() ?? [{ id: replica.id, url: replica.url }];
 }
