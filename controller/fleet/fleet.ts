@@ -23,6 +23,15 @@ export interface Upstream {
   sessionId?: string;
   /** The session was just replayed on this backend: the client's Last-Event-ID means nothing here. */
   resumed?: boolean;
+  /** For a request in a session: what its client said at initialize (era translation needs it). */
+  session?: SessionOrigin;
+}
+
+/** The client's side of a session: its initialize, its log level, how its server speaks. */
+export interface SessionOrigin {
+  initialize: Record<string, unknown>;
+  logLevel?: string;
+  backendEra?: 'modern';
 }
 
 /**
@@ -96,12 +105,14 @@ export interface Fleet {
 
   /**
    * An initialize response minted a backend session: resolves with the client-facing session
-   * id the gateway hands out instead (the session outlives its backend).
+   * id the gateway hands out instead (the session outlives its backend). `backendEra`
+   * 'modern': the gateway answered the initialize itself for a 2026-07-28-only server.
    */
   sessionOpened(
     slug: string,
     backend: BackendBinding,
     initialize: Record<string, unknown>,
+    backendEra?: 'modern',
   ): Promise<string>;
   /** The backend answered DELETE: the session is over. */
   sessionClosed(slug: string, sessionId: string): Promise<void>;

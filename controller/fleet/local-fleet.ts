@@ -144,8 +144,9 @@ class LocalFleet implements Fleet {
     slug: string,
     backend: BackendBinding,
     initialize: Record<string, unknown>,
+    backendEra?: 'modern',
   ): Promise<string> {
-    return this.require(slug).sessionOpened(backend, initialize);
+    return this.require(slug).sessionOpened(backend, initialize, backendEra);
   }
 
   async sessionClosed(slug: string, sessionId: string): Promise<void> {

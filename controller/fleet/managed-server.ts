@@ -27,7 +27,7 @@ import type { BackendBinding, ClientCall, SessionRecord } from '../sessions/sess
 import { ServerSessions } from '../sessions/server-sessions.ts';
 import { chooseBackend } from './backend-choice.ts';
 import type { EventLog } from './event-log.ts';
-import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
+import { FleetError, type AcquireOptions, type Lease, type Upstream } from './fleet.ts';
 
 export interface ServerContext {
   runtime: Runtime;
@@ -245,8 +245,12 @@ export class ManagedServer {
   }
 
   /** An initialize through `backend` minted a backend session: returns the client's id. */
-  sessionOpened(backend: BackendBinding, initialize: Record<string, unknown>): Promise<string> {
-    return this.sessions.opened(backend, initialize);
+  sessionOpened(
+    backend: BackendBinding,
+    initialize: Record<string, unknown>,
+    backendEra?: 'modern',
+  ): Promise<string> {
+    return this.sessions.opened(backend, initialize, backendEra);
   }
 
   sessionClosed(sessionId: string): Promise<void> {
@@ -301,12 +305,15 @@ export class ManagedServer {
     const id = options.sessionId;
     if (id === undefined || record === undefined) {
       const backend = chooseBackend(backends, this.sessions.byBackend, undefined)!;
-      return this.leaseOn(backend, replica, abort, options.kind, undefined);
+      return this.leaseOn(backend, replica, abort, options.kind);
     }
     const bound = record.backend && backends.find((b) => b.id === record.backend!.replicaId);
     if (bound) {
       this.sessions.adopt(id, bound.id);
-      return this.leaseOn(bound, replica, abort, options.kind, record.backend!.sessionId);
+      return this.leaseOn(bound, replica, abort, options.kind, {
+        sessionId: record.backend!.sessionId,
+        record,
+      });
     }
     if (!this.sessions.resumes) {
       await this.sessions.closed(id);
@@ -314,7 +321,7 @@ export class ManagedServer {
     }
     const chosen = chooseBackend(backends, this.sessions.byBackend, undefined)!;
     // Counts as in flight while the replay runs, so the server does not sleep under it.
-    const replaying = this.leaseOn(chosen, replica, abort, 'request', undefined);
+    const replaying = this.leaseOn(chosen, replica, abort, 'request');
     try {
       const binding = await this.sessions.rebind(
         id,
@@ -324,7 +331,11 @@ export class ManagedServer {
       );
       if (abort.signal.aborted) return undefined;
       const backend = backends.find((b) => b.id === binding.replicaId) ?? chosen;
-      return this.leaseOn(backend, replica, abort, options.kind, binding.sessionId, true);
+      return this.leaseOn(backend, replica, abort, options.kind, {
+        sessionId: binding.sessionId,
+        record,
+        resumed: true,
+      });
     } catch (err) {
       if (abort.signal.aborted) return undefined;
       if (err instanceof FleetError) throw err;
@@ -345,8 +356,7 @@ export class ManagedServer {
     replica: Replica,
     abort: AbortController,
     kind: AcquireOptions['kind'],
-    sessionId: string | undefined,
-    resumed = false,
+    inSession?: { sessionId: string; record: SessionRecord; resumed?: boolean },
   ): Lease {
     const counts = kind === 'request';
     const flight = this.flight;
@@ -360,8 +370,7 @@ export class ManagedServer {
         url: backend.url,
         replicaId: backend.id,
         headers: replica.headers,
-        ...(sessionId !== undefined ? { sessionId } : {}),
-        ...(resumed ? { resumed } : {}),
+        ...(inSession ? sessionUpstream(inSession) : {}),
       },
       signal: abort.signal,
       release: () => {
@@ -844,4 +853,22 @@ export class ManagedServer {
 /** Where a replica takes requests: its pods (a cluster), else the replica itself. */
 function backendsOf(replica: Replica): { id: string; url: string }[] {
   return replica.backends?.() ?? [{ id: replica.id, url: replica.url }];
+}
+
+/** The session half of an Upstream: the backend's id for it and what its client said. */
+function sessionUpstream(inSession: {
+  sessionId: string;
+  record: SessionRecord;
+  resumed?: boolean;
+}): Pick<Upstream, 'sessionId' | 'resumed' | 'session'> {
+  const { record } = inSession;
+  return {
+    sessionId: inSession.sessionId,
+    ...(inSession.resumed ? { resumed: true } : {}),
+    session: {
+      initialize: record.initialize,
+      ...(record.logLevel ? { logLevel: record.logLevel } : {}),
+      ...(record.backendEra ? { backendEra: record.backendEra } : {}),
+    },
+  };
 }

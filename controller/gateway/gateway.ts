@@ -2,6 +2,7 @@
 import type { Fleet } from '../fleet/fleet.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { EraTranslation } from '../eras/era-translation.ts';
 import { createMcpHandler, type McpHandler } from './routes.ts';
 import { UpstreamPools } from './upstream-pools.ts';
 
@@ -31,6 +32,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics: options.metrics,
     logger: options.logger.child({ component: 'gateway' }),
     pools,
+    eras: new EraTranslation(options.logger),
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
   });
   return { handle, upstreamStats: () => pools.stats(), close: () => pools.close() };

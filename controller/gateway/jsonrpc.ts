@@ -33,6 +33,10 @@ export interface MessagePeek {
   isInitialize: boolean;
   /** The requests and notifications with their params (sessions keep what a replay needs). */
   calls: { method: string; params: unknown }[];
+  /** The body is a JSON array (a batch), even of one message. */
+  batch: boolean;
+  /** The body is one notification (a method and no id). */
+  notification: boolean;
 }
 
 export type PeekResult =
@@ -80,6 +84,8 @@ export function peekMessages(body: Buffer): PeekResult {
       id: batch ? null : idOf(parsed),
       isInitialize: methods.includes('initialize'),
       calls,
+      batch,
+      notification: !batch && methods.length === 1 && !('id' in (parsed as object)),
     },
   };
 }

@@ -6,6 +6,7 @@
 // the upstream socket instead of buffering.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errors, type Dispatcher } from 'undici';
+import type { BodyRewriter } from '../eras/message-rewrite.ts';
 import type { UpstreamTarget } from './upstream-pools.ts';
 
 /** The upstream could not be reached or did not answer in time. */
@@ -117,7 +118,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
    * Streams the body to `res` under `headers`. When `leaseSignal` has fired (the server is
    * going to sleep) the client response ends cleanly; any other failure mid-body destroys
    * the client connection so the client sees an error rather than a truncated success.
-   * A response whose head was already sent (a parked stream) gets the body only.
+   * A response whose head was already sent (a parked stream) gets the body only. A
+   * `rewriter` (era translation) changes the messages on the way; the length is then unknown.
    */
   relayTo(
     res: ServerResponse,
@@ -125,7 +127,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     headers: OutgoingHttpHeaders,
     leaseSignal: AbortSignal,
     flushHeaders: boolean,
+    rewriter?: BodyRewriter,
   ): void {
+    if (rewriter) delete headers['content-length'];
     if (!res.headersSent) {
       res.writeHead(statusCode, headers);
       // A standalone GET stream must show its headers now (clients wait for them to consider
@@ -139,14 +143,19 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     };
     this.#attach({
       data: (chunk) => {
-        if (res.write(chunk)) return true;
+        const out = rewriter ? rewriter.data(chunk) : chunk;
+        if (out === undefined || res.write(out)) return true;
         if (!awaitingDrain) {
           awaitingDrain = true;
           res.once('drain', resume);
         }
         return false;
       },
-      end: () => res.end(),
+      end: () => {
+        const tail = rewriter?.end();
+        if (tail !== undefined) res.write(tail);
+        res.end();
+      },
       error: () => {
         if (res.destroyed) return;
         if (leaseSignal.aborted) res.end();

@@ -17,6 +17,11 @@ import {
 } from './jsonrpc.ts';
 import { UpstreamError, UpstreamExchange, type UpstreamHead } from './proxy.ts';
 import { changesReplay } from '../sessions/session-record.ts';
+import { classifyRequest, type RequestEra } from '../eras/classify-request.ts';
+import type { EraTranslation, LocalAnswer, Plan } from '../eras/era-translation.ts';
+import { bodyRewriter } from '../eras/message-rewrite.ts';
+import { ParkedStream } from './parked-stream.ts';
+import { SESSION_REPLY_LIMIT, answeredUnknownSession } from './unknown-session-reply.ts';
 import { RequestMetrics } from './request-metrics.ts';
 import { BodyAbortedError, BodyTooLargeError, readBody } from './read-body.ts';
 import { sendFleetError, sendJsonRpcError } from './respond.ts';
@@ -27,6 +32,8 @@ export interface McpHandlerDeps {
   metrics: Metrics;
   logger: Logger;
   pools: UpstreamPools;
+  /** Between the 2025 and 2026-07-28 eras of the protocol, where client and server differ. */
+  eras: EraTranslation;
   /** Largest accepted POST body in bytes. */
   maxBodyBytes: number;
 }
@@ -40,8 +47,6 @@ export interface McpRequestContext {
 
 type McpMethod = 'POST' | 'GET' | 'DELETE';
 const ALLOWED = 'GET, POST, DELETE';
-/** A backend's "bad session" reply is small; bigger 400s are relayed untouched. */
-const SESSION_REPLY_LIMIT = 16 * 1024;
 
 export type McpHandler = (
   req: IncomingMessage,
@@ -50,7 +55,7 @@ export type McpHandler = (
 ) => Promise<void>;
 
 export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
-  const { fleet, logger, pools, maxBodyBytes } = deps;
+  const { fleet, logger, pools, eras, maxBodyBytes } = deps;
   const stats = new RequestMetrics(deps.metrics);
 
   return async function handleMcp(req, res, ctx) {
@@ -127,6 +132,12 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     }
     const rpcId: JsonRpcId = peek?.id ?? null;
     const sessionId = headerValue(req.headers['mcp-session-id']);
+    // Which era the request speaks; headers that contradict the body never reach a server.
+    const era: RequestEra = peek ? classifyRequest(req.headers, peek) : { era: 'legacy' };
+    if (era.era === 'rejected') {
+      sendJsonRpcError(res, 400, rpcId, era.code, era.message, idHeader, era.data);
+      return;
+    }
 
     // Ending a session whose backend is gone (its server sleeps) needs no backend.
     if (method === 'DELETE' && sessionId !== undefined) {
@@ -188,7 +199,39 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       lease.signal.addEventListener('abort', onLeaseAbort, { once: true });
       res.once('close', release);
 
-      // 3. Upstream, in the backend's own session.
+      // 3. Across eras, where client and backend speak different revisions.
+      const planInput = {
+        method,
+        era,
+        peek,
+        body,
+        upstream: lease.upstream,
+        clientSession: sessionId,
+      };
+      let plan: Plan;
+      try {
+        plan = await eras.plan(planInput);
+      } catch (err) {
+        release();
+        if (clientGone) return;
+        logger.warn({ reqId: requestId, server: slug, err }, 'era translation failed');
+        sendJsonRpcError(
+          res,
+          502,
+          rpcId,
+          SERVER_ERROR,
+          `Server "${slug}": ${(err as Error).message}`,
+          idHeader,
+        );
+        return;
+      }
+      if (plan.kind === 'answer') {
+        await answerHere(plan, lease);
+        release();
+        return;
+      }
+
+      // 4. Upstream, in the backend's own session.
       const target = pools.target(lease.upstream.url);
       const headers = upstreamRequestHeaders(
         req.headers,
@@ -201,11 +244,16 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       else if (backendSession !== undefined) headers['mcp-session-id'] = backendSession;
       // Event ids of a backend session that is gone mean nothing to the new one.
       if (parked || lease.upstream.resumed) delete headers['last-event-id'];
+      if (plan.kind === 'forward')
+        for (const [name, value] of Object.entries(plan.headers)) {
+          if (value === undefined) delete headers[name];
+          else headers[name] = value;
+        }
       exchange = UpstreamExchange.send(target, {
         method,
         path: ctx.search ? joinQuery(target.path, ctx.search) : target.path,
         headers,
-        body,
+        body: plan.kind === 'forward' ? plan.body : body,
       });
       if (lease.signal.aborted) exchange.abort();
       let upstream: UpstreamHead;
@@ -228,8 +276,31 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
         return;
       }
 
-      // 4. Sessions: a backend that lost the session, a session minted or ended.
+      // 5. Sessions: a backend that lost the session, a session minted or ended.
       const status = upstream.statusCode;
+      if (plan.kind === 'forward' && plan.onLost && status === 404 && attempt === 1) {
+        // The backend session the gateway holds for a 2026-07-28 client is gone: a new one.
+        exchange.abort();
+        release();
+        plan.onLost();
+        continue;
+      }
+      if (
+        status === 400 &&
+        plan.kind === 'native' &&
+        peek?.isInitialize &&
+        sessionId === undefined
+      ) {
+        // A 2026-07-28-only server refuses a 2025 initialize (-32022): the gateway answers it.
+        const bytes = await exchange.readSmall(SESSION_REPLY_LIMIT);
+        const instead =
+          bytes && (await eras.refusedAsLegacy(planInput, status, bytes).catch(() => undefined));
+        if (instead?.kind === 'answer') await answerHere(instead, lease);
+        else if (bytes === undefined) res.destroy();
+        else res.writeHead(status, clientResponseHeaders(upstream.headers, requestId)).end(bytes);
+        release();
+        return;
+      }
       if (sessionId !== undefined) {
         const lost =
           status === 404 ||
@@ -252,6 +323,7 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       stats.answered(slug, (performance.now() - started) / 1000);
       const responseHeaders = clientResponseHeaders(upstream.headers, requestId);
       const ok = status >= 200 && status < 300;
+      if (plan.kind === 'forward' && plan.hideSession) delete responseHeaders['mcp-session-id'];
       if (sessionId !== undefined) {
         // The client only ever sees its own session id.
         if (responseHeaders['mcp-session-id'] !== undefined)
@@ -276,73 +348,46 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       }
       parked?.attached();
 
-      // 5. Relay, streaming.
-      exchange.relayTo(res, status, responseHeaders, lease.signal, method === 'GET');
+      // 6. Relay, streaming.
+      const rewriter =
+        plan.kind === 'forward' && plan.rewrite
+          ? bodyRewriter(String(upstream.headers['content-type'] ?? ''), plan.rewrite)
+          : undefined;
+      exchange.relayTo(res, status, responseHeaders, lease.signal, method === 'GET', rewriter);
       return;
     }
+
+    /** A reply the era translation makes here, with the session bookkeeping it implies. */
+    async function answerHere(answer: LocalAnswer, lease: Lease): Promise<void> {
+      const headers: Record<string, string> = { ...idHeader, ...answer.headers };
+      if (answer.opensSession)
+        headers['mcp-session-id'] = await fleet.sessionOpened(
+          slug,
+          { replicaId: lease.upstream.replicaId, sessionId: '' },
+          answer.opensSession,
+          'modern',
+        );
+      if (sessionId !== undefined) {
+        if (answer.closesSession) await fleet.sessionClosed(slug, sessionId);
+        else if (answer.status < 300 && peek && changesReplay(peek.calls))
+          await fleet.sessionCallsAnswered(slug, sessionId, peek.calls);
+        headers['mcp-session-id'] ??= sessionId;
+      }
+      stats.answered(slug, (performance.now() - started) / 1000);
+      if (answer.message === undefined) {
+        res.writeHead(answer.status, headers).end();
+        return;
+      }
+      const text = JSON.stringify(answer.message);
+      res
+        .writeHead(answer.status, {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        })
+        .end(text);
+    }
   };
-}
-
-/** SSE comments every so often keep load balancers from closing a quiet parked stream. */
-const PARKED_KEEPALIVE_MS = 25_000;
-
-/** A client's GET stream held open by the gateway while its session has no backend. */
-class ParkedStream {
-  private readonly res: ServerResponse;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(res: ServerResponse, sessionId: string, requestId: string) {
-    this.res = res;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-      'mcp-session-id': sessionId,
-      'x-request-id': requestId,
-    });
-    res.write(': the server sleeps; events resume when it wakes\n\n');
-    this.timer = setInterval(() => res.write(': keepalive\n\n'), PARKED_KEEPALIVE_MS);
-    this.timer.unref();
-    res.once('close', () => clearInterval(this.timer));
-  }
-
-  /** The backend's stream takes over. */
-  attached(): void {
-    clearInterval(this.timer);
-  }
-
-  /** Ends the stream cleanly: the client reconnects when it wants to. */
-  end(): void {
-    clearInterval(this.timer);
-    if (!this.res.writableEnded) this.res.end();
-  }
-}
-
-/**
- * Some backends (the MCP SDK's Express examples, server-everything) answer an unknown
- * MCP-Session-Id with 400 instead of the 404 the spec requires, which stops clients from
- * re-initializing. A small 400 JSON body that talks about the session is normalised to 404;
- * any other 400 is relayed here as it came. Returns true when the caller should send 404.
- */
-async function answeredUnknownSession(
-  upstream: UpstreamHead,
-  exchange: UpstreamExchange,
-  res: ServerResponse,
-  requestId: string,
-): Promise<boolean> {
-  const length = Number(upstream.headers['content-length']);
-  const type = String(upstream.headers['content-type'] ?? '');
-  if (!(length <= SESSION_REPLY_LIMIT) || !type.includes('json')) return false;
-  const bytes = await exchange.readSmall(SESSION_REPLY_LIMIT);
-  if (bytes === undefined) {
-    res.destroy(); // the upstream failed mid-body: an error, not a truncated reply
-    return false;
-  }
-  if (/session/i.test(bytes.toString('utf8'))) return true;
-  const headers = clientResponseHeaders(upstream.headers, requestId);
-  res.writeHead(upstream.statusCode, headers);
-  res.end(bytes);
-  return false;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -1,8 +1,11 @@
 // A real MCP round trip against one replica: initialize (once per probe session) then
 // ping. Readiness on wake and the periodic health check both use it, so "ready" means the
-// server answered MCP, not merely that a port was open.
+// server answered MCP, not merely that a port was open. A server of revision 2026-07-28
+// only (it refuses initialize with -32022) is probed with `server/discover` instead.
 import { LATEST_PROTOCOL_VERSION } from '../bridge/stdio-bridge.ts';
 import { formatDuration } from '../../registry/catalog/duration.ts';
+import { discoverServer } from '../eras/backend-eras.ts';
+import { UNSUPPORTED_PROTOCOL_VERSION, envelopeFromInitialize } from '../eras/protocol-eras.ts';
 import {
   findReply,
   isConnectionError,
@@ -20,11 +23,20 @@ export interface ProbeResult {
   unreachable?: boolean;
 }
 
+const PROBE_INITIALIZE = {
+  protocolVersion: LATEST_PROTOCOL_VERSION,
+  capabilities: {},
+  clientInfo: { name: 'mcpfleet-health', version: '1' },
+};
+const PROBE_ENVELOPE = envelopeFromInitialize(PROBE_INITIALIZE, undefined);
+
 export class McpProbe {
   private readonly url: string;
   private readonly headers: Record<string, string>;
   private sessionId: string | undefined;
   private initialized = false;
+  /** The server refused a 2025 initialize: it speaks only the sessionless era. */
+  private modernOnly = false;
   private nextId = 1;
 
   constructor(url: string, headers: Record<string, string> = {}) {
@@ -38,7 +50,11 @@ export class McpProbe {
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      if (!this.initialized) await this.initialize(combined);
+      if (!this.initialized && !this.modernOnly) await this.initialize(combined);
+      if (this.modernOnly) {
+        await discoverServer(this.url, this.headers, PROBE_ENVELOPE);
+        return { ok: true, latencyMs: performance.now() - started };
+      }
       const reply = await this.rpc('ping', {}, combined);
       if (reply === 'session-lost') {
         this.reset();
@@ -83,16 +99,12 @@ export class McpProbe {
 
   private async initialize(signal: AbortSignal): Promise<void> {
     this.sessionId = undefined;
-    const reply = await this.rpc(
-      'initialize',
-      {
-        protocolVersion: LATEST_PROTOCOL_VERSION,
-        capabilities: {},
-        clientInfo: { name: 'mcpfleet-health', version: '1' },
-      },
-      signal,
-    );
+    const reply = await this.rpc('initialize', PROBE_INITIALIZE, signal);
     if (reply === 'session-lost') throw new Error('initialize answered 404');
+    if (reply.error?.code === UNSUPPORTED_PROTOCOL_VERSION) {
+      this.modernOnly = true;
+      return;
+    }
     if (reply.error)
       throw new Error(`initialize failed: ${reply.error.message ?? JSON.stringify(reply.error)}`);
     await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' }, signal);

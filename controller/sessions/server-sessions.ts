@@ -53,12 +53,17 @@ export class ServerSessions {
   }
 
   /** An initialize minted a backend session: mint the client's id for it. */
-  async opened(backend: BackendBinding, initialize: Record<string, unknown>): Promise<string> {
+  async opened(
+    backend: BackendBinding,
+    initialize: Record<string, unknown>,
+    backendEra?: 'modern',
+  ): Promise<string> {
     const id = await this.options.book.open(this.options.slug, {
       v: 1,
       backend,
       initialize,
       subscriptions: [],
+      ...(backendEra ? { backendEra } : {}),
     });
     this.setLive(id, backend.replicaId);
     return id;

@@ -24,6 +24,11 @@ export interface SessionRecord {
   logLevel?: string;
   /** URIs of `resources/subscribe` not unsubscribed since. */
   subscriptions: string[];
+  /**
+   * 'modern': the server speaks only revision 2026-07-28 and the gateway translates this
+   * 2025 client's session for it (eras/); there is no backend session to replay then.
+   */
+  backendEra?: 'modern';
 }
 
 /** 192 random bits, URL-safe: unguessable, and visible ASCII as the spec requires. */

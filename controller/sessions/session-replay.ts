@@ -19,13 +19,27 @@ export class ReplayError extends Error {
 
 let replayCounter = 0;
 
+export interface Replayed {
+  binding: BackendBinding;
+  protocolVersion: string | undefined;
+  /** The backend's initialize result (undefined when nothing was replayed). */
+  result?: Record<string, unknown>;
+}
+
 /** Replays `record` on `target`; resolves with the new binding. */
 export async function replaySession(
   target: ReplayTarget,
   record: SessionRecord,
   signal: AbortSignal,
   logger: Logger,
-): Promise<{ binding: BackendBinding; protocolVersion: string | undefined }> {
+): Promise<Replayed> {
+  // A 2026-07-28 server keeps no session: every translated request carries the client's
+  // envelope (built from the record), so any backend of it continues the session as is.
+  if (record.backendEra === 'modern')
+    return {
+      binding: { replicaId: target.replicaId, sessionId: '' },
+      protocolVersion: record.protocolVersion,
+    };
   const id = `mcpfleet-resume-${++replayCounter}`;
   const res = await postMessage(
     target.url,
@@ -74,5 +88,9 @@ export async function replaySession(
       logger.warn({ err, method: extra.method }, 'a replayed session setting was refused');
     }
   }
-  return { binding: { replicaId: target.replicaId, sessionId }, protocolVersion };
+  return {
+    binding: { replicaId: target.replicaId, sessionId },
+    protocolVersion,
+    result: (reply.result ?? {}) as Record<string, unknown>,
+  };
 }

@@ -34,12 +34,18 @@ export interface SuiteRun {
 
 export async function runConformance(
   url: string,
-  options: { scenario?: string; timeoutMs?: number } = {},
+  options: {
+    scenario?: string;
+    /** Run exactly the scenarios a spec revision requires, at its wire (e.g. 2026-07-28). */
+    requirements?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<SuiteRun> {
   const outDir = await mkdtemp(path.join(tmpdir(), 'mcpfleet-conformance-'));
   try {
     const args = [CONFORMANCE, 'server', '--url', url, '-o', outDir];
     if (options.scenario) args.push('--scenario', options.scenario);
+    if (options.requirements) args.push('--requirements', options.requirements);
     // The suite exits non-zero when any scenario fails; the results are what matter.
     await new Promise<void>((resolve, reject) => {
       execFile(process.execPath, args, { timeout: options.timeoutMs ?? 120_000 }, (err) => {

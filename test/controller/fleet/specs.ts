@@ -1,7 +1,12 @@
 // Hand-built ServerSpecs for fleet tests: real server-everything (stdio and HTTP) and the
 // failure-mode fixtures, with health/scaling settings small enough for fast tests.
 import type { Health, RemoteSpec, Scaling, WorkloadSpec } from '../../../registry/catalog/spec.ts';
-import { FIXTURE_HTTP_SERVER, FIXTURE_SERVER, SESSION_STATE_SERVER } from '../support/processes.ts';
+import {
+  FIXTURE_HTTP_SERVER,
+  FIXTURE_SERVER,
+  MODERN_SERVER,
+  SESSION_STATE_SERVER,
+} from '../support/processes.ts';
 
 const EVERYTHING = { name: '@modelcontextprotocol/server-everything', version: '2026.8.31' };
 
@@ -114,6 +119,19 @@ export function sessionStateServer(slug: string, o: Overrides = {}): WorkloadSpe
       args: [SESSION_STATE_SERVER],
       requires: [],
     },
+  };
+}
+
+/**
+ * The SDK v2 server of revision 2026-07-28 (modern-server.ts); `modernOnly` refuses 2025
+ * clients as a strict modern deployment does.
+ */
+export function modernServer(slug: string, modernOnly: boolean, o: Overrides = {}): WorkloadSpec {
+  return {
+    ...base(slug, { ...o, env: { MODERN_ONLY: modernOnly ? '1' : '0', ...o.env } }),
+    transport: { type: 'streamable-http', port: 8080, path: '/mcp', portVariable: 'PORT' },
+    args: [],
+    local: { runnable: true, command: process.execPath, args: [MODERN_SERVER], requires: [] },
   };
 }
 

@@ -13,7 +13,15 @@ describe('gateway headers and protocol styles', function () {
   let gateway: RunningGateway;
 
   before(async function () {
-    upstream = await startRecordingUpstream((_req, res) => {
+    upstream = await startRecordingUpstream((req, res) => {
+      if (req.body.includes('"server/discover"')) {
+        // A server of both eras: the gateway's era probe learns it may pass 2026-07-28 as is.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          '{"jsonrpc":"2.0","id":"mcpfleet-discover","result":{"supportedVersions":["2026-07-28"],"capabilities":{}}}',
+        );
+        return;
+      }
       res.writeHead(200, {
         'content-type': 'application/json',
         'mcp-session-id': 'sess-from-upstream',
@@ -133,12 +141,28 @@ describe('gateway headers and protocol styles', function () {
         accept: 'application/json, text/event-stream',
         'mcp-protocol-version': '2026-07-28',
         'mcp-method': 'tools/call',
+        'mcp-name': 'echo',
       },
-      body: '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}}',
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: {
+          name: 'echo',
+          arguments: {},
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
     });
     assert.equal(res.statusCode, 200);
     await res.body.text();
-    const [seen] = upstream.requests;
+    const [probe, seen] = upstream.requests;
+    assert.match(probe!.body, /server\/discover/, 'the era probe, once per backend');
+    assert.equal(seen?.headers['mcp-name'], 'echo');
     assert.equal(seen?.headers['mcp-method'], 'tools/call');
     assert.equal(seen?.headers['mcp-protocol-version'], '2026-07-28');
     assert.equal(seen?.headers['mcp-session-id'], undefined);

@@ -15,6 +15,9 @@ export const FIXTURE_SERVER = fileURLToPath(
 export const SESSION_STATE_SERVER = fileURLToPath(
   new URL('../../fixtures/session-state-server.ts', import.meta.url),
 );
+export const MODERN_SERVER = fileURLToPath(
+  new URL('../../fixtures/modern-server.ts', import.meta.url),
+);
 
 export function isAlive(pid: number): boolean {
   try {
