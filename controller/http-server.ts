@@ -15,6 +15,7 @@ import { sendJsonRpcError } from './gateway/respond.ts';
 import { OriginPolicy } from './gateway/validate-request.ts';
 import type { Logger } from './observability/log.ts';
 import type { Metrics } from './observability/metrics.ts';
+import type { ServerLogs } from './observability/server-logs.ts';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -41,6 +42,12 @@ export interface ControllerServerOptions {
   readiness?: Readiness;
   /** The registry's standing, for GET /api/v1/registry. */
   registry?: () => RegistryStatusView;
+  /** Each server's recent log lines, for GET /api/v1/servers/<slug>/logs. */
+  serverLogs?: ServerLogs;
+  /** How often an events follower (GET /api/v1/events?follow=true) reads the store. */
+  eventPollMs?: number;
+  /** The keepalive comment period of the API's follow streams (default 15 s). */
+  followKeepaliveMs?: number;
 }
 
 export interface ControllerServer {
@@ -66,7 +73,12 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     maxBodyBytes: options.maxBodyBytes,
     upstreamHeadersTimeoutMs: options.upstreamHeadersTimeoutMs,
   });
-  const api = createApiHandler(fleet, logger, options.registry);
+  const api = createApiHandler(fleet, logger, {
+    registry: options.registry,
+    serverLogs: options.serverLogs,
+    eventPollMs: options.eventPollMs,
+    keepaliveMs: options.followKeepaliveMs,
+  });
   const readiness = options.readiness ?? (async () => ({}));
   const log = logger.child({ component: 'http' });
 
@@ -123,7 +135,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
       return;
     }
     if (pathname.startsWith(API_PREFIX)) {
-      await api(req, res, new URL(rawUrl, 'http://controller'));
+      await api.handle(req, res, new URL(rawUrl, 'http://controller'));
       return;
     }
     if (pathname === '/metrics') {
@@ -160,6 +172,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
   });
 
   async function close(graceMs = 5_000): Promise<void> {
+    api.close(); // follow streams end now: nothing waits out the grace for them
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);

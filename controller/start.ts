@@ -14,7 +14,8 @@ import type { LocalFleetOptions } from './fleet/local-fleet.ts';
 import type { Fleet } from './fleet/fleet.ts';
 import { isLoopbackHostname } from './gateway/validate-request.ts';
 import { createControllerServer, type ControllerServer } from './http-server.ts';
-import { createLogger, type Logger } from './observability/log.ts';
+import { createLogger, type LogFormat, type Logger } from './observability/log.ts';
+import { ServerLogs } from './observability/server-logs.ts';
 import { Metrics } from './observability/metrics.ts';
 import {
   openRegistrySource,
@@ -79,8 +80,16 @@ export interface StartOptions {
   allowedOrigins?: string[];
   /** Extra Host names, added to the ones derived (see `controllerHostNames`); "*" = any. */
   allowedHosts?: string[];
+  /** Default: a JSON logger at `logLevel` on stdout (pretty with `logFormat: 'pretty'`). */
   logger?: Logger;
   logLevel?: string;
+  logFormat?: LogFormat;
+  /**
+   * Where each server's recent lines are kept for GET /api/v1/servers/<slug>/logs. The default
+   * logger feeds it; a `logger` passed in must have been created with it (createLogger's
+   * `serverLogs`), or `mcpfleet logs` shows nothing.
+   */
+  serverLogs?: ServerLogs;
   /** Lifecycle tuning passed to the fleet (drain grace, runtime options...). */
   fleet?: Partial<Omit<LocalFleetOptions, 'specs' | 'store' | 'coord' | 'metrics' | 'logger'>>;
 }
@@ -94,6 +103,8 @@ export interface RunningController {
   fleet: Fleet;
   metrics: Metrics;
   logger: Logger;
+  /** Each server's recent log lines (`mcpfleet logs`). */
+  serverLogs: ServerLogs;
   /** The specs in force: the loaded ones, then each accepted registry change. */
   specs(): ServerSpec[];
   /** Graceful: stop accepting, end streams, stop every child, close store and coord. */
@@ -187,7 +198,10 @@ export function listenHost(runtime: RuntimeName, host?: string): string {
 }
 
 export async function startController(options: StartOptions = {}): Promise<RunningController> {
-  const logger = options.logger ?? createLogger({ level: options.logLevel });
+  const serverLogs = options.serverLogs ?? new ServerLogs();
+  const logger =
+    options.logger ??
+    createLogger({ level: options.logLevel, format: options.logFormat, serverLogs });
   const runtime = options.runtime ?? 'local';
   if (runtime === 'kubernetes' && !options.kubernetes) {
     throw new Error('runtime "kubernetes" needs kubernetes: { namespace, podName }');
@@ -265,6 +279,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     await store.close().catch(() => undefined);
     throw err;
   }
+  serverLogs.only((slug) => fleet.has(slug));
   let controller: ControllerServer | undefined;
   try {
     await fleet.start();
@@ -278,6 +293,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       maxBodyBytes: options.maxBodyBytes,
       readiness: readinessChecks(store, coord, () => specs.length, fleet),
       registry: () => registryStatus.toJSON(),
+      serverLogs,
     });
     await listen(controller, options.port ?? DEFAULT_PORT, host);
   } catch (err) {
@@ -317,6 +333,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     fleet,
     metrics,
     logger,
+    serverLogs,
     specs: () => specs,
     close: () =>
       (closing ??= (async () => {

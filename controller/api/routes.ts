@@ -1,9 +1,13 @@
-// Management API (/api/v1): server status, wake/sleep, events. Thin: every answer comes
-// from the Fleet; this file only maps paths, methods and errors to HTTP.
+// Management API (/api/v1): server status, wake/sleep, events, logs. Thin: every answer
+// comes from the Fleet (logs: from the controller's in-memory ServerLogs); this file only
+// maps paths, methods and errors to HTTP.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError, type Fleet } from '../fleet/fleet.ts';
 import type { Logger } from '../observability/log.ts';
-import { parseEventsQuery } from './events-query.ts';
+import { ServerLogs } from '../observability/server-logs.ts';
+import { followEvents } from './follow-events.ts';
+import { FollowStreams } from './follow-stream.ts';
+import { parseEventsQuery, parseLogsQuery } from './query.ts';
 import { sendApiError, sendJson } from './send-json.ts';
 import type { RegistryStatusView, ServerStatus } from './types.ts';
 
@@ -11,14 +15,30 @@ export const API_PREFIX = '/api/v1/';
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
-export function createApiHandler(
-  fleet: Fleet,
-  logger: Logger,
-  registry?: () => RegistryStatusView,
-): ApiHandler {
-  const log = logger.child({ component: 'api' });
+export interface ApiOptions {
+  /** The registry's standing, for GET /api/v1/registry. */
+  registry?: () => RegistryStatusView;
+  /** Each server's recent log lines (GET /api/v1/servers/<slug>/logs); none kept without. */
+  serverLogs?: ServerLogs;
+  /** How often an events follower reads the store; default 1 s. */
+  eventPollMs?: number;
+  /** The keepalive comment of follow streams; default 15 s. */
+  keepaliveMs?: number;
+}
 
-  return async function handleApi(req, res, url) {
+export interface Api {
+  handle: ApiHandler;
+  /** Ends the follow streams (the controller is closing). */
+  close(): void;
+}
+
+export function createApiHandler(fleet: Fleet, logger: Logger, options: ApiOptions = {}): Api {
+  const log = logger.child({ component: 'api' });
+  const { registry } = options;
+  const serverLogs = options.serverLogs ?? new ServerLogs();
+  const streams = new FollowStreams(options.keepaliveMs);
+
+  const handle: ApiHandler = async function handleApi(req, res, url) {
     const parts = url.pathname.slice(API_PREFIX.length).split('/');
     const method = req.method ?? 'GET';
     try {
@@ -47,6 +67,14 @@ export function createApiHandler(
           sendApiError(res, 404, 'unknown-server', `Unknown server "${server}"`);
           return;
         }
+        if (parsed.follow) {
+          // The last `limit` events oldest first, then each new one: SSE `event` events.
+          await followEvents(fleet, parsed.query, () => streams.open(res), {
+            pollMs: options.eventPollMs,
+            logger: log,
+          });
+          return;
+        }
         sendJson(res, 200, { events: await fleet.events(parsed.query) });
         return;
       }
@@ -56,6 +84,29 @@ export function createApiHandler(
         if (parts.length === 2) {
           if (!allow(res, method, 'GET')) return;
           sendStatus(res, slug, fleet.status(slug));
+          return;
+        }
+        // GET /api/v1/servers/<slug>/logs?lines=N[&follow=true]
+        if (parts.length === 3 && parts[2] === 'logs') {
+          if (!allow(res, method, 'GET')) return;
+          if (!fleet.has(slug)) {
+            sendStatus(res, slug, undefined);
+            return;
+          }
+          const parsed = parseLogsQuery(url.searchParams);
+          if (!parsed.ok) {
+            sendApiError(res, 400, 'bad-query', parsed.message);
+            return;
+          }
+          // The tail, then (following) each new line; nothing is logged in between.
+          const tail = serverLogs.tail(slug, parsed.lines);
+          if (!parsed.follow) {
+            sendJson(res, 200, { lines: tail });
+            return;
+          }
+          const stream = streams.open(res);
+          for (const line of tail) stream.send('log', line);
+          stream.onEnd(serverLogs.follow(slug, (line) => stream.send('log', line)));
           return;
         }
         // POST /api/v1/servers/<slug>/wake | /sleep
@@ -88,6 +139,8 @@ export function createApiHandler(
       sendApiError(res, 500, 'internal', 'Internal error; see the controller logs');
     }
   };
+
+  return { handle, close: () => streams.closeAll() };
 }
 
 function sendStatus(res: ServerResponse, slug: string, status: ServerStatus | undefined): void {

@@ -58,6 +58,25 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** GET /api/v1/events?server=<slug>&type=&limit= → { events: FleetEvent[] } (newest first) */
 export type { FleetEvent } from '../store/store.ts';
 
+/**
+ * One line of a server's log: GET /api/v1/servers/<slug>/logs?lines=N → { lines: [...] }
+ * (oldest first); with ?follow=true an SSE stream of `log` events, one line each, the tail
+ * first. Kept in the controller's memory (the last 1000 per server), not in the store.
+ */
+export interface ServerLogLine {
+  /** ISO-8601. */
+  time: string;
+  /** The pino level: trace, debug, info, warn, error, fatal (a process's output is info). */
+  level: string;
+  /** The server's own process wrote it (stdout, stderr), or the controller said it about it. */
+  source: 'stdout' | 'stderr' | 'controller';
+  /** The replica whose process it was or that it is about, when there is one. */
+  replica: string | null;
+  message: string;
+  /** A controller line's other fields (event, durationMs, err as its message...); {} for output. */
+  fields: Record<string, unknown>;
+}
+
 /** Any API error: { error: { code, message } } with the matching HTTP status. */
 export interface ApiError {
   error: { code: string; message: string };

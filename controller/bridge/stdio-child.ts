@@ -1,10 +1,12 @@
 // One stdio MCP server process: newline-delimited JSON-RPC on stdin/stdout. stdout lines
 // are parsed exactly once and handed on with their raw text (so responses can be relayed
-// without re-serializing). stderr is the server's log: it goes to our logger and into a
-// short tail kept for error messages, and is never treated as an error by itself.
+// without re-serializing). stderr is the server's log: it goes to our logger line by line
+// (bound to the server by the caller, so each reads `[<slug>] <line>`) and into a short tail
+// kept for error messages, and is never treated as an error by itself.
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../observability/log.ts';
 import type { JsonRpcMessage } from './jsonrpc.ts';
+import { outputLog, type OutputLog } from './output-log.ts';
 import { spawnInGroup, terminateGroup } from './process-group.ts';
 
 export interface ChildCommand {
@@ -34,6 +36,7 @@ export class StdioChild {
   onMessage: (message: JsonRpcMessage, raw: string) => void = () => {};
   private readonly process: ChildProcess;
   private readonly logger: Logger;
+  private readonly stderrLog: OutputLog;
   private stdoutBuffer = '';
   private stderrTail = '';
   private stopping = false;
@@ -41,6 +44,7 @@ export class StdioChild {
 
   constructor(spec: ChildCommand, logger: Logger) {
     this.logger = logger;
+    this.stderrLog = outputLog(logger, 'stderr');
     this.process = spawnInGroup(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env ? { ...process.env, ...spec.env } : process.env,
@@ -64,6 +68,7 @@ export class StdioChild {
     this.process.stdout?.on('data', (chunk: string) => this.onStdout(chunk));
     this.process.stderr?.setEncoding('utf8');
     this.process.stderr?.on('data', (chunk: string) => this.onStderr(chunk));
+    this.process.stderr?.on('end', () => this.stderrLog.end());
     // EPIPE when the child died between our check and the write: its exit handles it.
     this.process.stdin?.on('error', (err) => this.logger.debug({ err }, 'child stdin error'));
   }
@@ -132,9 +137,7 @@ export class StdioChild {
 
   private onStderr(chunk: string): void {
     this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
-    for (const line of chunk.split('\n')) {
-      if (line.trim().length > 0) this.logger.info({ stderr: line.slice(0, 1000) }, 'child stderr');
-    }
+    this.stderrLog.write(chunk);
   }
 }
 

@@ -10,5 +10,10 @@ if (major < 22 || (major === 22 && minor < 19)) {
   );
   process.exit(1);
 }
+// A reader that went away (`mcpfleet logs -f | head`) ends the output; it is no error.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv);

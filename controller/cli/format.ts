@@ -1,5 +1,5 @@
 // Human output of the operator CLI: aligned tables, short durations and ages.
-import type { FleetEvent, RegistryStatusView, ServerStatus } from '../api/types.ts';
+import type { FleetEvent, RegistryStatusView, ServerLogLine, ServerStatus } from '../api/types.ts';
 import { formatDuration } from '../../registry/catalog/duration.ts';
 
 export { formatDuration };
@@ -90,18 +90,65 @@ export function formatServerDetail(server: ServerStatus, now: number = Date.now(
 
 export const EVENT_COLUMNS = ['TIME', 'SERVER', 'TYPE', 'DURATION', 'MESSAGE'];
 
+function eventCells(e: FleetEvent): string[] {
+  return [
+    formatTime(e.at),
+    e.server,
+    e.type,
+    e.durationMs === null ? '-' : formatDuration(e.durationMs),
+    e.message === null ? '' : oneLine(e.message),
+  ];
+}
+
 export function formatEvents(events: FleetEvent[]): string {
   if (events.length === 0) return 'No events.\n';
-  return formatTable(
-    EVENT_COLUMNS,
-    events.map((e) => [
-      formatTime(e.at),
-      e.server,
-      e.type,
-      e.durationMs === null ? '-' : formatDuration(e.durationMs),
-      e.message === null ? '' : oneLine(e.message),
-    ]),
+  return formatTable(EVENT_COLUMNS, events.map(eventCells));
+}
+
+/**
+ * `events --follow` prints rows as they come, so the widths cannot wait for the widest cell:
+ * the time's, the longest event type's, and room for most slugs (a longer one pushes its row).
+ */
+const FOLLOWED_EVENT_WIDTHS = [20, 24, 15, 8];
+
+function followedRow(cells: string[]): string {
+  return (
+    cells
+      .map((cell, i) => cell.padEnd(FOLLOWED_EVENT_WIDTHS[i] ?? 0))
+      .join('  ')
+      .trimEnd() + '\n'
   );
+}
+
+/** The header line of `events --follow`. */
+export function formatFollowedEventsHeader(): string {
+  return followedRow(EVENT_COLUMNS);
+}
+
+/** One row of `events --follow`, in the columns of its header. */
+export function formatFollowedEvent(event: FleetEvent): string {
+  return followedRow(eventCells(event));
+}
+
+/**
+ * One line of `mcpfleet logs`: the time (UTC, milliseconds), where it came from — the
+ * server's stdout/stderr, or the level of a controller line — and the text; a controller
+ * line's fields follow as key=value.
+ */
+export function formatLogLine(line: ServerLogLine): string {
+  const from = line.source === 'controller' ? line.level : line.source;
+  const fields = Object.entries(line.fields)
+    .filter(([, value]) => value !== undefined && value !== null)
+    .map(([key, value]) => ` ${key}=${formatField(value)}`)
+    .join('');
+  return `${line.time}  ${from.padEnd(6)}  ${line.message}${fields}\n`;
+}
+
+function formatField(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  return typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : JSON.stringify(value);
 }
 
 /** Table cells are one line: a multi-line error would break the alignment. */

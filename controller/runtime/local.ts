@@ -8,6 +8,7 @@ import type { RemoteSpec, ServerSpec, WorkloadSpec } from '../../registry/catalo
 import { startStdioBridge } from '../bridge/stdio-bridge.ts';
 import { signalGroup, spawnInGroup, terminateGroup } from '../bridge/process-group.ts';
 import { describeExit } from '../bridge/stdio-child.ts';
+import { outputLog } from '../bridge/output-log.ts';
 import type { Logger } from '../observability/log.ts';
 import { waitUntilBridgeReady } from '../health/wait-ready.ts';
 import { resolveLaunch, PROJECT_ROOT, type ResolvedLaunch } from './launch-plan.ts';
@@ -145,14 +146,17 @@ export class LocalRuntime implements Runtime {
     });
     let stopping = false;
     let stderrTail = '';
-    const log = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      if (stream === 'stderr') stderrTail = (stderrTail + text).slice(-2000);
-      for (const line of text.split('\n'))
-        if (line.trim()) logger.info({ [stream]: line.slice(0, 1000) }, `server ${stream}`);
-    };
-    child.stdout?.on('data', log('stdout'));
-    child.stderr?.on('data', log('stderr'));
+    // An HTTP server's stdout is not the protocol: both streams are its log, line by line,
+    // through the logger bound to { server, replica }.
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const output = outputLog(logger, stream);
+      child[stream]?.setEncoding('utf8');
+      child[stream]?.on('data', (text: string) => {
+        if (stream === 'stderr') stderrTail = (stderrTail + text).slice(-2000);
+        output.write(text);
+      });
+      child[stream]?.on('end', () => output.end());
+    }
     hooks.onChildCount?.(1);
     const exited = new Promise<ReplicaExit>((resolve) => {
       const done = (code: number | null, signal: string | null, spawnError?: string) => {

@@ -88,11 +88,15 @@ export class SqlStore implements Store {
       params.push(query.type);
       where.push(`type = $${params.length}`);
     }
+    if (query.afterId !== undefined) {
+      params.push(query.afterId);
+      where.push(`id > $${params.length}`);
+    }
     params.push(clampLimit(query.limit));
     const rows = await this.#db.query<EventRow>(
       `SELECT id, server, type, at, duration_ms, message, data FROM events
        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY at DESC, id DESC
+       ORDER BY ${query.afterId !== undefined ? 'id ASC' : 'at DESC, id DESC'}
        LIMIT $${params.length}`,
       params,
     );

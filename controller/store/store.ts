@@ -54,6 +54,11 @@ export interface EventQuery {
   type?: string;
   /** Newest first; default 100, max 1000. */
   limit?: number;
+  /**
+   * Only events with a larger id, and then oldest first (by id): a follower's cursor, for
+   * GET /api/v1/events?follow=true. The `limit` then takes the oldest ones.
+   */
+  afterId?: number;
 }
 
 export interface Store {

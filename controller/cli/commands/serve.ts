@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../../../registry/catalog/index.ts';
 import type { RuntimeName } from '../../fleet/create-fleet.ts';
+import { LOG_FORMATS, resolveLogFormat, type LogFormatChoice } from '../../observability/log.ts';
 import { parseByteSize } from '../../gateway/byte-size.ts';
 import {
   DEFAULT_HOST,
@@ -36,6 +37,7 @@ export interface ServeFlags {
   allowedOrigins?: string[];
   allowedHosts?: string[];
   logLevel?: string;
+  logFormat: LogFormatChoice;
 }
 
 /** Where a flag's value came from (commander's getOptionValueSource). */
@@ -50,6 +52,8 @@ export interface ServeEnvironment {
   /** A pod's hostname is its name. */
   hostname: string;
   fileExists(file: string): boolean;
+  /** A person watches stdout: `--log-format auto` is pretty. */
+  stdoutIsTTY: boolean;
 }
 
 export function detectEnvironment(env: NodeJS.ProcessEnv = process.env): ServeEnvironment {
@@ -59,6 +63,7 @@ export function detectEnvironment(env: NodeJS.ProcessEnv = process.env): ServeEn
     defaultKubeconfig: existsSync(kubeconfig) ? kubeconfig : undefined,
     hostname: hostname(),
     fileExists: existsSync,
+    stdoutIsTTY: process.stdout.isTTY === true,
   };
 }
 
@@ -151,6 +156,7 @@ export function serveStartOptions(
     allowedOrigins: flags.allowedOrigins,
     allowedHosts: flags.allowedHosts,
     logLevel: flags.logLevel,
+    logFormat: resolveLogFormat(flags.logFormat, environment.stdoutIsTTY),
   };
 }
 
@@ -320,6 +326,16 @@ export function registerServeCommand(program: Command): Command {
     )
     .addOption(
       new Option('--log-level <level>', 'log level').env('MCPFLEET_LOG_LEVEL').choices(LOG_LEVELS),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines as JSON (for machines), or pretty: time, level, [server] message; ' +
+          'auto is pretty when stdout is a terminal',
+      )
+        .env('MCPFLEET_LOG_FORMAT')
+        .choices(LOG_FORMATS)
+        .default('auto'),
     )
     .addHelpText('after', `${HOST_HELP}${EXAMPLES}`)
     .action(async (flags: ServeFlags, command: Command) => {

@@ -6,6 +6,7 @@ import type {
   ApiError,
   FleetEvent,
   RegistryStatusView,
+  ServerLogLine,
   ServerStatus,
 } from '../../../controller/api/types.ts';
 
@@ -14,6 +15,8 @@ export interface FakeController {
   servers: Map<string, ServerStatus>;
   events: FleetEvent[];
   registry: RegistryStatusView;
+  /** Each server's log lines, oldest first (a following client gets them, then the end). */
+  logs: Map<string, ServerLogLine[]>;
   /** "METHOD /path?query" of every request received. */
   requests: string[];
   /** Makes the next wake end in this state with this error (a failed wake). */
@@ -48,6 +51,7 @@ export async function startFakeController(): Promise<FakeController> {
     servers: new Map(),
     events: [],
     registry: { location: 'registry/servers', format: 'server-json', servers: 0, lastChange: null },
+    logs: new Map(),
     requests: [],
     close: async () => undefined,
   };
@@ -94,6 +98,20 @@ export async function startFakeController(): Promise<FakeController> {
       }
       if (parts.length === 4 && req.method === 'GET') {
         send(200, status);
+        return;
+      }
+      if (parts.length === 5 && parts[4] === 'logs' && req.method === 'GET') {
+        const lines = (fake.logs.get(slug) ?? []).slice(
+          -Number(url.searchParams.get('lines') ?? 100),
+        );
+        if (url.searchParams.get('follow') !== 'true') {
+          send(200, { lines });
+          return;
+        }
+        // A controller that sends the tail and then stops (it shut down).
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': keepalive\n\n');
+        res.end(lines.map((line) => `event: log\ndata: ${JSON.stringify(line)}\n\n`).join(''));
         return;
       }
       if (parts.length === 5 && parts[4] === 'wake' && req.method === 'POST') {

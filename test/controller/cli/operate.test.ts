@@ -335,6 +335,127 @@ describe('operator CLI', () => {
     });
   });
 
+  describe('logs', () => {
+    beforeEach(() => {
+      fake.logs.set('everything', [
+        {
+          time: '2026-05-04T10:00:00.123Z',
+          level: 'info',
+          source: 'controller',
+          replica: null,
+          message: 'ready in 812ms',
+          fields: { event: 'wake', durationMs: 812, reason: 'a cold start' },
+        },
+        {
+          time: '2026-05-04T10:00:00.456Z',
+          level: 'info',
+          source: 'stderr',
+          replica: 'everything-1a2b3c4d',
+          message: 'Starting default (STDIO) server...',
+          fields: {},
+        },
+        {
+          time: '2026-05-04T10:00:01.000Z',
+          level: 'warn',
+          source: 'controller',
+          replica: 'everything-1a2b3c4d',
+          message: 'health check failed',
+          fields: { err: 'timeout' },
+        },
+      ]);
+    });
+
+    it("prints a server's lines oldest first: time, stream or level, text and fields", async () => {
+      const { code, stdout, stderr } = await runCli('logs', 'everything', '--url', fake.url);
+      assert.equal(code, 0, stderr);
+      assert.equal(
+        stdout,
+        '2026-05-04T10:00:00.123Z  info    ready in 812ms event=wake durationMs=812 reason="a cold start"\n' +
+          '2026-05-04T10:00:00.456Z  stderr  Starting default (STDIO) server...\n' +
+          '2026-05-04T10:00:01.000Z  warn    health check failed err=timeout\n',
+      );
+      assert.deepEqual(fake.requests, ['GET /api/v1/servers/everything/logs']);
+    });
+
+    it('asks for --lines of them, and prints the API JSON with --json', async () => {
+      const { code, stdout } = await runCli(
+        'logs',
+        'everything',
+        '--lines',
+        '2',
+        '--json',
+        '--url',
+        fake.url,
+      );
+      assert.equal(code, 0);
+      assert.deepEqual(JSON.parse(stdout), { lines: fake.logs.get('everything')!.slice(-2) });
+      assert.deepEqual(fake.requests, ['GET /api/v1/servers/everything/logs?lines=2']);
+    });
+
+    it('refuses --lines outside 1..1000 before asking the controller', async () => {
+      for (const lines of ['0', '1001', 'all', '-5', '1.5']) {
+        const { code, stdout, stderr } = await runCli(
+          'logs',
+          'everything',
+          '--lines',
+          lines,
+          '--url',
+          fake.url,
+        );
+        assert.equal(code, 1, lines);
+        assert.equal(stdout, '');
+        assert.match(
+          stderr,
+          /option '-n, --lines <n>' argument '.*' is invalid\. use a whole number from 1 to 1000\./,
+        );
+      }
+      assert.deepEqual(fake.requests, []);
+    });
+
+    it("gives the API's message for an unknown server, exit 1, following or not", async () => {
+      for (const follow of [[], ['--follow']]) {
+        const { code, stdout, stderr } = await runCli('logs', 'nope', ...follow, '--url', fake.url);
+        assert.equal(code, 1);
+        assert.equal(stdout, '');
+        assert.equal(stderr, 'mcpfleet: Unknown server "nope"\n');
+      }
+    });
+
+    it('following, says so and exits 1 when the controller ends the stream', async () => {
+      const { code, stdout, stderr } = await runCli('logs', 'everything', '-f', '--url', fake.url);
+      assert.equal(code, 1);
+      assert.equal(stdout.split('\n').length, 4, stdout); // the three lines it sent
+      assert.equal(
+        stderr,
+        `mcpfleet: the controller at ${fake.url} ended the stream (did it stop or restart?)\n`,
+      );
+      assert.deepEqual(fake.requests, ['GET /api/v1/servers/everything/logs?follow=true']);
+    });
+  });
+
+  describe('status --watch', () => {
+    it('takes --interval only with --watch, and only a duration above 0', async () => {
+      let run = await runCli('status', '--interval', '5s', '--url', fake.url);
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, 'mcpfleet: --interval applies only with --watch\n');
+      run = await runCli('status', '--watch', '--interval', 'often', '--url', fake.url);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /"often" is not a duration/);
+      run = await runCli('status', '--watch', '--interval', '0s', '--url', fake.url);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /must be more than 0/);
+      assert.deepEqual(fake.requests, []);
+    });
+
+    it('exits 1 at once when the first snapshot cannot be had', async () => {
+      const url = `http://127.0.0.1:${await freePort()}`;
+      const { code, stdout, stderr } = await runCli('status', '--watch', '--url', url);
+      assert.equal(code, 1);
+      assert.equal(stdout, '');
+      assert.match(stderr, /^mcpfleet: cannot reach the controller at /);
+    });
+  });
+
   describe('reaching the controller', () => {
     const savedUrl = process.env.MCPFLEET_URL;
     afterEach(() => {
@@ -344,7 +465,16 @@ describe('operator CLI', () => {
 
     it('says where it looked when nothing listens, exit 1, for every command', async () => {
       const url = `http://127.0.0.1:${await freePort()}`;
-      for (const args of [['status'], ['status', 'x'], ['wake', 'x'], ['sleep', 'x'], ['events']]) {
+      for (const args of [
+        ['status'],
+        ['status', 'x'],
+        ['wake', 'x'],
+        ['sleep', 'x'],
+        ['events'],
+        ['events', '--follow'],
+        ['logs', 'x'],
+        ['logs', 'x', '--follow'],
+      ]) {
         const { code, stdout, stderr } = await runCli(...args, '--url', url);
         assert.equal(code, 1, args.join(' '));
         assert.equal(stdout, '');
@@ -464,6 +594,7 @@ describe('operator CLI', () => {
       ['wake', /Wake a server now/, /mcpfleet wake everything/],
       ['sleep', /Put a server to sleep now/, /mcpfleet sleep everything/],
       ['events', /List recent events/, /mcpfleet events everything --type wake --limit 5/],
+      ['logs', /Show a server's recent log lines/, /mcpfleet logs everything --follow --lines 20/],
     ] as const) {
       it(`documents "${command}" with a description and an example`, async () => {
         const { code, stdout } = await runCli(command, '--help');
@@ -478,7 +609,7 @@ describe('operator CLI', () => {
 
     it('lists the operator commands in the top-level help', async () => {
       const { stdout } = await runCli('--help');
-      for (const command of ['status', 'wake', 'sleep', 'events']) {
+      for (const command of ['status', 'wake', 'sleep', 'events', 'logs']) {
         assert.match(stdout, new RegExp(`\\n  ${command} `));
       }
     });

@@ -30,6 +30,7 @@ const WORKSTATION: ServeEnvironment = {
   defaultKubeconfig: undefined,
   hostname: 'laptop',
   fileExists: () => false,
+  stdoutIsTTY: false,
 };
 const POD: ServeEnvironment = { ...WORKSTATION, inCluster: true, hostname: 'from-hostname' };
 
@@ -91,7 +92,32 @@ describe('mcpfleet serve options', function () {
       allowedOrigins: undefined,
       allowedHosts: undefined,
       logLevel: container.env.MCPFLEET_LOG_LEVEL,
+      logFormat: 'json', // a pod's stdout is no terminal
     });
+  });
+
+  it('logs JSON unless a person watches: pretty on a terminal, either when asked', async function () {
+    const TERMINAL = { ...WORKSTATION, stdoutIsTTY: true };
+    const format = async (
+      args: string[],
+      env: Record<string, string> = {},
+      environment = WORKSTATION,
+    ): Promise<StartOptions['logFormat']> => (await resolve(args, env, environment)).logFormat;
+    assert.equal(await format([]), 'json');
+    assert.equal(await format([], {}, TERMINAL), 'pretty');
+    assert.equal(await format(['--log-format', 'pretty']), 'pretty');
+    assert.equal(await format(['--log-format', 'json'], {}, TERMINAL), 'json');
+    assert.equal(await format(['--log-format', 'auto'], {}, TERMINAL), 'pretty');
+    assert.equal(await format([], { MCPFLEET_LOG_FORMAT: 'pretty' }), 'pretty');
+    assert.equal(await format([], { MCPFLEET_LOG_FORMAT: 'json' }, TERMINAL), 'json');
+    assert.equal(
+      await format(['--log-format', 'pretty'], { MCPFLEET_LOG_FORMAT: 'json' }),
+      'pretty',
+    );
+    await assert.rejects(
+      resolve(['--log-format', 'yaml']),
+      /option '--log-format <format>' argument 'yaml' is invalid\. Allowed choices are auto, json, pretty/,
+    );
   });
 
   it('reads every kubernetes setting from the environment alone', async function () {

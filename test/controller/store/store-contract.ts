@@ -115,6 +115,39 @@ export function storeContract(backend: StoreBackend): void {
       assert.ok(all.every((e) => e.server === 'a'));
     });
 
+    it('lists the events after a cursor id oldest first, by id whatever their time (a follower)', async () => {
+      const base = Date.parse('2026-04-01T00:00:00Z');
+      const recorded = [];
+      // The second is stamped earlier than the first: a follower still gets it after it.
+      for (const [server, type, minute] of [
+        ['a', 'wake', 5],
+        ['a', 'sleep', 1],
+        ['b', 'wake', 9],
+        ['a', 'wake', 7],
+      ] as const) {
+        recorded.push(
+          await store.recordEvent({ server, type, at: new Date(base + minute * 60_000) }),
+        );
+      }
+      const ids = (events: { id: number }[]): number[] => events.map((e) => e.id);
+      const [first, second, third, fourth] = recorded.map((e) => e.id) as [
+        number,
+        number,
+        number,
+        number,
+      ];
+      assert.deepEqual(ids(await store.listEvents({ afterId: first })), [second, third, fourth]);
+      assert.deepEqual(ids(await store.listEvents({ afterId: first, server: 'a' })), [
+        second,
+        fourth,
+      ]);
+      assert.deepEqual(
+        ids(await store.listEvents({ afterId: first - 1, type: 'wake', limit: 2 })),
+        [first, third],
+      );
+      assert.deepEqual(await store.listEvents({ afterId: fourth }), []);
+    });
+
     it('breaks ties in time by insertion order, newest first', async () => {
       const at = new Date('2026-03-01T00:00:00Z');
       const first = await store.recordEvent({ server: 'a', type: 'wake', at });
