@@ -3,7 +3,13 @@ export { loadRegistry, checkServerJson, SLUG_PATTERN, type RegistryResult } from
 export { compileServer } from './compile.ts';
 export { formatProblem } from './problems.ts';
 export { parseDuration } from './duration.ts';
-export { serverJsonSchema, serverJsonSchemaText, PUBLISHED_SCHEMA_PATH } from './json-schema.ts';
+export {
+  serverJsonSchema,
+  serverJsonSchemaText,
+  editorSettingsText,
+  EDITOR_SETTINGS_PATH,
+  PUBLISHED_SCHEMA_PATH,
+} from './json-schema.ts';
 export { PLATFORM_META_KEY, DEFAULTS } from './platform-schema.ts';
 export { OFFICIAL_SCHEMA_URL, REGISTRY_TYPES } from './official-schema.ts';
 export type * from './spec.ts';

@@ -36,6 +36,8 @@ export async function runConformance(
   url: string,
   options: {
     scenario?: string;
+    /** With `scenario`: the revision whose wire it runs at. */
+    specVersion?: string;
     /** Run exactly the scenarios a spec revision requires, at its wire (e.g. 2026-07-28). */
     requirements?: string;
     timeoutMs?: number;
@@ -45,6 +47,7 @@ export async function runConformance(
   try {
     const args = [CONFORMANCE, 'server', '--url', url, '-o', outDir];
     if (options.scenario) args.push('--scenario', options.scenario);
+    if (options.specVersion) args.push('--spec-version', options.specVersion);
     if (options.requirements) args.push('--requirements', options.requirements);
     // The suite exits non-zero when any scenario fails; the results are what matter.
     await new Promise<void>((resolve, reject) => {
@@ -80,4 +83,36 @@ export function passedScenarios(run: SuiteRun): string[] {
     .filter((s) => s.passed)
     .map((s) => s.scenario)
     .sort();
+}
+
+/** Where a suite ran: its URL and the revision it spoke. */
+export interface RunSite {
+  run: SuiteRun;
+  /** undefined: the suite's own default, as the first run had. */
+  specVersion: string | undefined;
+}
+
+/**
+ * Scenarios `baseline` passed and `candidate` did not, among `scenarios`, each confirmed by
+ * running it once more on both: some backends answer a scenario differently from run to run
+ * (server-everything's reply to a tool it lacks is JSON one time, SSE the next), so a single
+ * run would blame the gateway for the backend's coin toss. Lost means lost twice, while the
+ * baseline passed both times.
+ */
+export async function confirmedLost(
+  baseline: RunSite,
+  candidate: RunSite,
+  scenarios: readonly string[],
+): Promise<string[]> {
+  const lost: string[] = [];
+  for (const scenario of scenarios) {
+    if (!baseline.run.scenarios.get(scenario)?.passed) continue;
+    if (candidate.run.scenarios.get(scenario)?.passed) continue;
+    const again = async (site: RunSite) =>
+      (
+        await runConformance(site.run.url, { scenario, specVersion: site.specVersion })
+      ).scenarios.get(scenario)?.passed;
+    if ((await again(baseline)) && !(await again(candidate))) lost.push(scenario);
+  }
+  return lost;
 }

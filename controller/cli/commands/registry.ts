@@ -5,6 +5,9 @@ import {
   formatProblem,
   loadRegistry,
   serverJsonSchemaText,
+  editorSettingsText,
+  EDITOR_SETTINGS_PATH,
+  PUBLISHED_SCHEMA_PATH,
   type RegistryResult,
 } from '../../../registry/catalog/index.ts';
 import { PROJECT_ROOT } from '../../runtime/launch-plan.ts';
@@ -101,9 +104,20 @@ export function registerRegistryCommands(program: Command): Command {
   registry
     .command('schema')
     .description('Print the JSON Schema of server.json with mcpfleet settings (for editors)')
-    .addHelpText('after', '\nThe same schema is published at registry/server.schema.json.')
-    .action(() => {
-      process.stdout.write(serverJsonSchemaText());
+    .option(
+      '--vscode-settings',
+      `print the ${EDITOR_SETTINGS_PATH} that makes VS Code use it for every server.json`,
+    )
+    .addHelpText(
+      'after',
+      `\nThe same schema is published at ${PUBLISHED_SCHEMA_PATH}. server.json files name the` +
+        `\nofficial schema in "$schema", which editors follow first; ${EDITOR_SETTINGS_PATH}` +
+        '\ntherefore gives that URL this content (offline too). Regenerate both with:' +
+        `\n  npx mcpfleet registry schema > ${PUBLISHED_SCHEMA_PATH}` +
+        `\n  npx mcpfleet registry schema --vscode-settings > ${EDITOR_SETTINGS_PATH}`,
+    )
+    .action((options: { vscodeSettings?: boolean }) => {
+      process.stdout.write(options.vscodeSettings ? editorSettingsText() : serverJsonSchemaText());
       process.exitCode = 0;
     });
 
