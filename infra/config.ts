@@ -63,10 +63,18 @@ const nodeGroup = z
     }
   });
 
+/** Image volumes (KEP-4639) are beta and enabled by default from this minor on. */
+export const MIN_KUBERNETES_MINOR = 35;
+
 const eksCluster = z.strictObject({
   mode: z.literal('eks'),
   name: dnsLabel.default('mcpfleet'),
-  version: z.string().regex(/^1\.\d+$/, { error: 'expected a Kubernetes minor such as "1.33"' }),
+  version: z
+    .string()
+    .regex(/^1\.\d+$/, { error: 'expected a Kubernetes minor such as "1.35"' })
+    .refine((v) => Number(v.split('.')[1]) >= MIN_KUBERNETES_MINOR, {
+      error: `expected 1.${MIN_KUBERNETES_MINOR} or newer: stdio servers shipped as OCI images are bridged from image volumes, on by default since Kubernetes 1.${MIN_KUBERNETES_MINOR}`,
+    }),
   /** IAM principals (roles/users) that get cluster-admin through EKS access entries. */
   adminPrincipalArns: z.array(
     z.string().startsWith('arn:aws:iam::', { error: 'expected an IAM ARN' }),

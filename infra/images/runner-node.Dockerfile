@@ -3,8 +3,8 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 -f infra/images/runner-node.Dockerfile \
 #     -t ghcr.io/acme/mcpfleet-runner-node:0.1.0 --push .
 # Packages are baked on top of this image at deploy time (infra/components/bakedImages.ts), into
-# /srv/mcp, so a cold start never installs anything. The app lives in /opt/mcpfleet, which the
-# copy-bridge init container also copies into OCI-image servers that speak stdio.
+# /srv/mcp, so a cold start never installs anything. It also bridges OCI-image servers that speak
+# stdio: their image is mounted read-only (an image volume) and the bridge starts it from there.
 FROM node:22.23-bookworm-slim AS deps
 WORKDIR /opt/mcpfleet
 COPY package.json package-lock.json ./

@@ -1,6 +1,7 @@
 // The Kubernetes objects one registry server compiles to: Deployment + Service + a default-deny
 // NetworkPolicy. Pure (plain objects in, plain objects out), so the Pulumi `Server` component and
 // `mcpfleet registry render` share one code path and tests can validate every field.
+import { posix } from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
@@ -35,8 +36,11 @@ import {
 export const BRIDGE_PORT = 8080;
 /** The MCP endpoint path the bridge serves. */
 export const BRIDGE_PATH = '/mcp';
-/** Where the bridge is copied for OCI images that do not contain it. */
-const BRIDGE_COPY_DIR = '/opt/mcpfleet-bridge';
+/**
+ * Where a stdio OCI server's image is mounted (an image volume) in the runner pod that bridges
+ * it: the bridge runs from the runner image and starts the server's entrypoint from here.
+ */
+export const SERVER_IMAGE_DIR = '/srv/image';
 
 export interface ServerManifestOptions {
   namespace: string;
@@ -92,25 +96,15 @@ export function serverManifests(
     main.workingDir = BUNDLE_APP_DIR;
   }
   if (plan.type === 'image' && spec.transport.type === 'stdio') {
-    // The server image does not contain the bridge: copy it (Node + mcpfleet) from the node
-    // runner image into a shared volume, then run the image's entrypoint as the bridge's child.
-    volumes.push({ name: 'bridge', emptyDir: { sizeLimit: '512Mi' } });
-    initContainers.push({
-      name: 'copy-bridge',
-      image: runnerImage('node', options.images),
-      command: [
-        'sh',
-        '-ec',
-        `cp -a /opt/mcpfleet/. ${BRIDGE_COPY_DIR}/ && cp /usr/local/bin/node ${BRIDGE_COPY_DIR}/node`,
-      ],
-      volumeMounts: [{ name: 'bridge', mountPath: BRIDGE_COPY_DIR }, TMP_MOUNT],
-      resources: {
-        requests: { cpu: '50m', memory: '64Mi' },
-        limits: { cpu: '500m', memory: '256Mi' },
-      },
-      securityContext: restrictedContainerSecurityContext(),
+    // The server image does not contain the bridge, and may not contain Node.js (or a libc):
+    // the pod runs the node runner image, which has both, and mounts the server's image as a
+    // read-only image volume (Kubernetes ≥ 1.35; kubelet pulls and caches it like any image).
+    // Nothing is copied when the pod starts; the server's entrypoint runs from the volume.
+    volumes.push({
+      name: 'server-image',
+      image: { reference: plan.image, pullPolicy: 'IfNotPresent' },
     });
-    main.volumeMounts!.push({ name: 'bridge', mountPath: BRIDGE_COPY_DIR, readOnly: true });
+    main.volumeMounts!.push({ name: 'server-image', mountPath: SERVER_IMAGE_DIR, readOnly: true });
   }
 
   const nodeSelector: Record<string, string> = { 'kubernetes.io/os': 'linux' };
@@ -243,9 +237,12 @@ function serverContainer(
       ...(spec.warmSpare ? [] : ['--no-warm-spare']),
     ];
     if (plan.type === 'image') {
-      const entrypoint = imageEntrypoint(plan.image, images, spec.slug);
-      container.command = [`${BRIDGE_COPY_DIR}/node`, `${BRIDGE_COPY_DIR}/controller/cli/bin.js`];
-      container.args = ['bridge', ...bridgeFlags, '--', ...entrypoint, ...argv];
+      const [program, ...rest] = imageEntrypoint(plan.image, images, spec.slug);
+      container.image = runnerImage('node', images);
+      container.command = ['mcpfleet', 'bridge', ...bridgeFlags, '--'];
+      container.args = [`${SERVER_IMAGE_DIR}${program}`, ...rest, ...argv];
+      // The image's WORKDIR is where its entrypoint sits, for the images this serves.
+      container.workingDir = `${SERVER_IMAGE_DIR}${posix.dirname(program!)}`;
     } else {
       container.command = ['mcpfleet', 'bridge', ...bridgeFlags, '--', ...argv];
     }
@@ -268,6 +265,10 @@ function imageEntrypoint(image: string, images: ImagesConfig, slug: string): str
       `mcpfleet:images.entrypoints: server ${slug} runs the stdio image ${image}; add its entrypoint under key "${repository}" so the bridge can start it`,
     );
   }
+  if (!entrypoint[0]?.startsWith('/'))
+    throw new Error(
+      `mcpfleet:images.entrypoints["${repository}"]: the bridge starts ${JSON.stringify(entrypoint[0])} from the image mounted at ${SERVER_IMAGE_DIR}, so it must be an absolute path inside the image (e.g. "/server/github-mcp-server")`,
+    );
   return entrypoint;
 }
 

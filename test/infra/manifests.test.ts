@@ -125,19 +125,35 @@ describe('server manifests', () => {
     );
   });
 
-  it('runs a stdio OCI image under the copied bridge with its configured entrypoint', () => {
-    const container = build('github').deployment.spec!.template.spec!.containers[0]!;
-    assert.deepEqual(container.args, [
+  it('bridges a stdio OCI image from an image volume: nothing copied, its entrypoint from the mount', () => {
+    const pod = build('github').deployment.spec!.template.spec!;
+    const container = pod.containers[0]!;
+    assert.equal(pod.initContainers, undefined, 'no init container copies anything');
+    assert.match(
+      container.image!,
+      /mcpfleet-runner-node/,
+      'the runner image brings Node and the bridge',
+    );
+    assert.deepEqual(container.command, [
+      'mcpfleet',
       'bridge',
       '--host',
       '0.0.0.0',
       '--port',
       '8080',
       '--',
-      '/server/github-mcp-server',
-      'stdio',
     ]);
-    assert.equal(container.image, 'ghcr.io/github/github-mcp-server:0.24.0');
+    assert.deepEqual(container.args, ['/srv/image/server/github-mcp-server', 'stdio']);
+    assert.equal(container.workingDir, '/srv/image/server');
+    const volume = pod.volumes!.find((v) => v.name === 'server-image');
+    assert.deepEqual(volume?.image, {
+      reference: 'ghcr.io/github/github-mcp-server:0.32.0',
+      pullPolicy: 'IfNotPresent',
+    });
+    assert.deepEqual(
+      container.volumeMounts!.find((m) => m.name === 'server-image'),
+      { name: 'server-image', mountPath: '/srv/image', readOnly: true },
+    );
     const config = prod();
     const images = { ...config.images, entrypoints: {} };
     assert.throws(
@@ -147,6 +163,18 @@ describe('server manifests', () => {
           { namespace: 'x', images },
         ),
       /mcpfleet:images\.entrypoints: server github runs the stdio image/,
+    );
+    const relative = {
+      ...config.images,
+      entrypoints: { 'ghcr.io/github/github-mcp-server': ['github-mcp-server'] },
+    };
+    assert.throws(
+      () =>
+        serverManifests(
+          specs.find((s) => s.slug === 'github')!,
+          { namespace: 'x', images: relative },
+        ),
+      /must be an absolute path inside the image/,
     );
   });
 

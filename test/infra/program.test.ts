@@ -518,4 +518,18 @@ describe('infra program under Pulumi mocks', function () {
       /mcpfleet:nodeGroups\.arm64\.desiredSize: expected a positive integer/,
     );
   });
+
+  it('refuses an EKS version without image volumes, saying what needs them', async () => {
+    const { config, secretKeys } = stackConfig('prod');
+    const cluster = JSON.parse(config['mcpfleet:cluster']!);
+    cluster.version = '1.33';
+    await assert.rejects(
+      runStack({
+        stack: 'prod',
+        config: { ...config, 'mcpfleet:cluster': JSON.stringify(cluster) },
+        secretKeys,
+      }),
+      /mcpfleet:cluster\.version: expected 1\.35 or newer: stdio servers shipped as OCI images are bridged from image volumes/,
+    );
+  });
 });

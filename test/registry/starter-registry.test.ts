@@ -79,7 +79,7 @@ describe('the starter registry', () => {
     const github = workload('github');
     assert.deepEqual(github.artifacts.amd64, {
       type: 'image',
-      image: 'ghcr.io/github/github-mcp-server:0.24.0',
+      image: 'ghcr.io/github/github-mcp-server:0.32.0',
     });
     assert.deepEqual(github.secretEnv, [
       { env: 'GITHUB_PERSONAL_ACCESS_TOKEN', secretName: 'github-mcp', key: 'token' },

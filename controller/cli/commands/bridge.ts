@@ -2,7 +2,7 @@
 // entry point of the Kubernetes runner images (one stdio MCP server per pod, served on a
 // port). Runs until SIGTERM/SIGINT, then stops every child before exiting.
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { startStdioBridge } from '../../bridge/stdio-bridge.ts';
 import { createLogger } from '../../observability/log.ts';
 import { parseDuration } from '../../../registry/catalog/duration.ts';
@@ -38,11 +38,10 @@ export function registerBridgeCommand(program: Command): void {
     )
     .option('--path <path>', 'MCP endpoint path', '/mcp')
     .option('--max-children <n>', 'most child processes at once', positiveInt('--max-children'), 64)
-    .option(
-      '--session-idle <duration>',
-      'close sessions idle this long, e.g. 30m',
-      duration,
-      30 * 60_000,
+    .addOption(
+      new Option('--session-idle <duration>', 'close sessions idle this long, e.g. 90s, 2h')
+        .argParser(duration)
+        .default(30 * 60_000, '30m'),
     )
     .option(
       '--no-warm-spare',

@@ -196,25 +196,42 @@ export function debianPackageInstalled(name: string): boolean {
 }
 
 /**
- * `go install <pkg>@<version>` into a cached GOBIN; the binary's path. Built with CGO disabled
- * and the version stamped in, like the image's own Dockerfile does.
+ * Builds the command `cmd` (a path inside `module`) of `module@version` into a cached folder;
+ * the binary's path. Built with CGO disabled and the version stamped in, like the image's own
+ * Dockerfile does. `go mod download` of the exact version, then `go build` in the module's
+ * own tree (its go.mod and go.sum, as `go install pkg@version` would): `go install` also asks
+ * the proxy for the module's version list (deprecation notices), which the proxy refuses for
+ * some modules whose exact versions it serves (github-mcp-server).
  */
-export function goInstall(
+export function goBuildModule(
   host: Host,
-  pkg: string,
+  module: string,
+  cmd: string,
   version: string,
   ldflags: string,
 ): Promise<string> {
-  const name = pkg.split('/').pop()!;
+  const name = cmd.split('/').pop()!;
   const dir = join(host.cacheRoot, 'go', `${name}@${version}`);
   return once(dir, async () => {
     await ensureDir(dir, async (tmp) => {
       const go = requiredProgram('go', 'it builds Go servers from the Go module proxy');
-      host.log(`go install ${pkg}@${version} (cold: downloads and compiles)`);
-      await exec(go, ['install', '-trimpath', `-ldflags=${ldflags}`, `${pkg}@${version}`], {
-        env: { ...process.env, GOBIN: tmp, CGO_ENABLED: '0' },
-        what: `go install ${pkg}@${version}`,
-      });
+      host.log(`go build ${module}/${cmd}@${version} (cold: downloads and compiles)`);
+      const info = JSON.parse(
+        await exec(go, ['mod', 'download', '-json', `${module}@${version}`], {
+          what: `go mod download ${module}@${version}`,
+        }),
+      ) as { Dir?: string; Error?: string };
+      if (!info.Dir)
+        throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no Dir'}`);
+      await exec(
+        go,
+        ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', join(tmp, name), `./${cmd}`],
+        {
+          cwd: info.Dir,
+          env: { ...process.env, CGO_ENABLED: '0' },
+          what: `go build ${module}/${cmd}@${version}`,
+        },
+      );
       writeFileSync(join(tmp, '.done'), '');
     });
     return join(dir, name);

@@ -18,7 +18,7 @@ import {
 } from './debian-base.ts';
 import { isRoot, mkdirExact } from './fsops.ts';
 import {
-  goInstall,
+  goBuildModule,
   hostPostgres,
   hostPython,
   node22,
@@ -368,14 +368,15 @@ export const THIRD_PARTY_IMAGES: ThirdPartyImage[] = [
     why:
       'The image is its Go binary on distroless base-debian12 (WORKDIR /server, ENTRYPOINT ' +
       '/server/github-mcp-server, CMD stdio, root); the binary is built from the same module ' +
-      'version with `go install` (CGO off, version stamped, as its Dockerfile builds it), the ' +
+      'version with `go build` (CGO off, version stamped, as its Dockerfile builds it), the ' +
       "Debian underneath (CA certificates) is the host's.",
     resolve(match, host) {
       const version = `v${match[1]}`;
       return {
         key: `github-mcp-server ${version}`,
         debianFromHost: false,
-        ownedDirs: [],
+        // distroless has an empty /usr/local of its own, as the skeleton writes it.
+        ownedDirs: ['/usr/local'],
         config: config({
           env: { PATH: DEBIAN_PATH, SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' },
           workingDir: '/server',
@@ -385,9 +386,10 @@ export const THIRD_PARTY_IMAGES: ThirdPartyImage[] = [
         }),
         build: (rootfs) =>
           debianImage(rootfs, [], async () => {
-            const binary = await goInstall(
+            const binary = await goBuildModule(
               host,
-              'github.com/github/github-mcp-server/cmd/github-mcp-server',
+              'github.com/github/github-mcp-server',
+              'cmd/github-mcp-server',
               version,
               `-s -w -X main.version=${version} -X main.commit=go-install -X main.date=unknown`,
             );

@@ -56,6 +56,11 @@ export interface ExecResult {
 export interface ContainerStarter {
   resolveImage(ref: string, arch: string): Promise<ImageConfig>;
   /**
+   * The directory holding an image's files, for an `image` volume (KEP-4639: the image
+   * mounted read-only into a container). Undefined: this starter has no image filesystems.
+   */
+  imageVolume?(ref: string): Promise<string>;
+  /**
    * Starts the container's main process as the leader of a new process group (the kubelet
    * signals the whole group); its stdout/stderr go to spec.stdout/spec.stderr.
    */

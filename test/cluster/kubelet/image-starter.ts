@@ -65,6 +65,12 @@ export function imageStarter(options: ImageStarterOptions = {}): ContainerStarte
         cmd: layout.cmd,
       };
     },
+    // The image's own files. A stand-in's host mounts (e.g. /usr/local/bin/node of the node
+    // row) are not in its rootfs, so they are missing from the volume: images whose files are
+    // their own (a Go binary, COPY'd files) are what image volumes carry here.
+    async imageVolume(ref) {
+      return (await materialize(ref)).rootfs;
+    },
     start(image, spec) {
       const layout = layoutOf(image);
       const user = userOf(spec, layout);

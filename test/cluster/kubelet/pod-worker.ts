@@ -426,6 +426,9 @@ export class PodWorker {
         source: this.deps.source,
         podDir: this.podDir,
         logger: this.deps.logger,
+        ...(this.deps.starter.imageVolume
+          ? { imageVolume: (ref: string) => this.deps.starter.imageVolume!(ref) }
+          : {}),
       }),
     );
     if (!volumes) return;

@@ -27,6 +27,8 @@ export interface VolumeContext {
   logger: Logger;
   /** Called when a token refresh rewrote a projected volume. */
   onTokenRefreshError?: (err: unknown) => void;
+  /** An `image` volume's directory (the starter's image files); absent: not supported. */
+  imageVolume?: (ref: string) => Promise<string>;
 }
 
 export interface PodVolumes {
@@ -271,6 +273,11 @@ export async function setupVolumes(
       rendered.push(volume);
     } else if (volume.hostPath) {
       paths.set(volume.name, await prepareHostPath(volume.hostPath.path, volume.hostPath.type));
+    } else if (volume.image) {
+      const ref = volume.image.reference;
+      if (!ref || !context.imageVolume)
+        throw new VolumeError(`volume ${volume.name}: image volumes need an image starter`);
+      paths.set(volume.name, await context.imageVolume(ref));
     } else if (volume.persistentVolumeClaim) {
       paths.set(
         volume.name,

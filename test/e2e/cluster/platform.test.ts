@@ -254,6 +254,28 @@ describe('the rendered dev platform on a real control plane', function () {
     await client.close();
   });
 
+  it('serves github, a stdio Go binary in its own image, bridged from an image volume', async function () {
+    if (platform.unavailable.some((u) => u.slug === 'github')) this.skip();
+    const [pod] = await view.pods('mcpfleet.dev/server=github');
+    const spec = pod!.spec as {
+      initContainers?: unknown[];
+      volumes?: { image?: { reference?: string } }[];
+    };
+    assert.equal(spec.initContainers, undefined, 'nothing is copied at start');
+    assert.ok(spec.volumes?.some((v) => v.image?.reference?.startsWith('ghcr.io/github/')));
+    const client = new Client({ name: 'platform-e2e', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${controller.url}/servers/github/mcp`)),
+    );
+    assert.match(client.getServerVersion()?.name ?? '', /github/i, 'the Go server answered');
+    const { tools } = await client.listTools();
+    assert.ok(
+      tools.some((t) => t.name === 'get_file_contents'),
+      `github tools: ${tools.map((t) => t.name).join(', ')}`,
+    );
+    await client.close();
+  });
+
   it(`scales everything back to zero after its idle timeout (${EVERYTHING_IDLE})`, async () => {
     await until(async () => (await view.scale('mcp-everything')) === 0, 'scale to zero', 60_000);
     await until(
