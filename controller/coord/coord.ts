@@ -18,6 +18,16 @@ export interface Coord {
   getSessionRoute(server: string, sessionId: string): Promise<string | undefined>;
   deleteSessionRoute(server: string, sessionId: string): Promise<void>;
 
+  /**
+   * Live MCP sessions of a server across controller replicas, for replicas-follow-sessions:
+   * each replica marks the sessions it serves (a session served by two replicas counts once)
+   * until `untilMs` and renews the mark while they live; a crashed replica's marks lapse.
+   */
+  markSessionsLive(server: string, sessionIds: readonly string[], untilMs: number): Promise<void>;
+  unmarkSessionsLive(server: string, sessionIds: readonly string[]): Promise<void>;
+  /** Distinct sessions whose mark has not lapsed at `nowMs`. */
+  countLiveSessions(server: string, nowMs: number): Promise<number>;
+
   /** Pub/sub, e.g. readiness: "server X is ready" reaches every gateway replica. */
   publish(channel: string, message: string): Promise<void>;
   /** Returns an unsubscribe function. */

@@ -22,6 +22,8 @@ export class MemoryCoord implements Coord {
   readonly #activity = new Map<string, number>();
   readonly #wakeLocks = new Map<string, Expiring<string>>();
   readonly #sessionRoutes = new Map<string, Expiring<string>>();
+  /** server → live session id → until (ms). */
+  readonly #liveSessions = new Map<string, Map<string, number>>();
   readonly #bus = new EventEmitter();
   readonly #onSubscriberError: (err: unknown, channel: string) => void;
   readonly #sweeper: NodeJS.Timeout;
@@ -109,6 +111,31 @@ export class MemoryCoord implements Coord {
   async deleteSessionRoute(server: string, sessionId: string): Promise<void> {
     this.#assertOpen();
     this.#sessionRoutes.delete(routeKey(server, sessionId));
+  }
+
+  async markSessionsLive(
+    server: string,
+    sessionIds: readonly string[],
+    untilMs: number,
+  ): Promise<void> {
+    this.#assertOpen();
+    let marks = this.#liveSessions.get(server);
+    if (!marks) this.#liveSessions.set(server, (marks = new Map()));
+    for (const id of sessionIds) marks.set(id, Math.max(marks.get(id) ?? 0, untilMs));
+  }
+
+  async unmarkSessionsLive(server: string, sessionIds: readonly string[]): Promise<void> {
+    this.#assertOpen();
+    const marks = this.#liveSessions.get(server);
+    for (const id of sessionIds) marks?.delete(id);
+  }
+
+  async countLiveSessions(server: string, nowMs: number): Promise<number> {
+    this.#assertOpen();
+    const marks = this.#liveSessions.get(server);
+    if (!marks) return 0;
+    for (const [id, until] of marks) if (until <= nowMs) marks.delete(id);
+    return marks.size;
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -3,6 +3,7 @@
 //   activity:<server>            last activity, ms since epoch (only moves forward)
 //   wakelock:<server>            owner id, SET NX PX — one wake per server across replicas
 //   route:<server>:<session>     replica/backend id owning an MCP session, with a TTL
+//   live:<server>                sorted set: live session id → until when its mark holds (ms)
 //   channel:<name>               pub/sub channels (on a second, subscriber-mode connection)
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/log.ts';
@@ -130,6 +131,40 @@ export class RedisCoord implements Coord {
 
   async deleteSessionRoute(server: string, sessionId: string): Promise<void> {
     await this.#redis.del(this.#key('route', server, sessionId));
+  }
+
+  async markSessionsLive(
+    server: string,
+    sessionIds: readonly string[],
+    untilMs: number,
+  ): Promise<void> {
+    if (sessionIds.length === 0) return;
+    const key = this.#key('live', server);
+    const until = Math.trunc(untilMs);
+    // GT: a replica renewing late never shortens another replica's mark of the same session.
+    const members = sessionIds.flatMap((id) => [until, id]);
+    await this.#redis
+      .multi()
+      .zadd(key, 'GT', ...members)
+      .pexpireat(key, until + 60_000) // the set outlives its last mark a little, then goes
+      .exec();
+  }
+
+  async unmarkSessionsLive(server: string, sessionIds: readonly string[]): Promise<void> {
+    if (sessionIds.length === 0) return;
+    await this.#redis.zrem(this.#key('live', server), ...sessionIds);
+  }
+
+  async countLiveSessions(server: string, nowMs: number): Promise<number> {
+    const key = this.#key('live', server);
+    const replies = await this.#redis
+      .multi()
+      .zremrangebyscore(key, '-inf', Math.trunc(nowMs))
+      .zcard(key)
+      .exec();
+    const [error, count] = replies?.[1] ?? [new Error('no reply'), 0];
+    if (error) throw error;
+    return Number(count);
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -110,7 +110,7 @@ export class ManagedServer {
       ...(ctx.scaleDownWindowMs !== undefined ? { windowMs: ctx.scaleDownWindowMs } : {}),
       events: ctx.events,
       logger: this.log,
-      sessions: () => this.sessions.size,
+      sessions: () => this.sessions.globalCount(),
       target: () => {
         const replica = this.replica;
         if (!replica?.scale || (this.state !== 'ready' && this.state !== 'draining')) return;

@@ -5,6 +5,7 @@
 import { formatDuration } from '../../registry/catalog/duration.ts';
 import type { EventLog } from '../fleet/event-log.ts';
 import type { Logger } from '../observability/log.ts';
+import type { LiveSessionMarks } from './live-marks.ts';
 import type { SessionBook } from './session-book.ts';
 import {
   afterCalls,
@@ -30,9 +31,16 @@ export class ServerSessions {
   /** Client session id → backend id, for sessions bound to a backend that runs now. */
   private readonly live = new Map<string, string>();
   private readonly rebinding = new Map<string, Promise<BackendBinding>>();
+  private readonly marks: LiveSessionMarks;
 
   constructor(options: ServerSessionsOptions) {
     this.options = options;
+    this.marks = options.book.liveMarks(options.slug, () => this.live.keys());
+  }
+
+  /** Live sessions of the server across every controller replica (this one's at least). */
+  globalCount(): Promise<number> {
+    return this.marks.count(this.live.size);
   }
 
   get resumes(): boolean {
@@ -76,13 +84,17 @@ export class ServerSessions {
 
   /** DELETE, or a session that cannot be resumed lost its backend: it is over. */
   async closed(id: string): Promise<void> {
+    this.marks.unmarked([id]);
     if (this.live.delete(id)) this.options.onChange();
     await this.options.book.forget(this.options.slug, id);
   }
 
   /** The backend answered 404 for `binding`: it no longer has that session. */
   async lost(id: string, binding: BackendBinding): Promise<void> {
-    if (this.live.get(id) === binding.replicaId && this.live.delete(id)) this.options.onChange();
+    if (this.live.get(id) === binding.replicaId && this.live.delete(id)) {
+      this.marks.unmarked([id]);
+      this.options.onChange();
+    }
     const record = await this.find(id, true);
     if (
       record?.backend?.replicaId === binding.replicaId &&
@@ -96,6 +108,7 @@ export class ServerSessions {
   async replicaGone(): Promise<void> {
     const ids = [...this.live.keys()];
     this.live.clear();
+    this.marks.unmarked(ids);
     await Promise.all(
       ids.map(async (id) => {
         const record = await this.find(id);
@@ -107,6 +120,8 @@ export class ServerSessions {
 
   /** This controller stops; the backends may live on (other controller replicas use them). */
   dropLive(): void {
+    this.marks.unmarked([...this.live.keys()]);
+    this.marks.stop();
     this.live.clear();
   }
 
@@ -161,6 +176,7 @@ export class ServerSessions {
 
   private setLive(id: string, backendId: string): void {
     this.live.set(id, backendId);
+    this.marks.marked([id]);
     this.options.onChange();
   }
 }

@@ -4,6 +4,7 @@
 // lives SESSION_TTL_MS after its last use (the TTL slides), until DELETE, or until its server
 // refuses to resume it. "Bound" (a session mapped to a new backend session) is announced on a
 // channel, so a GET stream parked on another replica can follow the session to its new backend.
+import { LiveSessionMarks } from './live-marks.ts';
 import { randomBytes } from 'node:crypto';
 import type { Coord } from '../coord/coord.ts';
 import type { Logger } from '../observability/log.ts';
@@ -60,6 +61,11 @@ export class SessionBook {
     clearInterval(this.sweeper);
     await this.unsubscribe?.().catch(() => {});
     for (const key of [...this.waiters.keys()]) this.notify(key);
+  }
+
+  /** The cross-replica live-session count of `server` (live-marks.ts). */
+  liveMarks(server: string, live: () => Iterable<string>): LiveSessionMarks {
+    return new LiveSessionMarks(this.coord, server, live, this.logger);
   }
 
   /** Mints the client-facing id of a new session and records it. */

@@ -294,6 +294,9 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
   this.timeout(120_000);
   let scenario: Scenario;
   let controller: RunningController;
+  /** A second controller replica sharing Redis: sessions through it count for the leader too. */
+  let other: RunningController;
+  let redis: PrivateRedis;
 
   before(async function () {
     this.timeout(60 * 60_000);
@@ -305,8 +308,14 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
         scaling: { ...base.scaling, sessionsPerReplica: 1, maxReplicas: 2 },
       }),
     });
+    redis = await PrivateRedis.start();
     controller = await scenario.controller('controller-sessions', {
       fleet: { scaleDownWindowMs: 1_000 },
+      redisUrl: redis.url,
+    });
+    other = await scenario.controller('controller-sessions-b', {
+      fleet: { scaleDownWindowMs: 1_000 },
+      redisUrl: redis.url,
     });
   });
 
@@ -317,14 +326,16 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
   after(async function () {
     this.timeout(60_000);
     await controller?.close();
+    await other?.close();
     await scenario?.stop();
+    await redis?.stop();
   });
 
   // A client that ends its session on close (DELETE), as a well-behaved MCP client does.
-  const connect = async () => {
+  const connect = async (through: RunningController = controller) => {
     const client = new Client({ name: 'follow', version: '1.0.0' });
     const transport = new StreamableHTTPClientTransport(
-      new URL(`${controller.url}/servers/everything/mcp`),
+      new URL(`${through.url}/servers/everything/mcp`),
     );
     await client.connect(transport);
     const close = client.close.bind(client);
@@ -368,5 +379,19 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
     // No sessions left: back to one replica after the stabilization window (not to zero: that is
     // the idle timeout's job).
     await waitFor(async () => (await scenario.replicas()) === 1, 15_000, 'back to one replica');
+  });
+
+  it('counts the sessions of every controller replica: one through each makes two pods', async () => {
+    // Each replica alone sees one session; only the count they share says two.
+    const first = await connect(controller);
+    const second = await connect(other);
+    await waitFor(
+      async () => (await scenario.replicas()) === 2,
+      30_000,
+      'two replicas for one session through each controller',
+    );
+    await first.close();
+    await second.close();
+    await waitFor(async () => (await scenario.replicas()) === 1, 30_000, 'back to one replica');
   });
 });

@@ -148,6 +148,30 @@ export function coordContract(backend: CoordBackend): void {
     });
   });
 
+  describe('live sessions', () => {
+    it('counts distinct sessions marked by any replica, until unmarked', async () => {
+      const other = await peer(coord);
+      const until = Date.now() + 60_000;
+      await coord.markSessionsLive('srv', ['a', 'b'], until);
+      await other.markSessionsLive('srv', ['b', 'c'], until);
+      await other.markSessionsLive('elsewhere', ['a'], until);
+      assert.equal(await coord.countLiveSessions('srv', Date.now()), 3, 'b counts once');
+      await coord.unmarkSessionsLive('srv', ['a', 'b']);
+      assert.equal(await other.countLiveSessions('srv', Date.now()), 1);
+      assert.equal(await other.countLiveSessions('elsewhere', Date.now()), 1);
+      assert.equal(await other.countLiveSessions('never', Date.now()), 0);
+    });
+
+    it("lets a mark lapse (a crashed replica's sessions stop counting); renewal keeps the later one", async () => {
+      const now = Date.now();
+      await coord.markSessionsLive('srv', ['old', 'renewed'], now + 1000);
+      await coord.markSessionsLive('srv', ['renewed'], now + 60_000);
+      await coord.markSessionsLive('srv', ['renewed'], now + 2000);
+      assert.equal(await coord.countLiveSessions('srv', now), 2);
+      assert.equal(await coord.countLiveSessions('srv', now + 5000), 1, 'only the renewed one');
+    });
+  });
+
   describe('pub/sub', () => {
     it('delivers a message to every subscriber, across replicas', async () => {
       const other = await peer(coord);
