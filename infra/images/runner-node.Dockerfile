@@ -8,7 +8,11 @@
 FROM node:22.23-bookworm-slim AS deps
 WORKDIR /opt/mcpfleet
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
+COPY controller/package.json ./controller/
+# Only the controller workspace's dependencies: what the controller and the bridge run on
+# (the Pulumi program's packages stay out of the image).
+RUN npm ci --omit=dev --omit=optional --workspace controller --no-audit --no-fund \
+  && npm cache clean --force
 
 FROM node:22.23-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends unzip ca-certificates \

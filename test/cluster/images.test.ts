@@ -2,7 +2,15 @@
 // files only. A file a Dockerfile forgets to COPY fails here as it would in the real image.
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -222,6 +230,20 @@ describe('cluster images: materialized and run with their own files', function (
     });
     assert.equal(help.code, 0, explain(help));
     assert.match(help.stdout, /Usage: mcpfleet/);
+  });
+
+  it("controller and runners install the controller workspace's dependencies only, not Pulumi's", async () => {
+    for (const ref of [CONTROLLER, RUNNER_NODE, RUNNER_PYTHON]) {
+      const layout = await materializeImage(ref);
+      const modules = join(layout.rootfs, 'opt/mcpfleet/node_modules');
+      assert.ok(existsSync(join(modules, '@kubernetes/client-node')), `${ref}: the runtime's`);
+      assert.ok(!existsSync(join(modules, '@pulumi')), `${ref}: no @pulumi/* in the image`);
+      const mb = Number(
+        spawnSync('du', ['-sm', modules], { encoding: 'utf8' }).stdout.split('\t')[0],
+      );
+      console.log(`      ${ref}: node_modules ${mb} MB`);
+      assert.ok(mb < 200, `${ref}: node_modules is ${mb} MB`);
+    }
   });
 
   it('runner-node: `mcpfleet bridge --help` through the /usr/local/bin/mcpfleet symlink', async () => {

@@ -3,7 +3,7 @@
 // package-lock.json, .npmrc...), the flags, and the node and npm versions, and hard-linked into
 // the stage.
 import { createHash } from 'node:crypto';
-import { copyFileSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureDir, once } from './cache.ts';
 import { lstatOrUndefined, linkTree } from './fsops.ts';
@@ -27,9 +27,12 @@ export async function npmCi(stage: Stage, host: Host, argv: string[], cwd: strin
 
   const hash = createHash('sha256').update(`npm-ci v1\0${argv.join('\0')}\0`);
   hash.update(`${node.hostPath}\0${npm.hostPath}\0${process.arch}\0`);
-  const files = readdirSync(cwd)
-    .filter((name) => name !== 'node_modules' && lstatSync(join(cwd, name)).isFile())
-    .sort();
+  const files = [
+    ...readdirSync(cwd).filter(
+      (name) => name !== 'node_modules' && lstatSync(join(cwd, name)).isFile(),
+    ),
+    ...workspaceManifests(cwd),
+  ].sort();
   for (const name of files)
     hash
       .update(`${name}\0`)
@@ -45,7 +48,10 @@ export async function npmCi(stage: Stage, host: Host, argv: string[], cwd: strin
         `npm ${argv.join(' ')} in ${stage.workingDir} (cold: installs from the npm registry)`,
       );
       const started = Date.now();
-      for (const name of files) copyFileSync(join(cwd, name), join(tmp, name));
+      for (const name of files) {
+        mkdirSync(dirname(join(tmp, name)), { recursive: true });
+        copyFileSync(join(cwd, name), join(tmp, name));
+      }
       await exec(node.hostPath, [npm.hostPath, ...argv], {
         cwd: tmp,
         env: {
@@ -64,6 +70,19 @@ export async function npmCi(stage: Stage, host: Host, argv: string[], cwd: strin
   );
   if (lstatOrUndefined(join(dir, 'node_modules')))
     linkTree(join(dir, 'node_modules'), join(cwd, 'node_modules'));
+}
+
+/**
+ * The package.json of each npm workspace the stage's package.json names (`workspaces`), where
+ * the Dockerfile copied one: npm ci needs them to resolve the lock, as in a real build.
+ */
+function workspaceManifests(cwd: string): string[] {
+  const root = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
+    workspaces?: string[];
+  };
+  return (root.workspaces ?? [])
+    .map((dir) => join(dir, 'package.json'))
+    .filter((file) => lstatOrUndefined(join(cwd, file))?.isFile());
 }
 
 /**
