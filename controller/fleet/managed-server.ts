@@ -19,6 +19,7 @@ import { CrashLoop, type CrashLoopOptions } from '../health/crash-loop.ts';
 import { HealthMonitor } from '../health/health-monitor.ts';
 import { HealthReporter } from '../health/health-reporter.ts';
 import type { McpProbe } from '../health/mcp-probe.ts';
+import { isConnectionError } from '../mcp-client/post-message.ts';
 import type { Replica, Runtime, StopIntent } from '../runtime/runtime.ts';
 import type { ActivityRecorder } from '../scaler/activity-recorder.ts';
 import { SessionFollower } from '../scaler/session-follower.ts';
@@ -28,6 +29,10 @@ import { ServerSessions } from '../sessions/server-sessions.ts';
 import { chooseBackend } from './backend-choice.ts';
 import type { EventLog } from './event-log.ts';
 import { FleetError, type AcquireOptions, type Lease, type Upstream } from './fleet.ts';
+
+/** A replay that reached nothing is tried again this often, this many times (≈ 5 s). */
+const UNREACHABLE_REPLAY_PAUSE_MS = 250;
+const UNREACHABLE_REPLAY_RETRIES = 20;
 
 export interface ServerContext {
   runtime: Runtime;
@@ -177,6 +182,7 @@ export class ManagedServer {
       }
     }
     this.recordActivity();
+    const unreachable = { replays: 0 };
     for (;;) {
       switch (this.state) {
         case 'unavailable':
@@ -197,7 +203,7 @@ export class ManagedServer {
           // the way): hold the request for the restart instead of routing it nowhere.
           if (!this.replica?.backends || this.replica.backends().length > 0) {
             if (this.state === 'draining' && this.drainMode === 'idle') this.cancelDrain();
-            const lease = await this.lease(options, record);
+            const lease = await this.lease(options, record, unreachable);
             if (lease) return lease;
             break; // the replica went away under a replay: around again (a wake)
           }
@@ -298,6 +304,7 @@ export class ManagedServer {
   private async lease(
     options: AcquireOptions,
     record: SessionRecord | undefined,
+    unreachable: { replays: number },
   ): Promise<Lease | undefined> {
     const replica = this.replica!;
     const abort = this.replicaAbort!;
@@ -339,6 +346,13 @@ export class ManagedServer {
     } catch (err) {
       if (abort.signal.aborted) return undefined;
       if (err instanceof FleetError) throw err;
+      // Nothing answered at the backend: a pod on its way out that this controller's view
+      // still lists (another controller replica slept the server a moment ago). Look again
+      // shortly: its departure arrives, and the request wakes the server instead.
+      if (isConnectionError(err) && unreachable.replays++ < UNREACHABLE_REPLAY_RETRIES) {
+        await new Promise((resolve) => setTimeout(resolve, UNREACHABLE_REPLAY_PAUSE_MS));
+        return undefined;
+      }
       throw this.reject(
         new FleetError(
           502,

@@ -273,3 +273,54 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     },
   );
 }
+
+let kubectlPending: Promise<string> | undefined;
+
+/**
+ * kubectl of the same Kubernetes release, built from the same module on first use (tens of
+ * seconds once the control plane's packages are in the Go build cache) into
+ * `<cache>/kubectl-<k8s>-<hash of go.mod+go.sum>/kubectl`: what the runbooks tell an operator
+ * to run, run for real against the test cluster.
+ */
+export function ensureKubectl(): Promise<string> {
+  kubectlPending ??= buildKubectl().catch((error: unknown) => {
+    kubectlPending = undefined;
+    throw error;
+  });
+  return kubectlPending;
+}
+
+async function buildKubectl(): Promise<string> {
+  const goMod = readFileSync(join(CONTROL_PLANE_MODULE, 'go.mod'), 'utf8');
+  const goSum = readFileSync(join(CONTROL_PLANE_MODULE, 'go.sum'), 'utf8');
+  const kubernetes = requiredVersion(goMod, 'k8s.io/kubernetes');
+  const hash = createHash('sha256').update(goMod).update('\0').update(goSum).digest('hex');
+  const root = cacheRoot();
+  const dir = join(root, `kubectl-${kubernetes}-${hash.slice(0, 12)}`);
+  const binary = join(dir, 'kubectl');
+  if (isExecutable(binary)) return binary;
+  await mkdir(root, { recursive: true });
+  const release = await acquireLock(`${dir}.lock`);
+  try {
+    if (isExecutable(binary)) return binary;
+    const tmp = `${dir}.tmp-${process.pid}`;
+    await mkdir(tmp, { recursive: true });
+    log(`building kubectl ${kubernetes} (first run on this machine)…`);
+    const target = {
+      name: 'kubectl',
+      pkg: 'k8s.io/kubernetes/cmd/kubectl',
+      ldflags: kubernetesLdflags(kubernetes),
+    };
+    try {
+      await goBuild(goCommand(), target, join(tmp, 'kubectl'));
+    } catch (error) {
+      await rm(tmp, { recursive: true, force: true });
+      throw error;
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    return binary;
+  } finally {
+    await release();
+  }
+}
