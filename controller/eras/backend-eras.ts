@@ -15,7 +15,7 @@ const GATEWAY_ENVELOPE = {
 
 export class BackendEras {
   private readonly modern = new Map<string, Promise<boolean>>();
-  private readonly modernOnly = new Set<string>();
+  private readonly modernOnly = new Map<string, true>();
 
   /**
    * Whether the backend at `url` serves revision 2026-07-28: one `server/discover` with a
@@ -42,7 +42,7 @@ export class BackendEras {
 
   /** The backend refused a 2025 initialize with -32022: the gateway translates for it. */
   markModernOnly(url: string): void {
-    remember(this.modernOnly, url);
+    remember(this.modernOnly, url, true);
     remember(this.modern, url, Promise.resolve(true));
   }
 
@@ -76,8 +76,7 @@ export async function discoverServer(
   return reply.result;
 }
 
-function remember<T>(store: Map<string, T> | Set<string>, key: string, value?: T): void {
-  if (store instanceof Map) store.set(key, value as T);
-  else store.add(key);
+function remember<T>(store: Map<string, T>, key: string, value: T): void {
+  store.set(key, value);
   if (store.size > REMEMBERED) store.delete(store.keys().next().value!);
 }

@@ -105,12 +105,8 @@ export class EraTranslation {
    * A 2025 initialize that a backend refused with -32022 naming only modern revisions:
    * the backend is modern-only, and the gateway answers for it from now on.
    */
-  async refusedAsLegacy(
-    input: PlanInput,
-    status: number,
-    bytes: Buffer,
-  ): Promise<Plan | undefined> {
-    if (status !== 400 || !input.peek?.isInitialize) return undefined;
+  async refusedAsLegacy(input: PlanInput, bytes: Buffer): Promise<LocalAnswer | undefined> {
+    if (!input.peek?.isInitialize) return undefined;
     const id = input.peek.id;
     const reply = id === null ? undefined : findReply(bytes.toString('utf8'), 'json', id);
     const supported = (reply?.error as { data?: { supported?: unknown } } | undefined)?.data
@@ -165,11 +161,19 @@ export class EraTranslation {
       // Kept in the session record (the gateway's own), sent in every envelope from now on.
       return { kind: 'answer', status: 200, message: { jsonrpc: '2.0', id: peek.id, result: {} } };
     const session = upstream.session!;
-    const message = JSON.parse(input.body!.toString('utf8')) as Record<string, unknown>;
-    const params = isObject(message.params) ? message.params : {};
-    message.params = {
-      ...params,
-      _meta: { ...metaOf(params), ...envelopeFromInitialize(session.initialize, session.logLevel) },
+    // The one message, rebuilt from the gateway's peek (already parsed) with the envelope.
+    const params = isObject(call.params) ? call.params : {};
+    const message = {
+      jsonrpc: '2.0',
+      ...(peek.notification ? {} : { id: peek.id }),
+      method: call.method,
+      params: {
+        ...params,
+        _meta: {
+          ...metaOf(params),
+          ...envelopeFromInitialize(session.initialize, session.logLevel),
+        },
+      },
     };
     const field = NAMED_METHODS[call.method];
     const name = field === undefined ? undefined : params[field];

@@ -56,6 +56,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   #early: Buffer[] = [];
   #ended = false;
   #failure: Error | undefined;
+  /** readSmall() gave the body back and left the upstream paused for the next taker. */
+  #handedBack = false;
 
   private constructor() {
     this.head = new Promise<UpstreamHead>((resolve, reject) => {
@@ -164,21 +166,34 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     });
   }
 
-  /** The whole body when it is at most `limit` bytes; undefined (and aborted) when larger. */
-  readSmall(limit: number): Promise<Buffer | undefined> {
+  /**
+   * The whole body when it is at most `limit` bytes. Larger: 'too-large', and the body is
+   * kept (what was read and what follows) for relayTo(), so nothing is lost. undefined when
+   * the upstream failed mid-body.
+   */
+  readSmall(limit: number): Promise<Buffer | 'too-large' | undefined> {
     return new Promise((resolve) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      let handedBack = false;
       this.#attach({
         data: (chunk) => {
-          size += chunk.length;
-          if (size > limit) {
-            this.abort();
-            resolve(undefined);
-          } else {
-            chunks.push(chunk);
+          if (handedBack) {
+            this.#early.push(chunk); // still replaying what came before we were attached
+            return false;
           }
-          return true;
+          size += chunk.length;
+          if (size <= limit) {
+            chunks.push(chunk);
+            return true;
+          }
+          // Hand the body back: later chunks queue up (paused) until relayTo() takes them.
+          handedBack = true;
+          this.#handedBack = true;
+          this.#sink = undefined;
+          this.#early = [...chunks, chunk];
+          resolve('too-large');
+          return false;
         },
         end: () => resolve(Buffer.concat(chunks, size)),
         error: () => resolve(undefined),
@@ -194,6 +209,10 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     let flowing = true;
     for (const chunk of early) flowing = sink.data(chunk) && flowing;
     if (!flowing) this.#controller?.pause();
+    else if (this.#handedBack && this.#sink === sink) {
+      this.#handedBack = false;
+      this.#controller?.resume();
+    }
     if (this.#failure !== undefined) sink.error(this.#failure);
     else if (this.#ended) sink.end();
   }

@@ -21,7 +21,7 @@ import { classifyRequest, type RequestEra } from '../eras/classify-request.ts';
 import type { EraTranslation, LocalAnswer, Plan } from '../eras/era-translation.ts';
 import { bodyRewriter } from '../eras/message-rewrite.ts';
 import { ParkedStream } from './parked-stream.ts';
-import { SESSION_REPLY_LIMIT, answeredUnknownSession } from './unknown-session-reply.ts';
+import { answeredUnknownSession, readSmallReply, sendSmallReply } from './unknown-session-reply.ts';
 import { RequestMetrics } from './request-metrics.ts';
 import { BodyAbortedError, BodyTooLargeError, readBody } from './read-body.ts';
 import { sendFleetError, sendJsonRpcError } from './respond.ts';
@@ -292,21 +292,23 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
         sessionId === undefined
       ) {
         // A 2026-07-28-only server refuses a 2025 initialize (-32022): the gateway answers it.
-        const bytes = await exchange.readSmall(SESSION_REPLY_LIMIT);
-        const instead =
-          bytes && (await eras.refusedAsLegacy(planInput, status, bytes).catch(() => undefined));
-        if (instead?.kind === 'answer') await answerHere(instead, lease);
-        else if (bytes === undefined) res.destroy();
-        else res.writeHead(status, clientResponseHeaders(upstream.headers, requestId)).end(bytes);
+        const bytes = await readSmallReply(upstream, exchange, res, requestId, lease.signal);
+        if (bytes === undefined) return; // relayed as it came (not small), or failed
+        const instead = await eras.refusedAsLegacy(planInput, bytes).catch(() => undefined);
+        if (instead) await answerHere(instead, lease);
+        else sendSmallReply(res, upstream, bytes, requestId);
         release();
         return;
       }
       if (sessionId !== undefined) {
-        const lost =
-          status === 404 ||
-          (status === 400 && (await answeredUnknownSession(upstream, exchange, res, requestId)));
-        if (res.writableEnded || res.destroyed) return; // a 400 relayed as it came
-        if (lost) {
+        const verdict =
+          status === 404
+            ? 'lost'
+            : status === 400
+              ? await answeredUnknownSession(upstream, exchange, res, requestId, lease.signal)
+              : 'not-ours';
+        if (verdict === 'answered') return; // a 400 relayed as it came
+        if (verdict === 'lost') {
           exchange.abort();
           release();
           const again = await fleet.sessionLost(slug, sessionId, {
