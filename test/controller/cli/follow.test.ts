@@ -212,10 +212,11 @@ describe('what a person sees of a running controller', function () {
 
   it('`status --watch` on a terminal clears the screen for each snapshot, and a typed Ctrl-C exits 0', async function () {
     // script(1) runs it on a pseudo-terminal; the ^C written to that terminal is turned into
-    // SIGINT for it by the terminal itself, as when a person types it.
-    const command = [process.execPath, BIN, 'status', '--watch', '--interval', '100ms']
+    // SIGINT for it by the terminal itself, as when a person types it. `exec`, so no shell sits
+    // between: script runs `$SHELL -c`, and dash (CI has no $SHELL) dies of that SIGINT itself.
+    const command = ['exec', process.execPath, BIN, 'status', '--watch', '--interval', '100ms']
       .concat(['--url', controller.url])
-      .map((arg) => `'${arg}'`)
+      .map((arg, index) => (index === 0 ? arg : `'${arg}'`))
       .join(' ');
     const terminal = spawn('script', ['-qefc', command, '/dev/null'], {
       stdio: ['pipe', 'pipe', 'pipe'],
