@@ -2,6 +2,7 @@
 // Everything is optional: a plain official server.json deploys with the defaults below.
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { isPlaceholder, placeholderMessage } from './placeholder.ts';
 
 export const PLATFORM_META_KEY = 'dev.mcpfleet/v1';
 
@@ -69,16 +70,26 @@ const EgressRuleSchema = z
     message: 'give exactly one of "host" or "cidr"',
   });
 
+/**
+ * A string that must not still hold a `registry add` placeholder. Checked first and aborting,
+ * so a placeholder gets this one message instead of also failing the format checks after it.
+ */
+const filled = (fix: string) =>
+  z.string().refine((v) => !isPlaceholder(v), {
+    abort: true,
+    error: (issue) => placeholderMessage(issue.input, fix),
+  });
+
 const SecretBindingSchema = z.strictObject({
-  secret: z
-    .string()
+  secret: filled('write the name of the Kubernetes Secret that holds this value')
     .max(253)
     .regex(DNS1123_SUBDOMAIN, 'a Kubernetes Secret name (lowercase, digits, "-", ".")'),
-  key: z
-    .string()
+  key: filled('write the key in that Secret that holds this value')
     .regex(/^[-._a-zA-Z0-9]+$/, 'a Secret key (letters, digits, "-", "_", ".")')
     .max(253),
 });
+
+const inputValue = filled('write the value to pass (see its description in server.json)');
 
 export const PlatformSettingsSchema = z
   .strictObject({
@@ -142,7 +153,7 @@ export const PlatformSettingsSchema = z
     /** Which Kubernetes Secret key feeds each isSecret variable, argument or header. */
     secrets: z.record(z.string().min(1), SecretBindingSchema).optional(),
     /** Values for arguments (by valueHint or name) and environment variables without a fixed value. */
-    inputs: z.record(z.string().min(1), z.union([z.string(), z.array(z.string())])).optional(),
+    inputs: z.record(z.string().min(1), z.union([inputValue, z.array(inputValue)])).optional(),
     /** Container port for servers whose transport is HTTP (default 8080). */
     port: z.number().int().min(1).max(65535).optional(),
   })
