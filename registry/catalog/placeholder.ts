@@ -14,7 +14,14 @@ export function isPlaceholder(value: string): boolean {
   return value.startsWith(PREFIX);
 }
 
+const LEFT_BY = 'is a placeholder left by "mcpfleet registry add"';
+
 /** The check's message for a placeholder still in place; `fix` says what to write instead. */
 export function placeholderMessage(value: unknown, fix: string): string {
-  return `${JSON.stringify(value)} is a placeholder left by "mcpfleet registry add": ${fix}`;
+  return `${JSON.stringify(value)} ${LEFT_BY}: ${fix}`;
+}
+
+/** Whether a problem's message is the one above (left to fill, not wrong). */
+export function isPlaceholderMessage(message: string): boolean {
+  return message.includes(LEFT_BY);
 }

@@ -89,7 +89,24 @@ const SecretBindingSchema = z.strictObject({
     .max(253),
 });
 
-const inputValue = filled('write the value to pass (see its description in server.json)');
+/**
+ * An input's value: a string, or a list for a repeated argument. Placeholders are looked for
+ * once the union has matched, so a list of placeholders is not reported as "expected string".
+ */
+const InputValueSchema = z.union([z.string(), z.array(z.string())]).superRefine((value, ctx) => {
+  const strings = typeof value === 'string' ? [value] : value;
+  strings.forEach((text, i) => {
+    if (!isPlaceholder(text)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: typeof value === 'string' ? [] : [i],
+      message: placeholderMessage(
+        text,
+        'write the value to pass (see its description in server.json)',
+      ),
+    });
+  });
+});
 
 export const PlatformSettingsSchema = z
   .strictObject({
@@ -153,7 +170,7 @@ export const PlatformSettingsSchema = z
     /** Which Kubernetes Secret key feeds each isSecret variable, argument or header. */
     secrets: z.record(z.string().min(1), SecretBindingSchema).optional(),
     /** Values for arguments (by valueHint or name) and environment variables without a fixed value. */
-    inputs: z.record(z.string().min(1), z.union([inputValue, z.array(inputValue)])).optional(),
+    inputs: z.record(z.string().min(1), InputValueSchema).optional(),
     /** Container port for servers whose transport is HTTP (default 8080). */
     port: z.number().int().min(1).max(65535).optional(),
   })
