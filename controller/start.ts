@@ -25,17 +25,19 @@ import {
 import type { DirectoryWatchTiming } from './registry-source/directory-watch.ts';
 import { RegistryStatus } from './registry-source/registry-status.ts';
 import { diffSpecs, isEmptyDiff, type RegistryDiff } from './registry-source/spec-diff.ts';
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_REGISTRY,
+  KUBERNETES_DEFAULT_HOST,
+} from './start-defaults.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { formatProblem } from '../registry/catalog/problems.ts';
 import type { Problem, ServerSpec } from '../registry/catalog/spec.ts';
 import { CONTROLLER_NAME } from '../registry/catalog/workload-names.ts';
 
-export const DEFAULT_PORT = 8080;
-export const DEFAULT_HOST = '127.0.0.1';
-/** A pod must be reachable by its probes and its Service: every interface. */
-export const KUBERNETES_DEFAULT_HOST = '0.0.0.0';
-export const DEFAULT_REGISTRY = 'registry/servers';
+export { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGISTRY, KUBERNETES_DEFAULT_HOST };
 
 export interface StartOptions {
   /**

@@ -4,14 +4,16 @@
 // readable lines: time, level, [server] message, and the record's other fields.
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { isColorSupported, prettyFactory, type MessageFormatFunc } from 'pino-pretty';
+import type { LogFormat } from './log-format.ts';
 import type { ServerLogs } from './server-logs.ts';
 
 export type { Logger };
-
-export type LogFormat = 'json' | 'pretty';
-/** `--log-format` / MCPFLEET_LOG_FORMAT: auto is pretty on a terminal, JSON elsewhere. */
-export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
-export type LogFormatChoice = (typeof LOG_FORMATS)[number];
+export {
+  LOG_FORMATS,
+  resolveLogFormat,
+  type LogFormat,
+  type LogFormatChoice,
+} from './log-format.ts';
 
 export interface LoggerOptions {
   /** trace | debug | info | warn | error | fatal | silent (default: MCPFLEET_LOG_LEVEL or info) */
@@ -47,12 +49,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /** A logger that drops everything: for tests and benchmarks that measure, not read. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
-}
-
-/** The format `auto` means here: readable when a person watches stdout. */
-export function resolveLogFormat(choice: string | undefined, stdoutIsTTY: boolean): LogFormat {
-  if (choice === 'json' || choice === 'pretty') return choice;
-  return stdoutIsTTY ? 'pretty' : 'json';
 }
 
 /** Fields a reader of the terminal does not need on every line (the JSON keeps them all). */

@@ -3,8 +3,6 @@
 // port). Runs until SIGTERM/SIGINT, then stops every child before exiting.
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { startStdioBridge } from '../../bridge/stdio-bridge.ts';
-import { createLogger } from '../../observability/log.ts';
 import { parseDuration } from '../../../registry/catalog/duration.ts';
 
 function positiveInt(name: string) {
@@ -50,6 +48,11 @@ export function registerBridgeCommand(program: Command): void {
     .argument('<command>', 'the stdio MCP server executable')
     .argument('[args...]', 'its arguments (put -- before the command)')
     .action(async (command: string, args: string[], options: BridgeCliOptions) => {
+      // Loaded when the bridge runs: the command tree (and --help) loads without pino.
+      const [{ startStdioBridge }, { createLogger }] = await Promise.all([
+        import('../../bridge/stdio-bridge.ts'),
+        import('../../observability/log.ts'),
+      ]);
       const logger = createLogger().child({ component: 'bridge' });
       const bridge = await startStdioBridge({
         command: { command, args },

@@ -4,21 +4,23 @@ import { existsSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseDuration } from '../../../registry/catalog/index.ts';
+import { parseDuration } from '../../../registry/catalog/duration.ts';
 import type { RuntimeName } from '../../fleet/create-fleet.ts';
-import { LOG_FORMATS, resolveLogFormat, type LogFormatChoice } from '../../observability/log.ts';
+import {
+  LOG_FORMATS,
+  resolveLogFormat,
+  type LogFormatChoice,
+} from '../../observability/log-format.ts';
 import { parseByteSize } from '../../gateway/byte-size.ts';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_REGISTRY,
   KUBERNETES_DEFAULT_HOST,
-  RegistryError,
-  describeServers,
-  startController,
-  type RunningController,
-  type StartOptions,
-} from '../../start.ts';
+} from '../../start-defaults.ts';
+// Only types from start.ts: the controller itself is imported when serve runs, so the
+// command tree (and --help, --version) loads without it.
+import type { RunningController, StartOptions } from '../../start.ts';
 
 export interface ServeFlags {
   port: number;
@@ -339,6 +341,7 @@ export function registerServeCommand(program: Command): Command {
     )
     .addHelpText('after', `${HOST_HELP}${EXAMPLES}`)
     .action(async (flags: ServeFlags, command: Command) => {
+      const { RegistryError, describeServers, startController } = await import('../../start.ts');
       let controller: RunningController;
       try {
         const options = serveStartOptions(flags, (key) => command.getOptionValueSource(key));
