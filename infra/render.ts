@@ -2,7 +2,7 @@
 // compiles to for one stack, without a Pulumi engine or cluster. Same builders as the program.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import type { WorkloadSpec } from '../registry/catalog/spec.ts';
+import type { ServerSpec, WorkloadSpec } from '../registry/catalog/spec.ts';
 import { parseConfig, type StackConfig } from './config.ts';
 import { namespaceManifest, registryConfigMaps } from './manifests/platform.ts';
 import { serverManifests } from './manifests/server.ts';
@@ -36,10 +36,11 @@ function redactSecure(value: unknown): unknown {
   return value;
 }
 
-/** The multi-document YAML for one stack. */
-export async function renderStack(stack: string, registryDir?: string): Promise<string> {
-  const config = readStackFile(stack);
-  const specs = await loadSpecs(registryDir ?? config.registryDir);
+/**
+ * The Kubernetes objects a registry compiles to for one stack, in the order render prints them:
+ * what `registry render` prints and what `registry diff` compares.
+ */
+export function renderObjects(config: StackConfig, specs: readonly ServerSpec[]): object[] {
   const objects: object[] = [
     namespaceManifest(config.namespace),
     ...registryConfigMaps(specs, config.namespace),
@@ -51,5 +52,14 @@ export async function renderStack(stack: string, registryDir?: string): Promise<
     });
     objects.push(deployment, service, networkPolicy);
   }
-  return objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
+  return objects;
+}
+
+/** The multi-document YAML for one stack. */
+export async function renderStack(stack: string, registryDir?: string): Promise<string> {
+  const config = readStackFile(stack);
+  const specs = await loadSpecs(registryDir ?? config.registryDir);
+  return renderObjects(config, specs)
+    .map((object) => stringify(object, { lineWidth: 0 }))
+    .join('---\n');
 }
