@@ -17,7 +17,8 @@ import { SessionBook } from '../sessions/session-book.ts';
 import type { BackendBinding, ClientCall } from '../sessions/session-record.ts';
 import { EventLog } from './event-log.ts';
 import { FleetError, type AcquireOptions, type Fleet, type Lease } from './fleet.ts';
-import { ManagedServer, type ServerContext } from './managed-server.ts';
+import { ManagedServer } from './managed-server.ts';
+import type { ServerContext } from './server-context.ts';
 
 export interface LocalFleetOptions {
   specs: ServerSpec[];

@@ -1,0 +1,115 @@
+// What a request gets from its server, by the server's state: a refusal (unavailable, failed),
+// a lease on a backend (ready, or draining — a request cancels an idle drain), a place in the
+// hold queue until the wake it starts or joins, or, for the GET stream of a sleeping server's
+// session, a parked wait until the session is bound again. A session is looked up first: one
+// unknown here, or one that cannot be replayed while nothing runs it, is 404, and its client
+// re-initializes. Ending a session (DELETE) never wakes a server either.
+import type { Runtime } from '../runtime/runtime.ts';
+import type { ServerSessions } from '../sessions/server-sessions.ts';
+import type { SessionRecord } from '../sessions/session-record.ts';
+import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
+import type { Refusals } from './refusals.ts';
+import { RequestRouting } from './request-routing.ts';
+import type { ServerLifecycle } from './server-lifecycle.ts';
+
+export interface RequestAdmissionOptions {
+  lifecycle: ServerLifecycle;
+  sessions: ServerSessions;
+  refusals: Refusals;
+  runtime: Runtime;
+}
+
+export class RequestAdmission {
+  private readonly options: RequestAdmissionOptions;
+  private readonly routing: RequestRouting;
+
+  constructor(options: RequestAdmissionOptions) {
+    this.options = options;
+    const { lifecycle, sessions, refusals } = options;
+    this.routing = new RequestRouting({
+      slug: lifecycle.slug,
+      sessions,
+      refusals,
+      replayTimeoutMs: () => lifecycle.spec.health.startupTimeoutMs,
+    });
+  }
+
+  async acquire(options: AcquireOptions): Promise<Lease> {
+    const { lifecycle, sessions, refusals } = this.options;
+    const { state } = lifecycle;
+    const id = options.sessionId;
+    let record: SessionRecord | undefined;
+    if (id !== undefined) {
+      record = await sessions.find(id);
+      if (!record) throw refusals.unknownSession();
+      // Without replay a session dies with its backend: while no replica runs (and none runs
+      // it for another controller replica) answer 404 so the client re-initializes, rather
+      // than waking the server for a session it no longer has.
+      if (!sessions.resumes && !state.awake && !this.boundElsewhere(record)) {
+        await sessions.closed(id);
+        throw refusals.unknownSession();
+      }
+    }
+    lifecycle.idle.recordActivity();
+    const unreachable = { replays: 0 };
+    for (;;) {
+      switch (state.current) {
+        case 'unavailable':
+          throw refusals.rejected(refusals.unavailable(state.reason));
+        case 'failed':
+          throw refusals.rejected(refusals.failed(state.reason));
+        case 'ready':
+        case 'draining': {
+          // A replica whose every pod just went away is about to be replaced (its exit is on
+          // the way): hold the request for the restart instead of routing it nowhere.
+          const awake = lifecycle.awake;
+          if (!awake?.emptied) {
+            lifecycle.idle.cancelIdleDrain();
+            const lease = await this.routing.lease(awake!, options, record, unreachable);
+            if (lease) return lease;
+            break; // the replica went away under a replay: around again (a wake)
+          }
+          await lifecycle.holdForWake(options);
+          break;
+        }
+        default:
+          if (options.kind === 'stream' && id !== undefined && !this.boundElsewhere(record!)) {
+            // A GET stream never wakes a server: it waits, parked, until its session is bound
+            // again (by the client's next request, through any controller replica).
+            options.onPark?.();
+            await sessions.changed(id, options.signal ?? new AbortController().signal);
+            if (options.signal?.aborted) throw new FleetError(503, 'unavailable', 'client left');
+            if (state.stopped) throw refusals.shuttingDown();
+            record = await sessions.find(id, true);
+            if (!record) throw refusals.unknownSession();
+            break;
+          }
+          await lifecycle.holdForWake(options);
+      }
+    }
+  }
+
+  /**
+   * DELETE of a session: 'forward' when a backend holds it now (the gateway forwards the
+   * DELETE), else it is simply forgotten — ending a session never wakes a server.
+   */
+  async endSession(sessionId: string): Promise<'forward' | 'ended'> {
+    const { lifecycle, sessions, refusals } = this.options;
+    const record = await sessions.find(sessionId);
+    if (!record) throw refusals.unknownSession();
+    const awake = lifecycle.state.awake ? lifecycle.awake : undefined;
+    const backends = awake ? awake.backends() : [];
+    const live =
+      record.backend !== undefined &&
+      (backends.some((b) => b.id === record.backend!.replicaId) || this.boundElsewhere(record));
+    if (live) return 'forward';
+    await sessions.closed(sessionId);
+    return 'ended';
+  }
+
+  /** Bound to a backend that still runs for another controller replica (a cluster). */
+  private boundElsewhere(record: SessionRecord): boolean {
+    const { runtime, lifecycle } = this.options;
+    return record.backend !== undefined && runtime.running?.(lifecycle.spec) === true;
+  }
+}
