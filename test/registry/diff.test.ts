@@ -396,6 +396,48 @@ describe('mcpfleet registry diff', function () {
     );
   });
 
+  it('stays under the PR comment limit: leaves the YAML out first, then cuts, saying so', async () => {
+    const addServers = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const slug = `bulk-${String(i).padStart(3, '0')}`;
+        await mkdir(path.join(repo.dir, 'registry/servers', slug));
+        await writeFile(
+          path.join(repo.dir, 'registry/servers', slug, 'server.json'),
+          JSON.stringify(serverJson({ name: `io.example/${slug}` })),
+        );
+      }
+    };
+    const limit = 60_000;
+    await addServers(0, 30);
+    const lean = await repo.mcpfleet('registry', 'diff');
+    assert.equal(lean.code, 0, lean.stderr);
+    assert.ok(lean.stdout.length <= limit, `${lean.stdout.length} characters`);
+    assert.doesNotMatch(lean.stdout, /```yaml/);
+    assert.match(lean.stdout, /_The YAML of added objects is left out to fit a comment: /);
+    assert.equal(
+      lean.stdout.match(/<summary><code>bulk-/g)?.length,
+      30,
+      'every server still there',
+    );
+
+    await addServers(30, 400);
+    const cut = await repo.mcpfleet('registry', 'diff');
+    assert.ok(cut.stdout.length <= limit, `${cut.stdout.length} characters`);
+    assert.match(cut.stdout, /^### Registry diff: 400 added \(400 servers\)/);
+    assert.match(
+      cut.stdout,
+      /_Cut short to fit a comment: .*--format json<\/code> has every server and object\._\n$/,
+    );
+    assert.ok((cut.stdout.match(/<summary><code>bulk-/g)?.length ?? 0) < 400);
+    assert.equal(
+      cut.stdout.split('<details>').length,
+      cut.stdout.split('</details>').length,
+      'every section it opens it closes',
+    );
+    const all = await jsonDiff(repo);
+    assert.equal(all.servers.length, 400);
+  });
+
   it('without --base and without origin/main or main it says what to pass', async () => {
     await repo.git('branch', '--move', 'main', 'trunk');
     const result = await repo.mcpfleet('registry', 'diff');
