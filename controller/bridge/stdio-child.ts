@@ -12,6 +12,10 @@ import { spawnInGroup, terminateGroup } from './process-group.ts';
 export interface ChildCommand {
   command: string;
   args: string[];
+  /**
+   * The child's whole environment (the local runtime builds it: child-environment.ts).
+   * Omitted: this process's own, for the bridge in a pod, whose environment is the server's.
+   */
   env?: Record<string, string>;
   cwd?: string;
 }
@@ -47,7 +51,7 @@ export class StdioChild {
     this.stderrLog = outputLog(logger, 'stderr');
     this.process = spawnInGroup(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: spec.env ? { ...process.env, ...spec.env } : process.env,
+      env: spec.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.pid = this.process.pid;

@@ -3,12 +3,15 @@
 // spec's version run as `node <bin>`, PyPI packages installed ahead of time by `mcpfleet
 // registry install` run as their entry point (no npx/uvx, no network on the wake path);
 // anything else runs through the plan's command if its required executables are on PATH.
-// `$(VAR)` references (Kubernetes syntax for secrets) are expanded from the environment.
+// `$(VAR)` references (Kubernetes syntax for secrets) are expanded from the server's own
+// variables only, and never onto a command line (variable-references.ts); secrets are read
+// from the controller's environment, each under its own name, and only those the spec declares.
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkloadSpec } from '../../registry/catalog/spec.ts';
 import { pythonTools } from './python-tools.ts';
+import { VariableReferences } from './variable-references.ts';
 
 export interface ResolvedLaunch {
   command: string;
@@ -22,8 +25,6 @@ export type LaunchResolution = { ok: true; launch: ResolvedLaunch } | { ok: fals
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const REFERENCE = /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g;
-
 export function resolveLaunch(
   spec: WorkloadSpec,
   environment: NodeJS.ProcessEnv = process.env,
@@ -32,24 +33,19 @@ export function resolveLaunch(
   const plan = spec.local;
   if (!plan.runnable) return { ok: false, reason: plan.reason };
 
-  const env: Record<string, string> = { ...spec.env };
+  const values: Record<string, string> = { ...spec.env };
   const missing: string[] = [];
   for (const ref of spec.secretEnv) {
     const value = environment[ref.env];
     if (value === undefined || value === '') missing.push(ref.env);
-    else env[ref.env] = value;
+    values[ref.env] = value ?? '';
   }
-  const lookup = (name: string): string | undefined => env[name] ?? environment[name];
-  const expand = (text: string): string =>
-    text.replace(REFERENCE, (_, name: string) => {
-      const value = lookup(name);
-      if (value === undefined) {
-        missing.push(name);
-        return '';
-      }
-      return value;
-    });
-  for (const key of Object.keys(env)) env[key] = expand(env[key]!);
+  const references = new VariableReferences(
+    values,
+    spec.secretEnv.map((ref) => ref.env),
+  );
+  const env = references.environment();
+  const expandArgs = (args: readonly string[]): string[] => references.arguments(args);
 
   const installedBin = plan.npmPackage
     ? installedPackageBin(plan.npmPackage.name, plan.npmPackage.version, projectRoot)
@@ -59,11 +55,11 @@ export function resolveLaunch(
     : undefined;
   let launch: ResolvedLaunch;
   if (installedTool) {
-    launch = { command: installedTool, args: spec.args.map(expand), env, via: 'installed-package' };
+    launch = { command: installedTool, args: expandArgs(spec.args), env, via: 'installed-package' };
   } else if (installedBin) {
     launch = {
       command: process.execPath,
-      args: [installedBin, ...spec.args.map(expand)],
+      args: [installedBin, ...expandArgs(spec.args)],
       env,
       via: 'installed-package',
     };
@@ -77,8 +73,10 @@ export function resolveLaunch(
           : '';
       return { ok: false, reason: `needs ${absent.join(', ')} on PATH${pkg}` };
     }
-    launch = { command: plan.command, args: plan.args.map(expand), env, via: 'plan-command' };
+    launch = { command: plan.command, args: expandArgs(plan.args), env, via: 'plan-command' };
   }
+  const unresolved = references.reason();
+  if (unresolved !== undefined) return { ok: false, reason: unresolved };
   if (missing.length > 0) {
     const names = [...new Set(missing)].join(', ');
     return { ok: false, reason: `needs the secret environment variable(s) ${names}` };

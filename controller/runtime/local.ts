@@ -11,13 +11,19 @@ import { describeExit } from '../bridge/stdio-child.ts';
 import { outputLog } from '../bridge/output-log.ts';
 import type { Logger } from '../observability/log.ts';
 import { waitUntilBridgeReady } from '../health/wait-ready.ts';
+import { childEnvironment } from './child-environment.ts';
 import { resolveLaunch, PROJECT_ROOT, type ResolvedLaunch } from './launch-plan.ts';
 import type { LaunchCheck, Replica, ReplicaExit, ReplicaHooks, Runtime } from './runtime.ts';
 
 export interface LocalRuntimeOptions {
   logger: Logger;
-  /** Environment for secrets and PATH lookups; default process.env. */
+  /**
+   * The controller's environment: where declared secrets and the platform variables a child
+   * gets are read from (child-environment.ts), and PATH lookups; default process.env.
+   */
   environment?: NodeJS.ProcessEnv;
+  /** Variables of `environment` every child gets besides the platform's (by exact name). */
+  passEnvironment?: readonly string[];
   /** Where node_modules lives; default the project root. */
   projectRoot?: string;
   /** Per-server cap on stdio children; default 64. */
@@ -68,6 +74,11 @@ export class LocalRuntime implements Runtime {
     return this.options.environment ?? process.env;
   }
 
+  /** Never the controller's whole environment: the platform's, then the server's own. */
+  private childEnvironment(launch: ResolvedLaunch): Record<string, string> {
+    return childEnvironment(this.environment, launch.env, this.options.passEnvironment);
+  }
+
   private get projectRoot(): string {
     return this.options.projectRoot ?? PROJECT_ROOT;
   }
@@ -98,7 +109,7 @@ export class LocalRuntime implements Runtime {
       command: {
         command: launch.command,
         args: launch.args,
-        env: launch.env,
+        env: this.childEnvironment(launch),
         cwd: this.projectRoot,
       },
       logger,
@@ -141,7 +152,7 @@ export class LocalRuntime implements Runtime {
     const args = launch.args.map((arg) => (arg === String(transport.port) ? String(port) : arg));
     const child = spawnInGroup(launch.command, args, {
       cwd: this.projectRoot,
-      env: { ...process.env, ...launch.env, [variable]: String(port), HOST: '127.0.0.1' },
+      env: { ...this.childEnvironment(launch), [variable]: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stopping = false;

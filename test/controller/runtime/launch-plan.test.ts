@@ -38,20 +38,31 @@ describe('local launch plan', () => {
     ]);
   });
 
-  it('expands $(VAR) references and secret env from the environment, or says what is missing', () => {
-    const spec = stdioFixture('secrets', 'normal', { env: { API_URL: 'https://$(API_HOST)/v1' } });
+  it("expands $(VAR) references from the server's own variables, secrets from the environment", () => {
+    const spec = stdioFixture('secrets', 'normal', {
+      env: {
+        API_HOST: 'api.example',
+        API_URL: 'https://$(API_HOST)/v1',
+        AUTH: 'Bearer $(API_TOKEN)',
+      },
+    });
     spec.secretEnv = [{ env: 'API_TOKEN', secretName: 'api', key: 'token' }];
-    spec.args = ['--token', '$(API_TOKEN)'];
+    spec.args = ['--host', '$(API_HOST)'];
     if (!spec.local.runnable) throw new Error('unreachable');
-    spec.local.args = [...spec.local.args, '--token', '$(API_TOKEN)'];
+    spec.local.args = [...spec.local.args, '--host', '$(API_HOST)'];
     const missing = resolveLaunch(spec, { PATH: '' });
     assert.equal(missing.ok, false);
     assert.match((missing as { reason: string }).reason, /API_TOKEN/);
-    const ok = resolveLaunch(spec, { PATH: '', API_TOKEN: 's3cret', API_HOST: 'api.example' });
+    const ok = resolveLaunch(spec, {
+      PATH: '',
+      API_TOKEN: 's3cret',
+      API_HOST: 'controller.example',
+    });
     assert.ok(ok.ok);
-    assert.equal(ok.launch.env.API_URL, 'https://api.example/v1');
+    assert.equal(ok.launch.env.API_URL, 'https://api.example/v1', "the spec's value, not ours");
     assert.equal(ok.launch.env.API_TOKEN, 's3cret');
-    assert.deepEqual(ok.launch.args.slice(-2), ['--token', 's3cret']);
+    assert.equal(ok.launch.env.AUTH, 'Bearer s3cret');
+    assert.deepEqual(ok.launch.args.slice(-2), ['--host', 'api.example']);
   });
 
   it('reports a non-runnable plan with its reason', () => {
