@@ -18,6 +18,8 @@ export const INTERNAL_ERROR = -32603;
 /** Implementation-defined server errors (-32000..-32099). */
 export const SERVER_UNAVAILABLE = -32000;
 export const SESSION_NOT_FOUND = -32001;
+/** A message of the server's above the bridge's limit (maxMessageBytes): dropped. */
+export const MESSAGE_TOO_LARGE = -32010;
 
 /** A request expects a response: it has a method and an id. */
 export function isRequest(message: JsonRpcMessage): boolean {

@@ -55,6 +55,8 @@ export interface StdioBridgeOptions {
   maxBodyBytes?: number;
   /** Grace between SIGTERM and SIGKILL when stopping a child; default 1500 ms. */
   killGraceMs?: number;
+  /** The largest message a child may send (larger ones are dropped, answered with an error); default 16 MiB. */
+  maxMessageBytes?: number;
   /** Every child exit, including expected ones (exit.expected). */
   onChildExit?: (exit: ChildExit, role: ChildRole) => void;
   /** The number of live children changed. */
@@ -458,7 +460,9 @@ class Bridge implements StdioBridge {
   }
 
   private spawn(role: ChildRole = 'session'): StdioChild {
-    const child = new StdioChild(this.options.command, this.logger);
+    const child = new StdioChild(this.options.command, this.logger, {
+      maxMessageBytes: this.options.maxMessageBytes,
+    });
     this.children.add(child);
     this.options.onChildCount?.(this.children.size);
     let currentRole = role;

@@ -1,11 +1,17 @@
 // One stdio MCP server process: newline-delimited JSON-RPC on stdin/stdout. stdout lines
-// are parsed exactly once and handed on with their raw text (so responses can be relayed
-// without re-serializing). stderr is the server's log: it goes to our logger line by line
+// are assembled in linear time (line-splitter.ts), parsed exactly once and handed on with
+// their raw text (so responses can be relayed without re-serializing). A message above
+// maxMessageBytes is dropped as it streams in: an answer's request gets a JSON-RPC error in
+// its place, a request of the server's is refused back to it, and the child carries on.
+// stderr is the server's log: it goes to our logger line by line
 // (bound to the server by the caller, so each reads `[<slug>] <line>`) and into a short tail
 // kept for error messages, and is never treated as an error by itself.
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../observability/log.ts';
-import type { JsonRpcMessage } from './jsonrpc.ts';
+import { formatByteSize } from '../gateway/byte-size.ts';
+import { MESSAGE_TOO_LARGE, errorResponse, type JsonRpcMessage } from './jsonrpc.ts';
+import { LineSplitter } from './line-splitter.ts';
+import { readMessageHead } from './message-head.ts';
 import { outputLog, type OutputLog } from './output-log.ts';
 import { spawnInGroup, terminateGroup } from './process-group.ts';
 
@@ -31,8 +37,13 @@ export interface ChildExit {
   stderrTail: string;
 }
 
+export interface StdioChildOptions {
+  /** The largest message the child may send, in bytes; default 16 MiB. */
+  maxMessageBytes?: number;
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const STDERR_TAIL_CHARS = 2000;
-const MAX_LINE_CHARS = 64 * 1024 * 1024;
 
 export class StdioChild {
   readonly exited: Promise<ChildExit>;
@@ -41,14 +52,21 @@ export class StdioChild {
   private readonly process: ChildProcess;
   private readonly logger: Logger;
   private readonly stderrLog: OutputLog;
-  private stdoutBuffer = '';
+  private readonly stdoutLines: LineSplitter;
+  private readonly maxMessageBytes: number;
   private stderrTail = '';
   private stopping = false;
   private alive = true;
 
-  constructor(spec: ChildCommand, logger: Logger) {
+  constructor(spec: ChildCommand, logger: Logger, options: StdioChildOptions = {}) {
     this.logger = logger;
     this.stderrLog = outputLog(logger, 'stderr');
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.stdoutLines = new LineSplitter({
+      maxLineBytes: this.maxMessageBytes,
+      onLine: (line) => this.onLine(line),
+      onOversized: (head) => this.onOversized(head),
+    });
     this.process = spawnInGroup(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
@@ -68,8 +86,8 @@ export class StdioChild {
         resolve(this.exitInfo(code, signal, spawnError));
       });
     });
-    this.process.stdout?.setEncoding('utf8');
-    this.process.stdout?.on('data', (chunk: string) => this.onStdout(chunk));
+    this.process.stdout?.on('data', (chunk: Buffer) => this.stdoutLines.push(chunk));
+    this.process.stdout?.on('end', () => this.stdoutLines.end());
     this.process.stderr?.setEncoding('utf8');
     this.process.stderr?.on('data', (chunk: string) => this.onStderr(chunk));
     this.process.stderr?.on('end', () => this.stderrLog.end());
@@ -107,27 +125,12 @@ export class StdioChild {
     };
   }
 
-  private onStdout(chunk: string): void {
-    let text = this.stdoutBuffer + chunk;
-    let newline = text.indexOf('\n');
-    while (newline !== -1) {
-      const line = text.slice(0, newline).trim();
-      text = text.slice(newline + 1);
-      if (line.length > 0) this.onLine(line);
-      newline = text.indexOf('\n');
-    }
-    if (text.length > MAX_LINE_CHARS) {
-      this.logger.warn({ chars: text.length }, 'child stdout line too long; dropped');
-      text = '';
-    }
-    this.stdoutBuffer = text;
-  }
-
   private onLine(line: string): void {
     let message: unknown;
     try {
       message = JSON.parse(line);
     } catch {
+      if (line.trim() === '') return;
       // Some servers print banners on stdout; it is noise, not protocol.
       this.logger.warn({ line: line.slice(0, 200) }, 'non-JSON line on child stdout');
       return;
@@ -137,6 +140,28 @@ export class StdioChild {
       return;
     }
     this.onMessage(message as JsonRpcMessage, line);
+  }
+
+  private onOversized(head: string): void {
+    const envelope = readMessageHead(head);
+    const limit = `the bridge's limit of ${formatByteSize(this.maxMessageBytes)} (maxMessageBytes)`;
+    const id = envelope.id ?? undefined;
+    this.logger.warn(
+      { id, limit: this.maxMessageBytes, start: head.slice(0, 200) },
+      'message on child stdout above the size limit; dropped',
+    );
+    if (id === undefined) return; // a notification (or no envelope at all): nobody waits for it
+    if (envelope.hasMethod) {
+      // A request of the server's: refused back to it rather than left unanswered.
+      this.send(errorResponse(id, MESSAGE_TOO_LARGE, `request larger than ${limit}; dropped`));
+      return;
+    }
+    const raw = errorResponse(
+      id,
+      MESSAGE_TOO_LARGE,
+      `the MCP server's answer is larger than ${limit}; it was dropped`,
+    );
+    this.onMessage(JSON.parse(raw) as JsonRpcMessage, raw);
   }
 
   private onStderr(chunk: string): void {

@@ -24,3 +24,15 @@ export function parseByteSize(text: string): number {
   if (bytes < 1) throw new Error(`"${text}" is too small: a size must be at least 1 byte`);
   return bytes;
 }
+
+/** The other way round, for messages: 16777216 → "16 MiB", 1536 → "1.5 KiB", 100 → "100 bytes". */
+export function formatByteSize(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= size) return `${Math.round((bytes / size) * 10) / 10} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}

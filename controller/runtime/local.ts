@@ -32,6 +32,8 @@ export interface LocalRuntimeOptions {
   warmSpares?: number;
   /** Grace between SIGTERM and SIGKILL; default 1500 ms. */
   killGraceMs?: number;
+  /** The largest message a stdio child may send; default 16 MiB (stdio-child.ts). */
+  maxMessageBytes?: number;
 }
 
 /** One initialize + ping attempt of the wake check's fallback. */
@@ -116,6 +118,7 @@ export class LocalRuntime implements Runtime {
       maxChildren: this.options.maxChildrenPerServer ?? 64,
       warmSpares: warmSpare ? (this.options.warmSpares ?? 1) : 0,
       killGraceMs: this.options.killGraceMs,
+      maxMessageBytes: this.options.maxMessageBytes,
       onChildExit: (exit) => {
         if (!exit.expected) hooks.onChildCrash?.(describeExit(exit));
       },

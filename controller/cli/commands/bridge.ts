@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../../../registry/catalog/duration.ts';
+import { parseByteSize } from '../../gateway/byte-size.ts';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -13,6 +14,14 @@ function positiveInt(name: string) {
     }
     return n;
   };
+}
+
+function byteSize(value: string): number {
+  try {
+    return parseByteSize(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function duration(value: string): number {
@@ -41,6 +50,14 @@ export function registerBridgeCommand(program: Command): void {
         .argParser(duration)
         .default(30 * 60_000, '30m'),
     )
+    .addOption(
+      new Option(
+        '--max-message <size>',
+        "largest message the server may send, e.g. 64MiB (larger ones are dropped; a request's answer becomes a JSON-RPC error)",
+      )
+        .argParser(byteSize)
+        .default(16 * 1024 * 1024, '16MiB'),
+    )
     .option(
       '--no-warm-spare',
       'start no process ahead of the next session (saves one idle process; a new session waits for its process to start)',
@@ -63,6 +80,7 @@ export function registerBridgeCommand(program: Command): void {
         maxChildren: Math.max(1, options.maxChildren),
         sessionIdleMs: options.sessionIdle,
         warmSpares: options.warmSpare ? 1 : 0,
+        maxMessageBytes: options.maxMessage,
       });
       logger.info({ url: bridge.url, command, args }, 'stdio bridge listening');
       await new Promise<void>((resolve) => {
@@ -84,5 +102,6 @@ interface BridgeCliOptions {
   path: string;
   maxChildren: number;
   sessionIdle: number;
+  maxMessage: number;
   warmSpare: boolean;
 }

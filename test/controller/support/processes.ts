@@ -60,3 +60,8 @@ export async function waitFor(
 export const FIXTURE_HTTP_SERVER = fileURLToPath(
   new URL('../../fixtures/http-server.ts', import.meta.url),
 );
+
+/** The hostile MCP server (floods, huge lines, ignores SIGTERM, setsid grandchildren). */
+export const HOSTILE_SERVER = fileURLToPath(
+  new URL('../../fixtures/hostile-server.ts', import.meta.url),
+);
