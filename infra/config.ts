@@ -66,22 +66,65 @@ const nodeGroup = z
 /** Image volumes (KEP-4639) are beta and enabled by default from this minor on. */
 export const MIN_KUBERNETES_MINOR = 35;
 
-const eksCluster = z.strictObject({
-  mode: z.literal('eks'),
-  name: dnsLabel.default('mcpfleet'),
-  version: z
-    .string()
-    .regex(/^1\.\d+$/, { error: 'expected a Kubernetes minor such as "1.35"' })
-    .refine((v) => Number(v.split('.')[1]) >= MIN_KUBERNETES_MINOR, {
-      error: `expected 1.${MIN_KUBERNETES_MINOR} or newer: stdio servers shipped as OCI images are bridged from image volumes, on by default since Kubernetes 1.${MIN_KUBERNETES_MINOR}`,
-    }),
-  /** IAM principals (roles/users) that get cluster-admin through EKS access entries. */
-  adminPrincipalArns: z.array(
-    z.string().startsWith('arn:aws:iam::', { error: 'expected an IAM ARN' }),
-  ),
-  endpointPublicAccess: z.boolean().default(true),
-  publicAccessCidrs: z.array(cidr).default(['0.0.0.0/0']),
+/** An EKS add-on version as `aws eks describe-addon-versions` lists it, e.g. "v1.21.1-eksbuild.3". */
+const addonVersion = z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, {
+  error: 'expected an EKS add-on version such as "v1.21.1-eksbuild.3"',
 });
+/** The retention periods CloudWatch Logs accepts. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+];
+
+const eksCluster = z
+  .strictObject({
+    mode: z.literal('eks'),
+    name: dnsLabel.default('mcpfleet'),
+    version: z
+      .string()
+      .regex(/^1\.\d+$/, { error: 'expected a Kubernetes minor such as "1.35"' })
+      .refine((v) => Number(v.split('.')[1]) >= MIN_KUBERNETES_MINOR, {
+        error: `expected 1.${MIN_KUBERNETES_MINOR} or newer: stdio servers shipped as OCI images are bridged from image volumes, on by default since Kubernetes 1.${MIN_KUBERNETES_MINOR}`,
+      }),
+    /**
+     * IAM principals (roles/users) that get cluster-admin through EKS access entries. The
+     * identity that runs `pulumi up` must be one of them: the cluster creator gets no access.
+     */
+    adminPrincipalArns: z
+      .array(z.string().startsWith('arn:aws:iam::', { error: 'expected an IAM ARN' }))
+      .min(1, { error: 'expected at least one IAM principal (the one that runs pulumi up)' }),
+    endpointPublicAccess: z.boolean().default(true),
+    /**
+     * Who may reach the public API endpoint. No default: the operators' and CI's egress ranges
+     * differ per organisation (see docs/runbooks/first-deployment.md, "The API endpoint").
+     */
+    publicAccessCidrs: z.array(cidr).min(1, { error: 'expected at least one CIDR' }).optional(),
+    /** Retention of the control plane's CloudWatch log group (api, audit, authenticator). */
+    logRetentionDays: z
+      .number()
+      .refine((days) => LOG_RETENTION_DAYS.includes(days), {
+        error: `expected one of the retention periods CloudWatch accepts: ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(90),
+    /** Pinned EKS add-on versions, so an `up` never changes them behind the operator's back. */
+    addons: z.strictObject({
+      vpcCni: addonVersion,
+      kubeProxy: addonVersion,
+      coredns: addonVersion,
+      podIdentityAgent: addonVersion,
+      ebsCsiDriver: addonVersion,
+    }),
+  })
+  .superRefine((cluster, ctx) => {
+    if (cluster.endpointPublicAccess && !cluster.publicAccessCidrs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publicAccessCidrs'],
+        message:
+          'required when endpointPublicAccess is true: the ranges of the operators and of the CI runners that run pulumi up',
+      });
+    }
+  });
 const existingCluster = z.strictObject({
   mode: z.literal('existing'),
   /** Kubeconfig content. Omit to use the ambient kubeconfig ($KUBECONFIG or ~/.kube/config). */
@@ -109,7 +152,14 @@ const network = z.strictObject({
 const awsDataStores = z.strictObject({
   mode: z.literal('aws'),
   postgres: z.strictObject({
-    engineVersion: nonEmpty,
+    /**
+     * The major version only: RDS applies minor upgrades itself (autoMinorVersionUpgrade), and a
+     * pinned minor would plan a downgrade once it has.
+     */
+    engineVersion: z.string().regex(/^\d+$/, {
+      error:
+        'expected a major version such as "17": RDS upgrades the minor version itself, and a pinned minor would plan a downgrade after it does',
+    }),
     instanceClass: z
       .string()
       .startsWith('db.', { error: 'expected an RDS class such as "db.t4g.medium"' }),
@@ -131,6 +181,11 @@ const awsDataStores = z.strictObject({
     automaticFailover: z.boolean(),
     snapshotRetentionDays: nonNegativeInt.default(1),
     tokenRotation: nonNegativeInt.default(0),
+    /**
+     * How a new token is applied: ROTATE keeps the old token valid next to the new one (while the
+     * controller rolls), SET then revokes the old one (docs/runbooks/rotating-database-password.md).
+     */
+    tokenUpdateStrategy: z.enum(['ROTATE', 'SET']).default('ROTATE'),
   }),
 });
 const inClusterDataStores = z.strictObject({
@@ -160,16 +215,58 @@ const controller = z.strictObject({
   zoneSpread: z.enum(['required', 'preferred']).default('preferred'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   resources,
+  /** Namespace of the Prometheus that scrapes /metrics; the controller's NetworkPolicy admits it. */
+  metricsNamespace: dnsLabel.default('monitoring'),
 });
 
-const ingress = z.strictObject({
-  host: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, {
-    error: 'expected a DNS name such as "mcp.example.com"',
+const host = z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, {
+  error: 'expected a DNS name such as "mcp.example.com"',
+});
+/**
+ * What the public entry point routes besides the MCP endpoints (/servers/<slug>/mcp): the
+ * management API (/api, wake and sleep) and /metrics stay in-cluster unless listed here.
+ */
+const expose = z.array(z.enum(['api', 'metrics'])).default([]);
+
+/**
+ * `alb`: the program installs the AWS Load Balancer Controller and publishes the gateway on an
+ * internet-facing ALB (IP targets), with an ACM certificate validated in, and a record written
+ * to, the Route 53 zone `hostedZoneId`.
+ */
+const albIngress = z.strictObject({
+  mode: z.literal('alb'),
+  host,
+  hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, {
+    error: 'expected a Route 53 hosted zone ID such as "Z0123456789ABCDEFGHIJ"',
   }),
+  /**
+   * The ALB closes a connection silent for this long (default 60 s). Long MCP streams stay open
+   * while the gateway's SSE keep-alive comments arrive more often than this.
+   */
+  idleTimeoutSeconds: z
+    .number()
+    .int()
+    .min(60, { error: 'expected at least 60 seconds' })
+    .max(4000, { error: 'expected at most 4000 seconds (the ALB maximum)' })
+    .default(3600),
+  /** Chart version of the AWS Load Balancer Controller (aws/eks-charts). */
+  controllerChartVersion: nonEmpty.default('3.5.0'),
+  expose,
+});
+/** `existing`: an ingress controller (and its certificates) the cluster already has. */
+const existingIngress = z.strictObject({
+  mode: z.literal('existing'),
+  host,
   className: nonEmpty,
   /** Secret holding the TLS certificate (created by cert-manager when an issuer annotation is set). */
   tlsSecretName: dnsLabel,
   annotations: z.record(z.string(), z.string()).default({}),
+  /** Namespace the ingress controller's pods run in; the controller's NetworkPolicy admits them. */
+  controllerNamespace: dnsLabel,
+  expose,
+});
+const ingress = z.discriminatedUnion('mode', [albIngress, existingIngress], {
+  error: 'expected mode "alb" or "existing"',
 });
 
 const images = z.strictObject({
@@ -181,6 +278,13 @@ const images = z.strictObject({
    */
   packages: z.enum(['bake', 'install-on-start']),
   repository: imageRef.optional(),
+  /**
+   * The buildx builder that bakes (docker-container, kubernetes or remote driver): Docker's
+   * default `docker` driver cannot build two platforms and push them as one image.
+   */
+  builder: nonEmpty.optional(),
+  /** The ECR lifecycle policy keeps this many tagged images; older ones expire. */
+  keepImages: positiveInt.default(200),
   platforms: z
     .array(z.enum(['linux/amd64', 'linux/arm64']))
     .default(['linux/amd64', 'linux/arm64']),
@@ -236,6 +340,26 @@ const configSchema = z
         message: 'required when images.packages is "bake"',
       });
     }
+    if (
+      config.images.packages === 'bake' &&
+      config.images.platforms.length > 1 &&
+      !config.images.builder
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['images', 'builder'],
+        message:
+          'required to bake more than one platform: the name of a buildx builder with the docker-container, kubernetes or remote driver (docs/runbooks/first-deployment.md)',
+      });
+    }
+    if (config.ingress.mode === 'alb' && config.cluster.mode !== 'eks') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingress', 'mode'],
+        message:
+          '"alb" needs cluster.mode "eks" (the program installs the AWS Load Balancer Controller there); use "existing" with the cluster\'s own ingress controller',
+      });
+    }
   });
 
 export type StackConfig = z.infer<typeof configSchema>;
@@ -247,6 +371,7 @@ export type AwsDataStoresConfig = z.infer<typeof awsDataStores>;
 export type InClusterDataStoresConfig = z.infer<typeof inClusterDataStores>;
 export type ControllerConfig = z.infer<typeof controller>;
 export type IngressConfig = z.infer<typeof ingress>;
+export type AlbIngressConfig = z.infer<typeof albIngress>;
 export type ImagesConfig = z.infer<typeof images>;
 
 /** The keys this program reads (the top level of the schema). */

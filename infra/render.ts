@@ -8,7 +8,7 @@ import { namespaceManifest, registryConfigMaps } from './manifests/platform.ts';
 import { serverManifests } from './manifests/server.ts';
 import { loadSpecs } from './registry.ts';
 
-export const STACKS = ['dev', 'prod'] as const;
+export const STACKS = ['local', 'dev', 'prod'] as const;
 
 /** Reads `Pulumi.<stack>.yaml`; `secure:` values are never decrypted (render needs none). */
 export function readStackFile(stack: string, dir = '.'): StackConfig {

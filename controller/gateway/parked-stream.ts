@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http';
 
 /** SSE comments every so often keep load balancers from closing a quiet parked stream. */
-const PARKED_KEEPALIVE_MS = 25_000;
+export const PARKED_KEEPALIVE_MS = 25_000;
 
 /** A client's GET stream held open by the gateway while its session has no backend. */
 export class ParkedStream {

@@ -6,7 +6,9 @@ import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import type { AwsDataStoresConfig } from '../config.ts';
 import { POSTGRES_DATABASE, POSTGRES_USER } from '../manifests/datastores.ts';
+import { DATABASE_CA_FILE } from '../manifests/platform.ts';
 import { connectionSecrets, type Connections } from './connections.ts';
+import { databaseCaConfigMap, fetchRdsCaBundle } from './rdsCaBundle.ts';
 
 export interface AwsDataStoresArgs {
   config: AwsDataStoresConfig;
@@ -15,6 +17,8 @@ export interface AwsDataStoresArgs {
   /** Only this security group (the EKS cluster's) may connect. */
   clusterSecurityGroupId: pulumi.Input<string>;
   namespace: pulumi.Input<string>;
+  /** The region the instances live in: its RDS CA bundle is the one the controller trusts. */
+  region: string;
 }
 
 export class AwsDataStores extends pulumi.ComponentResource {
@@ -55,10 +59,12 @@ export class AwsDataStores extends pulumi.ComponentResource {
       { subnetIds: args.privateSubnetIds },
       parent,
     );
-    const major = postgres.engineVersion.split('.')[0];
     const parameters = new aws.rds.ParameterGroup(
       `${name}-postgres`,
-      { family: `postgres${major}`, parameters: [{ name: 'rds.force_ssl', value: '1' }] },
+      {
+        family: `postgres${postgres.engineVersion}`,
+        parameters: [{ name: 'rds.force_ssl', value: '1' }],
+      },
       parent,
     );
     const dbPassword = new random.RandomPassword(
@@ -66,10 +72,19 @@ export class AwsDataStores extends pulumi.ComponentResource {
       { length: 40, special: false, keepers: { rotation: String(postgres.passwordRotation) } },
       parent,
     );
+    // The final snapshot of a destroy needs a name no earlier destroy used: a stack destroyed,
+    // re-created and destroyed again would otherwise collide with its first snapshot.
+    const snapshotSuffix = new random.RandomId(
+      `${name}-postgres-final-snapshot`,
+      { byteLength: 4 },
+      parent,
+    );
     const db = new aws.rds.Instance(
       `${name}-postgres`,
       {
         engine: 'postgres',
+        // The major only: RDS picks the latest minor and upgrades it (autoMinorVersionUpgrade);
+        // the provider compares it as a prefix of the running version, so no downgrade is planned.
         engineVersion: postgres.engineVersion,
         instanceClass: postgres.instanceClass,
         allocatedStorage: postgres.allocatedStorageGiB,
@@ -93,7 +108,9 @@ export class AwsDataStores extends pulumi.ComponentResource {
         // A rotated password applies now, not at the next maintenance window.
         applyImmediately: true,
         skipFinalSnapshot: !postgres.deletionProtection,
-        finalSnapshotIdentifier: postgres.deletionProtection ? `${name}-postgres-final` : undefined,
+        finalSnapshotIdentifier: postgres.deletionProtection
+          ? pulumi.interpolate`${name}-postgres-final-${snapshotSuffix.hex}`
+          : undefined,
         performanceInsightsEnabled: true,
       },
       parent,
@@ -128,7 +145,9 @@ export class AwsDataStores extends pulumi.ComponentResource {
         transitEncryptionEnabled: true,
         atRestEncryptionEnabled: true,
         authToken: redisToken.result,
-        authTokenUpdateStrategy: 'ROTATE',
+        // ROTATE: a new token joins the old one (both valid while the controller rolls); SET,
+        // on the next up, leaves only the current token (docs/runbooks/rotating-database-password.md).
+        authTokenUpdateStrategy: redis.tokenUpdateStrategy,
         snapshotRetentionLimit: redis.snapshotRetentionDays,
         applyImmediately: true,
       },
@@ -142,7 +161,8 @@ export class AwsDataStores extends pulumi.ComponentResource {
         database: POSTGRES_DATABASE,
         username: POSTGRES_USER,
         password: pulumi.secret(dbPassword.result),
-        sslmode: 'require',
+        sslmode: 'verify-full',
+        sslrootcert: DATABASE_CA_FILE,
       },
       redis: {
         host: cache.primaryEndpointAddress,
@@ -152,6 +172,7 @@ export class AwsDataStores extends pulumi.ComponentResource {
       },
     };
     connectionSecrets(this, args.namespace, this.connections);
+    databaseCaConfigMap(this, args.namespace, pulumi.output(fetchRdsCaBundle(args.region)));
     this.postgresEndpoint = pulumi.interpolate`${db.address}:5432`;
     this.redisEndpoint = pulumi.interpolate`${cache.primaryEndpointAddress}:6379`;
     this.registerOutputs({

@@ -1,10 +1,15 @@
-// An EKS cluster with API-mode access entries (no aws-auth ConfigMap) and two managed node groups,
-// amd64 (AL2023 x86_64) and arm64 (AL2023 ARM, Graviton), so servers of either architecture have
+// An EKS cluster with API-mode access entries (no aws-auth ConfigMap), its control-plane log
+// group, the managed add-ons (addons.ts) and two managed node groups (nodeGroups.ts), amd64
+// (AL2023 x86_64) and arm64 (AL2023 ARM, Graviton), so servers of either architecture have
 // somewhere to run. Plain @pulumi/aws resources: every child is visible to tests under mocks.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { Arch } from '../../registry/catalog/spec.ts';
 import type { EksClusterConfig, NodeGroupConfig } from '../config.ts';
+import { nodeAddons, workloadAddons } from './addons.ts';
+import { nodeGroups } from './nodeGroups.ts';
+
+export { AMI_TYPES } from './nodeGroups.ts';
 
 export interface ClusterArgs {
   config: EksClusterConfig;
@@ -14,11 +19,8 @@ export interface ClusterArgs {
   privateSubnetIds: pulumi.Input<string>[];
 }
 
-export const AMI_TYPES: Record<Arch, string> = {
-  amd64: 'AL2023_x86_64_STANDARD',
-  arm64: 'AL2023_ARM_64_STANDARD',
-};
 const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy';
+const CONTROL_PLANE_LOGS = ['api', 'audit', 'authenticator'];
 
 const assumeRole = (service: string) =>
   JSON.stringify({
@@ -39,6 +41,13 @@ export class Cluster extends pulumi.ComponentResource {
   readonly securityGroupId: pulumi.Output<string>;
   readonly kubeconfig: pulumi.Output<string>;
   readonly nodeGroups: Record<Arch, aws.eks.NodeGroup>;
+  /**
+   * What the Kubernetes provider must wait for: the admins' access policy associations (with
+   * `bootstrapClusterCreatorAdminPermissions: false` the deployer has no access before them, so
+   * the first objects would get 401/403, and a destroy would revoke access before deleting
+   * them), the node groups and the add-ons pods need (DNS, volumes).
+   */
+  readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mcpfleet:infra:Cluster', name, {}, opts);
@@ -65,6 +74,13 @@ export class Cluster extends pulumi.ComponentResource {
       },
       parent,
     );
+    // The group EKS writes the control plane logs to. Created first and by name: left to EKS it
+    // is created on the fly with no retention (kept forever, billed forever) and outside Pulumi.
+    const logs = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/aws/eks/${config.name}/cluster`, retentionInDays: config.logRetentionDays },
+      parent,
+    );
     const cluster = new aws.eks.Cluster(
       `${name}-eks`,
       {
@@ -79,70 +95,13 @@ export class Cluster extends pulumi.ComponentResource {
           publicAccessCidrs: config.endpointPublicAccess ? config.publicAccessCidrs : undefined,
         },
         encryptionConfig: { provider: { keyArn: secretsKey.arn }, resources: ['secrets'] },
-        enabledClusterLogTypes: ['api', 'audit', 'authenticator'],
+        enabledClusterLogTypes: CONTROL_PLANE_LOGS,
       },
-      { parent: this, dependsOn: [clusterPolicy] },
+      { parent: this, dependsOn: [clusterPolicy, logs] },
     );
-    // The VPC CNI enforces NetworkPolicy only when asked; every server relies on default-deny.
-    new aws.eks.Addon(
-      `${name}-vpc-cni`,
-      {
-        clusterName: cluster.name,
-        addonName: 'vpc-cni',
-        configurationValues: JSON.stringify({ enableNetworkPolicy: 'true' }),
-        resolveConflictsOnUpdate: 'OVERWRITE',
-      },
-      parent,
-    );
-
-    const nodeRole = new aws.iam.Role(
-      `${name}-node`,
-      { assumeRolePolicy: assumeRole('ec2.amazonaws.com') },
-      parent,
-    );
-    const nodePolicies = [
-      'arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy',
-      'arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy',
-      'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
-    ].map(
-      (policyArn) =>
-        new aws.iam.RolePolicyAttachment(
-          `${name}-node-${policyArn.split('/').pop()}`,
-          { role: nodeRole.name, policyArn },
-          parent,
-        ),
-    );
-
-    const nodeGroup = (arch: Arch, group: NodeGroupConfig) =>
-      new aws.eks.NodeGroup(
-        `${name}-${arch}`,
-        {
-          clusterName: cluster.name,
-          nodeGroupName: `${config.name}-${arch}`,
-          nodeRoleArn: nodeRole.arn,
-          subnetIds: args.privateSubnetIds,
-          amiType: AMI_TYPES[arch],
-          instanceTypes: group.instanceTypes,
-          capacityType: group.capacityType,
-          diskSize: group.diskSizeGiB,
-          scalingConfig: {
-            minSize: group.minSize,
-            desiredSize: group.desiredSize,
-            maxSize: group.maxSize,
-          },
-          updateConfig: { maxUnavailable: 1 },
-          labels: { 'mcpfleet.dev/node-pool': arch },
-          tags: { 'mcpfleet.dev/node-pool': arch },
-        },
-        { parent: this, dependsOn: nodePolicies },
-      );
-    this.nodeGroups = {
-      amd64: nodeGroup('amd64', args.nodeGroups.amd64),
-      arm64: nodeGroup('arm64', args.nodeGroups.arm64),
-    };
 
     // Access entries: who may administer the cluster, managed through the EKS API.
-    for (const principalArn of config.adminPrincipalArns) {
+    const access = config.adminPrincipalArns.map((principalArn) => {
       const id = principalArn
         .split(':')
         .pop()!
@@ -152,7 +111,7 @@ export class Cluster extends pulumi.ComponentResource {
         { clusterName: cluster.name, principalArn, type: 'STANDARD' },
         parent,
       );
-      new aws.eks.AccessPolicyAssociation(
+      return new aws.eks.AccessPolicyAssociation(
         `${name}-admin-${id}`,
         {
           clusterName: cluster.name,
@@ -162,7 +121,23 @@ export class Cluster extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [entry] },
       );
-    }
+    });
+
+    const beforeNodes = nodeAddons(name, cluster.name, config.addons, this);
+    this.nodeGroups = nodeGroups(
+      name,
+      {
+        clusterName: cluster.name,
+        version: cluster.version,
+        subnetIds: args.privateSubnetIds,
+        groups: args.nodeGroups,
+        dependsOn: beforeNodes,
+      },
+      this,
+    );
+    const nodes = Object.values(this.nodeGroups);
+    const afterNodes = workloadAddons(name, cluster.name, config.addons, this, nodes);
+    this.ready = [...access, ...nodes, ...afterNodes];
 
     this.name = cluster.name;
     this.endpoint = cluster.endpoint;

@@ -12,7 +12,10 @@ export interface Connections {
     database: string;
     username: string;
     password: pulumi.Output<string>;
-    sslmode: 'require' | 'disable';
+    /** verify-full: TLS, the certificate checked against `sslrootcert` and the host name. */
+    sslmode: 'verify-full' | 'disable';
+    /** The CA bundle file in the controller pod (see DATABASE_CA_FILE). */
+    sslrootcert?: string;
   };
   redis: {
     host: pulumi.Output<string>;
@@ -29,7 +32,8 @@ export function connectionSecrets(
   c: Connections,
 ): k8s.core.v1.Secret[] {
   const { postgres, redis } = c;
-  const postgresUrl = pulumi.interpolate`postgres://${postgres.username}:${postgres.password.apply(encodeURIComponent)}@${postgres.host}:${postgres.port}/${postgres.database}?sslmode=${postgres.sslmode}`;
+  const tls = postgres.sslrootcert ? `&sslrootcert=${postgres.sslrootcert}` : '';
+  const postgresUrl = pulumi.interpolate`postgres://${postgres.username}:${postgres.password.apply(encodeURIComponent)}@${postgres.host}:${postgres.port}/${postgres.database}?sslmode=${postgres.sslmode}${tls}`;
   const redisUrl = pulumi.interpolate`${redis.tls ? 'rediss' : 'redis'}://:${redis.password.apply(encodeURIComponent)}@${redis.host}:${redis.port}`;
   return [
     new k8s.core.v1.Secret(

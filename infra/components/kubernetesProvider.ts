@@ -1,5 +1,7 @@
 // The one Kubernetes provider every platform and server resource uses: the new EKS cluster's
 // kubeconfig, or an existing cluster's (inline from config, or the ambient ~/.kube/config).
+// On EKS it depends on what access and scheduling need (Cluster.ready): a resource waits for
+// its provider, and a destroy deletes the resources before the provider's dependencies.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { StackConfig } from '../config.ts';

@@ -1,12 +1,17 @@
 // The controller (MCP gateway + scaler): identity with least-privilege RBAC, the compiled
-// registry as ConfigMaps, its Deployment spread across zones, PDB, Service and TLS Ingress.
+// registry as ConfigMaps, its Deployment spread across zones, PDB, Service, the NetworkPolicy
+// that says who may connect to it, and the TLS Ingress (manifests/ingress.ts).
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
 import type { ControllerConfig, IngressConfig } from '../config.ts';
 import {
+  controllerNetworkPolicy,
+  type IngressSources,
+} from '../manifests/controllerNetworkPolicy.ts';
+import { ALB_CERTIFICATE_ANNOTATION, controllerIngress } from '../manifests/ingress.ts';
+import {
   controllerDeployment,
-  controllerIngress,
   controllerPodDisruptionBudget,
   controllerRole,
   controllerRoleBinding,
@@ -22,10 +27,23 @@ export interface PlatformArgs {
   ingress: IngressConfig;
   /** Bumped with a password rotation so controller pods restart and pick up new Secrets. */
   secretsRevision: string;
+  /** Where the ingress controller's connections come from (the controller's NetworkPolicy). */
+  ingressSources: IngressSources;
+  /** The validated ACM certificate, for an `alb` ingress. */
+  certificateArn?: pulumi.Input<string>;
+  /**
+   * What the Ingress needs running while it exists: its ingress controller (whose webhook
+   * admits it and which removes its finalizer and load balancer when it is deleted).
+   */
+  ingressController?: pulumi.Resource;
+  /** The data stores shipped a database CA bundle (DATABASE_CA_CONFIGMAP) to mount. */
+  databaseCa: boolean;
 }
 
 export class Platform extends pulumi.ComponentResource {
   readonly gatewayUrl: pulumi.Output<string>;
+  /** The load balancer's DNS name, once the ingress controller has provisioned it. */
+  readonly loadBalancerHostname: pulumi.Output<string>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mcpfleet:infra:Platform', name, {}, opts);
@@ -61,6 +79,7 @@ export class Platform extends pulumi.ComponentResource {
       gatewayUrl,
       registryConfigMaps: shards.map((s) => s.metadata!.name!),
       secretsRevision: args.secretsRevision,
+      databaseCa: args.databaseCa,
     });
     new k8s.apps.v1.Deployment(`${name}-controller`, deployment as k8s.apps.v1.DeploymentArgs, {
       parent: this,
@@ -72,12 +91,41 @@ export class Platform extends pulumi.ComponentResource {
       parent,
     );
     new k8s.core.v1.Service(`${name}-controller`, controllerService(namespace), parent);
-    new k8s.networking.v1.Ingress(
+    new k8s.networking.v1.NetworkPolicy(
       `${name}-controller`,
-      controllerIngress(namespace, args.ingress),
+      controllerNetworkPolicy({
+        namespace,
+        ingress: args.ingressSources,
+        metricsNamespace: args.controller.metricsNamespace,
+      }) as k8s.networking.v1.NetworkPolicyArgs,
       parent,
     );
+    const manifest = controllerIngress(namespace, args.ingress);
+    const ingressArgs: k8s.networking.v1.IngressArgs = args.certificateArn
+      ? {
+          ...manifest,
+          metadata: {
+            ...manifest.metadata,
+            annotations: {
+              ...manifest.metadata!.annotations,
+              [ALB_CERTIFICATE_ANNOTATION]: args.certificateArn,
+            },
+          },
+        }
+      : manifest;
+    // Pulumi waits for the Ingress to get its load balancer address (and for the Service
+    // behind it to have endpoints), so the hostname is known when the DNS record is written.
+    const ingress = new k8s.networking.v1.Ingress(`${name}-controller`, ingressArgs, {
+      parent: this,
+      dependsOn: args.ingressController ? [args.ingressController] : [],
+    });
+    this.loadBalancerHostname = ingress.status.apply(
+      (status) => status?.loadBalancer?.ingress?.[0]?.hostname ?? '',
+    );
     this.gatewayUrl = pulumi.output(gatewayUrl);
-    this.registerOutputs({ gatewayUrl: this.gatewayUrl });
+    this.registerOutputs({
+      gatewayUrl: this.gatewayUrl,
+      loadBalancerHostname: this.loadBalancerHostname,
+    });
   }
 }

@@ -3,6 +3,7 @@
 // sleeps the server through the scale subresource), so Pulumi ignores changes to it.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { WorkloadSpec } from '../../registry/catalog/spec.ts';
 import { serverManifests, type ServerManifestOptions } from '../manifests/server.ts';
 
@@ -13,6 +14,28 @@ export interface ServerArgs extends ServerManifestOptions {
   spec: WorkloadSpec;
   /** Resources the Deployment must wait for (the baked image build, the server's Secrets). */
   dependsOn?: pulumi.Resource[];
+  /** A baked image to run by digest: its tag, and the `<tag>@sha256:…` the push returned. */
+  pinnedImage?: { tag: string; ref: pulumi.Input<string> };
+}
+
+/**
+ * The Deployment with every container that runs the baked tag running the pinned reference
+ * instead (the init container of a bundle runs a runner image, never a baked one).
+ */
+function pinImage(
+  deployment: IDeployment,
+  pinned: ServerArgs['pinnedImage'],
+): k8s.apps.v1.DeploymentArgs {
+  if (!pinned) return deployment as k8s.apps.v1.DeploymentArgs;
+  const template = deployment.spec!.template;
+  const pod = template.spec!;
+  const containers = pod.containers.map((c) =>
+    c.image === pinned.tag ? { ...c, image: pinned.ref } : c,
+  );
+  return {
+    ...deployment,
+    spec: { ...deployment.spec, template: { ...template, spec: { ...pod, containers } } },
+  } as unknown as k8s.apps.v1.DeploymentArgs;
 }
 
 export class Server extends pulumi.ComponentResource {
@@ -33,7 +56,7 @@ export class Server extends pulumi.ComponentResource {
     );
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
-      manifests.deployment as k8s.apps.v1.DeploymentArgs,
+      pinImage(manifests.deployment, args.pinnedImage),
       {
         parent: this,
         ignoreChanges: REPLICAS_OWNED_BY_CONTROLLER,

@@ -23,6 +23,13 @@ export const POSTGRES_USER = 'mcpfleet';
 const POSTGRES_UID = 999;
 const REDIS_UID = 999;
 
+/** Pod-template annotation that changes when a connection password rotates. */
+export const SECRETS_REVISION = 'mcpfleet.dev/secrets-revision';
+
+/** The part of the secrets revision that belongs to Redis's password. */
+export const redisRevision = (config: { redis: { tokenRotation: number } }) =>
+  `redis-${config.redis.tokenRotation}`;
+
 export interface DataStoreManifests {
   statefulSet: IStatefulSet;
   service: IService;
@@ -154,7 +161,9 @@ export function redisManifests(
       replicas: 1,
       selector: { matchLabels: selector(REDIS_NAME) },
       template: {
-        metadata: { labels },
+        // Redis reads --requirepass when it starts: a rotated password restarts it, as it
+        // restarts the controller (which carries the same revision).
+        metadata: { labels, annotations: { [SECRETS_REVISION]: redisRevision(config) } },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,

@@ -9,9 +9,8 @@ import type { INamespace } from 'kubernetes-models/v1/Namespace';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
-import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
-import type { ControllerConfig, IngressConfig } from '../config.ts';
+import type { ControllerConfig } from '../config.ts';
 import {
   CONTROLLER_COMPONENT,
   CONTROLLER_NAME,
@@ -30,6 +29,14 @@ export const CONTROLLER_PORT = 8080;
 export const POSTGRES_SECRET = 'mcpfleet-postgres';
 export const REDIS_SECRET = 'mcpfleet-redis';
 export const REGISTRY_MOUNT = '/etc/mcpfleet/registry';
+/**
+ * The CA bundle the controller verifies PostgreSQL's certificate with (RDS: Amazon's RDS CAs,
+ * which Node does not trust by itself). DATABASE_URL names the file (`sslrootcert`).
+ */
+export const DATABASE_CA_CONFIGMAP = 'mcpfleet-database-ca';
+export const DATABASE_CA_KEY = 'ca.pem';
+export const DATABASE_CA_DIR = '/etc/mcpfleet/database-ca';
+export const DATABASE_CA_FILE = `${DATABASE_CA_DIR}/${DATABASE_CA_KEY}`;
 /** Label that marks the registry ConfigMaps; the controller lists them by it. */
 export const REGISTRY_LABEL = 'mcpfleet.dev/registry';
 /** ConfigMaps hold at most 1 MiB; shards stay well below so annotations and growth fit. */
@@ -107,6 +114,8 @@ export interface ControllerDeploymentOptions {
   registryConfigMaps: string[];
   /** Changes whenever a connection secret rotates, so the pods restart and re-read it. */
   secretsRevision: string;
+  /** Mount the database CA bundle ConfigMap (DATABASE_CA_CONFIGMAP) at DATABASE_CA_DIR. */
+  databaseCa?: boolean;
 }
 
 export function controllerDeployment(options: ControllerDeploymentOptions): IDeployment {
@@ -187,6 +196,9 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
               volumeMounts: [
                 TMP_MOUNT,
                 { name: 'registry', mountPath: REGISTRY_MOUNT, readOnly: true },
+                ...(options.databaseCa
+                  ? [{ name: 'database-ca', mountPath: DATABASE_CA_DIR, readOnly: true }]
+                  : []),
               ],
             },
           ],
@@ -200,6 +212,9 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
                 })),
               },
             },
+            ...(options.databaseCa
+              ? [{ name: 'database-ca', configMap: { name: DATABASE_CA_CONFIGMAP } }]
+              : []),
           ],
         },
       },
@@ -226,37 +241,6 @@ export function controllerService(namespace: string): IService {
       type: 'ClusterIP',
       selector: controllerSelectorLabels(),
       ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }],
-    },
-  };
-}
-
-export function controllerIngress(namespace: string, ingress: IngressConfig): IIngress {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: {
-      name: CONTROLLER_NAME,
-      namespace,
-      labels: controllerLabels(),
-      annotations: ingress.annotations,
-    },
-    spec: {
-      ingressClassName: ingress.className,
-      tls: [{ hosts: [ingress.host], secretName: ingress.tlsSecretName }],
-      rules: [
-        {
-          host: ingress.host,
-          http: {
-            paths: [
-              {
-                path: '/',
-                pathType: 'Prefix',
-                backend: { service: { name: CONTROLLER_NAME, port: { name: 'http' } } },
-              },
-            ],
-          },
-        },
-      ],
     },
   };
 }

@@ -42,6 +42,9 @@ export const BRIDGE_PATH = '/mcp';
  */
 export const SERVER_IMAGE_DIR = '/srv/image';
 
+/** pulumi-kubernetes' documented switch for its readiness await. */
+export const SKIP_AWAIT = 'pulumi.com/skipAwait';
+
 export interface ServerManifestOptions {
   namespace: string;
   images: ImagesConfig;
@@ -144,9 +147,11 @@ export function serverManifests(
       ...metadata,
       annotations: {
         'mcpfleet.dev/path': path,
-        // Pulumi awaits a Service until it targets a ready Pod (10 minutes, then the update
-        // fails); a server scaled to zero has none until the controller wakes it.
-        'pulumi.com/skipAwait': 'true',
+        // Pulumi awaits a Service until it targets a ready Pod (10 minutes, then the create or
+        // update fails; every version bump updates the Service's labels); a server that starts
+        // asleep has none until the controller wakes it. A server that always runs keeps the
+        // await: a selector that matches no pod then fails the up instead of passing.
+        ...(spec.scaling.minReplicas === 0 ? { [SKIP_AWAIT]: 'true' } : {}),
       },
     },
     spec: {
@@ -175,7 +180,7 @@ export function serverManifests(
           ports: [{ protocol: 'TCP', port }],
         },
       ],
-      egress: egressRules(effectiveEgress(spec, plan, options.images)),
+      egress: serverEgress(spec, plan, options.images),
     },
   };
 
@@ -270,6 +275,14 @@ function imageEntrypoint(image: string, images: ImagesConfig, slug: string): str
       `mcpfleet:images.entrypoints["${repository}"]: the bridge starts ${JSON.stringify(entrypoint[0])} from the image mounted at ${SERVER_IMAGE_DIR}, so it must be an absolute path inside the image (e.g. "/server/github-mcp-server")`,
     );
   return entrypoint;
+}
+
+function serverEgress(spec: WorkloadSpec, plan: ArtifactPlan, images: ImagesConfig) {
+  try {
+    return egressRules(effectiveEgress(spec, plan, images));
+  } catch (err) {
+    throw new Error(`server ${spec.slug}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** The spec's allowlist plus what the pod itself needs: the bundle host, the package registry. */

@@ -1,6 +1,7 @@
 // Runs the real Pulumi program under Pulumi's mocks (the engine boundary) and records every
 // resource registration, including the resource options the engine would receive (ignoreChanges,
 // parent, dependencies) by observing the mock monitor's registerResource requests.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
@@ -41,8 +42,17 @@ function unwrapSecrets(value: unknown, path: string, found: string[]): unknown {
   return value;
 }
 
+/** A provider function the program called, with its arguments. */
+export interface Invoked {
+  token: string;
+  inputs: Record<string, unknown>;
+}
+
 export interface StackRun {
   resources: Recorded[];
+  invokes: Invoked[];
+  /** URLs the program fetched (answered by FETCHABLE, never the network). */
+  fetched: string[];
   outputs: Record<string, unknown>;
   /** Stack outputs the engine would store encrypted. */
   secretOutputs: string[];
@@ -107,6 +117,8 @@ function computedState(
       return { primaryEndpointAddress: `master.${name}.abc123.euw1.cache.amazonaws.com` };
     case 'random:index/randomPassword:RandomPassword':
       return { result: `mock-generated-password-${name}` };
+    case 'random:index/randomId:RandomId':
+      return { hex: createHash('sha256').update(name).digest('hex').slice(0, 8) };
     case 'aws:iam/role:Role':
       return { arn: `arn:aws:iam::123456789012:role/${name}`, name };
     case 'aws:kms/key:Key':
@@ -115,15 +127,77 @@ function computedState(
     case 'aws:elasticache/subnetGroup:SubnetGroup':
     case 'aws:rds/parameterGroup:ParameterGroup':
       return { name };
-    case 'docker-build:index:Image':
+    case 'docker-build:index:Image': {
+      // A digest per tag, as a registry would return: deployments must pin this one.
+      const digest = `sha256:${createHash('sha256')
+        .update((inputs.tags as string[])[0]!)
+        .digest('hex')}`;
+      return { ref: `${(inputs.tags as string[])[0]}@${digest}`, digest };
+    }
+    case 'aws:ecr/repository:Repository':
       return {
-        ref: `${(inputs.tags as string[])[0]}@sha256:${'0'.repeat(64)}`,
-        digest: `sha256:${'0'.repeat(64)}`,
+        arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${String(inputs.name)}`,
+        registryId: '123456789012',
+        repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${String(inputs.name)}`,
+      };
+    case 'aws:ec2/launchTemplate:LaunchTemplate':
+      return { latestVersion: 1 };
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return { arn: `arn:aws:logs:eu-west-1:123456789012:log-group:${String(inputs.name)}` };
+    case 'aws:iam/policy:Policy':
+      return { arn: `arn:aws:iam::123456789012:policy/${name}` };
+    case 'aws:acm/certificate:Certificate':
+      return {
+        arn: `arn:aws:acm:eu-west-1:123456789012:certificate/${name}`,
+        domainValidationOptions: [
+          {
+            domainName: inputs.domainName,
+            resourceRecordName: `_x1.${String(inputs.domainName)}.`,
+            resourceRecordType: 'CNAME',
+            resourceRecordValue: '_x2.acm-validations.aws.',
+          },
+        ],
+      };
+    case 'aws:acm/certificateValidation:CertificateValidation':
+      return { certificateArn: inputs.certificateArn };
+    case 'aws:route53/record:Record':
+      return { fqdn: String(inputs.name).replace(/\.$/, '') };
+    case 'kubernetes:networking.k8s.io/v1:Ingress':
+      return {
+        status: {
+          loadBalancer: {
+            ingress: [{ hostname: `k8s-${name}-0123456789.eu-west-1.elb.amazonaws.com` }],
+          },
+        },
       };
     default:
       return {};
   }
 }
+
+/** The provider functions a plan may call, answered as AWS would. */
+const INVOKES: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>> = {
+  'aws:ecr/getAuthorizationToken:getAuthorizationToken': (inputs) => ({
+    id: String(inputs.registryId),
+    userName: 'AWS',
+    password: 'mock-ecr-password',
+    authorizationToken: Buffer.from('AWS:mock-ecr-password').toString('base64'),
+    proxyEndpoint: `https://${String(inputs.registryId)}.dkr.ecr.eu-west-1.amazonaws.com`,
+    expiresAt: '2026-12-03T00:00:00Z',
+  }),
+};
+
+/** A CA certificate standing in for Amazon's RDS bundle (test/infra/fixtures/rds-test-ca.pem). */
+export const TEST_RDS_CA = readFileSync(
+  new URL('./fixtures/rds-test-ca.pem', import.meta.url),
+  'utf8',
+);
+
+/** What the program may download, by URL pattern. */
+const FETCHABLE: Record<string, () => string> = {
+  '^https://truststore\\.pki\\.rds\\.amazonaws\\.com/[a-z0-9-]+/[a-z0-9-]+-bundle\\.pem$': () =>
+    TEST_RDS_CA,
+};
 
 type MonitorLike = {
   registerResource(req: RegisterRequest, callback: unknown): unknown;
@@ -148,6 +222,7 @@ export interface RunOptions {
 /** Runs infra/index.ts for one stack. Safe to call repeatedly in one process: each run resets the runtime. */
 export async function runStack(options: RunOptions): Promise<StackRun> {
   const resources: Recorded[] = [];
+  const invokes: Invoked[] = [];
   const pending = new Map<string, Omit<Recorded, 'inputs' | 'secretPaths'>>();
   await pulumi.runtime.setMocks(
     {
@@ -166,10 +241,12 @@ export async function runStack(options: RunOptions): Promise<StackRun> {
         if (meta) resources.push({ ...meta, inputs, secretPaths });
         return { id: `${args.name}-id`, state };
       },
-      call() {
-        throw new Error(
-          'the program must not call provider functions (nothing to invoke in a plan)',
-        );
+      call(args) {
+        invokes.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
+        const answer = INVOKES[args.token];
+        if (!answer)
+          throw new Error(`the program called ${args.token}, which the harness does not answer`);
+        return answer(args.inputs as Record<string, unknown>);
       },
     },
     'mcpfleet',
@@ -197,11 +274,28 @@ export async function runStack(options: RunOptions): Promise<StackRun> {
   const warnings: string[] = [];
   const originalError = console.error;
   console.error = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+  // An error inside an apply that feeds a resource fails that registration asynchronously; the
+  // engine fails the up for it, so the run must too.
+  const failures: unknown[] = [];
+  const onFailure = (reason: unknown) => failures.push(reason);
+  process.on('unhandledRejection', onFailure);
+  const fetched: string[] = [];
+  const originalFetch = globalThis.fetch;
+  globalThis.fetch = (async (input: string | URL | Request) => {
+    const url = String(input instanceof Request ? input.url : input);
+    fetched.push(url);
+    const body = Object.entries(FETCHABLE).find(([pattern]) => new RegExp(pattern).test(url))?.[1];
+    if (body === undefined)
+      throw new Error(`the program fetched ${url}, which the harness does not serve`);
+    return new Response(body(), { status: 200 });
+  }) as typeof fetch;
   try {
     const program = (await import('../../infra/index.ts')).default;
     let outputs: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => (outputs = await program(options.inputs)));
     await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    await new Promise((resolve) => setImmediate(resolve));
+    if (failures.length > 0) throw failures[0];
     const secretOutputs: string[] = [];
     for (const [key, value] of Object.entries(outputs)) {
       if (
@@ -210,9 +304,11 @@ export async function runStack(options: RunOptions): Promise<StackRun> {
       )
         secretOutputs.push(key);
     }
-    return { resources, outputs: await unwrap(outputs), secretOutputs, warnings };
+    return { resources, invokes, fetched, outputs: await unwrap(outputs), secretOutputs, warnings };
   } finally {
     console.error = originalError;
+    globalThis.fetch = originalFetch;
+    process.off('unhandledRejection', onFailure);
   }
 }
 

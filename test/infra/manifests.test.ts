@@ -19,8 +19,9 @@ const raw = (mutate: (config: any) => void) => {
 };
 
 describe('infra config', () => {
-  it('accepts the real Pulumi.dev.yaml and Pulumi.prod.yaml', () => {
-    assert.equal(readStackFile('dev').cluster.mode, 'existing');
+  it('accepts the real Pulumi.local.yaml, Pulumi.dev.yaml and Pulumi.prod.yaml', () => {
+    assert.equal(readStackFile('local').cluster.mode, 'existing');
+    assert.equal(readStackFile('dev').cluster.mode, 'eks');
     assert.equal(prod().cluster.mode, 'eks');
   });
 
@@ -62,7 +63,7 @@ describe('infra config', () => {
   it('rejects an unknown stack in render with the valid choices', async () => {
     await assert.rejects(
       renderStack('staging'),
-      /unknown stack "staging": expected one of dev, prod/,
+      /unknown stack "staging": expected one of local, dev, prod/,
     );
   });
 });
@@ -214,8 +215,8 @@ describe('server manifests', () => {
     assert.equal(maps.flatMap((m) => JSON.parse(m.data!['servers.json']!)).length, 2000);
   });
 
-  it('renders valid Kubernetes YAML for both stacks (registry render)', async () => {
-    for (const stack of ['dev', 'prod']) {
+  it('renders valid Kubernetes YAML for every stack (registry render)', async () => {
+    for (const stack of ['local', 'dev', 'prod']) {
       const documents = parseAllDocuments(await renderStack(stack)).map((d) => d.toJS());
       assert.ok(documents.length >= 1 + 1 + specs.length * 3);
       for (const object of documents) validateKubernetesObject(object);

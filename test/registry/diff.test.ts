@@ -378,7 +378,7 @@ describe('mcpfleet registry diff', function () {
         ['--format', 'yaml'],
         /option '--format <format>' argument 'yaml' is invalid\. expected markdown or json/,
       ],
-      [['--stack', 'staging'], /unknown stack "staging": expected one of dev, prod/],
+      [['--stack', 'staging'], /unknown stack "staging": expected one of local, dev, prod/],
       [['no/such/dir'], /cannot read the registry directory no\/such\/dir: ENOENT/],
     ];
     for (const [args, message] of cases) {

@@ -1,4 +1,4 @@
-// `mcpfleet registry render --stack <dev|prod> [dir]`: prints the Kubernetes manifests
+// `mcpfleet registry render --stack <local|dev|prod> [dir]`: prints the Kubernetes manifests
 // the registry compiles to for a stack, so a pull request's effect is reviewable without a cluster.
 //
 // infra/ is imported only when the command runs: the controller and runner images hold
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 /** infra/render.ts STACKS; a test keeps the two equal. */
-export const RENDER_STACKS = ['dev', 'prod'] as const;
+export const RENDER_STACKS = ['local', 'dev', 'prod'] as const;
 
 export const INFRA_MISSING =
   'mcpfleet registry render needs the infra/ folder: run it from a checkout of the repository';

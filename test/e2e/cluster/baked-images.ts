@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { materializeImage, type ImageLayout } from '../../cluster/images/index.ts';
-import type { Bake } from './collect-objects.ts';
+import { withoutDigest, type Bake } from './collect-objects.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 
@@ -19,7 +19,8 @@ export function bakedImageMaterializer(
   mkdirSync(dir, { recursive: true });
   const byImage = new Map(bakes.map((bake) => [bake.image, bake]));
   return (ref) => {
-    const bake = byImage.get(ref);
+    // Deployments name a baked image by tag and digest; the plan, by tag.
+    const bake = byImage.get(withoutDigest(ref));
     if (!bake) return materializeImage(ref);
     const name = createHash('sha256').update(bake.dockerfile).digest('hex').slice(0, 16);
     const dockerfile = join(dir, `${name}.Dockerfile`);

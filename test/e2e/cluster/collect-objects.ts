@@ -1,14 +1,16 @@
-// The Kubernetes objects the Pulumi program declares for the dev stack, exactly as it emits them:
-// infra/index.ts runs under Pulumi's mocks (test/infra/harness.ts) with the real Pulumi.dev.yaml,
+// The Kubernetes objects the Pulumi program declares for the local stack (an existing cluster),
+// exactly as it emits them: infra/index.ts runs under Pulumi's mocks (test/infra/harness.ts) with
+// the real Pulumi.local.yaml,
 // and each Kubernetes resource's inputs are the object the provider would apply. The bake plans
 // (docker-build Image resources) come along: they say how the server images are built.
 //
-// What differs from Pulumi.dev.yaml here, and why:
+// What differs from Pulumi.local.yaml here, and why:
 // - mcpfleet:namespace: unique per run, so runs never share objects.
 // - secure values: the harness's dummies (there is no passphrase here); the database and Redis
 //   passwords are the mocked RandomPassword results.
 // - mcpfleet:images.packages "bake" (+ a repository): the prod way, so server pods start without
 //   the npm registry, which pods cannot reach here (install-on-start would `npx` a download).
+//   Deployments run the baked image by the digest the (mocked) push returned: `<tag>@sha256:…`.
 // - mcpfleet:registryDir: a copy of registry/servers with a short idle timeout for `everything`
 //   (see test-registry.ts), so the test sees it sleep.
 import { runStack, stackConfig } from '../../infra/harness.ts';
@@ -40,6 +42,11 @@ export interface CollectedStack {
 }
 
 export const BAKE_REPOSITORY = 'ghcr.io/acme/mcpfleet-servers';
+/** The stack for an existing cluster, as this test's cluster is. */
+export const STACK = 'local';
+
+/** An image reference without its digest: the tag a bake plan names. */
+export const withoutDigest = (ref: string): string => ref.replace(/@sha256:[0-9a-f]{64}$/, '');
 
 export const objectKey = (o: K8sObject): string =>
   `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
@@ -48,10 +55,10 @@ export async function collectDevStack(options: {
   namespace: string;
   registryDir: string;
 }): Promise<CollectedStack> {
-  const { config, secretKeys } = stackConfig('dev');
+  const { config, secretKeys } = stackConfig(STACK);
   const images = JSON.parse(config['mcpfleet:images']!) as Record<string, unknown>;
   const run = await runStack({
-    stack: 'dev',
+    stack: STACK,
     secretKeys,
     config: {
       ...config,

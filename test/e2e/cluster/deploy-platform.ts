@@ -1,4 +1,4 @@
-// `pulumi up` of the dev stack onto the test cluster, as far as the cluster can tell: the objects
+// `pulumi up` of the local stack onto the test cluster, as far as the cluster can tell: the objects
 // the program declares (collect-objects.ts), applied server-side in dependency order, the
 // StatefulSets awaited before the platform (infra/index.ts makes the Platform depend on the data
 // stores, and Pulumi awaits their rollout), then the Deployments. Around it: storage for the
@@ -15,7 +15,12 @@ import { startClusterDns, type ClusterDns } from '../../cluster/support/cluster-
 import { createApplier, inApplyOrder, objectPath, type Applied, type Applier } from './apply.ts';
 import { bakedImageMaterializer } from './baked-images.ts';
 import { waitForRollout } from './cluster-state.ts';
-import { collectDevStack, type CollectedStack, type K8sObject } from './collect-objects.ts';
+import {
+  collectDevStack,
+  withoutDigest,
+  type CollectedStack,
+  type K8sObject,
+} from './collect-objects.ts';
 import { volumesForClaims, type PlannedVolume } from './persistent-volumes.ts';
 import { testRegistry, type ScalingOverrides } from './test-registry.ts';
 
@@ -86,7 +91,8 @@ async function warmImages(
 
 /** The slug of the server whose own (third-party) image `image` is, if it is one. */
 function thirdPartyServerImage(stack: CollectedStack, image: string): string | undefined {
-  if (stack.bakes.some((b) => b.image === image) || ourDockerfile(REPO, image)) return undefined;
+  if (stack.bakes.some((b) => b.image === withoutDigest(image)) || ourDockerfile(REPO, image))
+    return undefined;
   const server = stack.objects.find(
     (o) =>
       o.kind === 'Deployment' &&

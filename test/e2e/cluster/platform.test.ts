@@ -1,11 +1,11 @@
 // The rendered platform runs on a real control plane: the Kubernetes objects the Pulumi program
-// declares for the dev stack (an existing cluster, in-cluster PostgreSQL and Redis) are applied
+// declares for the local stack (an existing cluster, in-cluster PostgreSQL and Redis) are applied
 // server-side as the Pulumi provider would, every pod that should run starts and becomes Ready
 // in the process kubelet (PostgreSQL and Redis from the third-party image table, the controller
 // and the runners from our Dockerfiles, the server from the program's own bake plan), and an MCP
 // client on the host wakes a server from zero through the controller pod, which scales it back
 // to zero when idle and reloads a changed registry ConfigMap without restarting.
-// What differs from `pulumi up` of Pulumi.dev.yaml is listed in collect-objects.ts and
+// What differs from `pulumi up` of Pulumi.local.yaml is listed in collect-objects.ts and
 // test-registry.ts; the cluster's stand-ins in test/cluster/support/cluster-dns.ts (DNS and
 // Service routing) and persistent-volumes.ts (storage).
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ import { sharedControlPlane } from '../../cluster/support/shared-control-plane.t
 import { serviceAccountCan, describeAccess, type Access } from './access-review.ts';
 import { FIELD_MANAGER } from './apply.ts';
 import { describeNamespace, pulumiServiceWait, until } from './cluster-state.ts';
-import { objectKey } from './collect-objects.ts';
+import { objectKey, withoutDigest } from './collect-objects.ts';
 import { controllerPod, type ControllerPod } from './controller-pod.ts';
 import { deployPlatform, type DeployedPlatform } from './deploy-platform.ts';
 import {
@@ -39,7 +39,7 @@ const MCPFLEET_BIN = join(import.meta.dirname, '../../../controller/cli/bin.js')
 const EVERYTHING_IDLE = '6s';
 const restarts = (pod: Pod) => pod.status.containerStatuses?.[0]?.restartCount ?? 0;
 
-describe('the rendered dev platform on a real control plane', function () {
+describe('the rendered local platform on a real control plane', function () {
   this.timeout(120_000);
   let platform: DeployedPlatform;
   let view: NamespaceView;
@@ -255,7 +255,8 @@ describe('the rendered dev platform on a real control plane', function () {
     assert.equal(await view.scale('mcp-everything'), 1);
     const [server] = await view.pods('mcpfleet.dev/server=everything');
     const bake = platform.stack.bakes.find((b) => b.image.includes('server-everything-'))!;
-    assert.equal(server!.spec.containers[0]!.image, bake.image);
+    assert.equal(withoutDigest(server!.spec.containers[0]!.image), bake.image, 'by digest');
+    assert.match(server!.spec.containers[0]!.image, /@sha256:[0-9a-f]{64}$/);
     await client.close();
   });
 
