@@ -262,6 +262,19 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       } catch (err) {
         if (clientGone) return;
         if (parked) return parked.end();
+        if (
+          lease.signal.aborted &&
+          peek?.isInitialize &&
+          sessionId === undefined &&
+          attempt === 1
+        ) {
+          // The replica went away before it answered an initialize (a pod scaled down while
+          // this controller's view still listed it). Whatever it began died with it, so the
+          // initialize is safe to send once more, to a replica that is there. Other calls are
+          // not retried: they may have run.
+          release();
+          continue;
+        }
         if (lease.signal.aborted) {
           sendJsonRpcError(res, 503, rpcId, SERVER_ERROR, `Server "${slug}" went away`, {
             ...idHeader,

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadRegistry } from '../../registry/catalog/index.ts';
+import { formatProblem, loadRegistry } from '../../registry/catalog/index.ts';
 import type { Logger } from '../observability/log.ts';
 import {
   WatchedDirectorySource,
@@ -47,8 +47,15 @@ export class ServerJsonDirectorySource extends WatchedDirectorySource implements
 
   async load(): Promise<RegistryLoad> {
     const hash = await contentHash(this.location).catch(() => undefined);
-    const { specs, problems } = await loadRegistry(this.location);
+    const { specs, problems, warnings } = await loadRegistry(this.location);
     if (hash !== undefined && problems.length === 0) this.remember(hash, specs);
+    if (warnings.length > 0) {
+      // Said once at start; `mcpfleet registry check` lists them with their locations.
+      this.logger?.warn(
+        { warnings: warnings.map(formatProblem) },
+        `registry: ${warnings.length} field${warnings.length === 1 ? '' : 's'} mcpfleet does not read (ignored)`,
+      );
+    }
     return { specs, problems };
   }
 

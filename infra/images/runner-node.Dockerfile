@@ -22,6 +22,8 @@ COPY --from=deps /opt/mcpfleet/node_modules ./node_modules
 COPY package.json ./
 COPY controller ./controller
 COPY registry/catalog ./registry/catalog
+# The CLI in the image is whole: registry add/search (a few KB) load from here.
+COPY registry/import ./registry/import
 RUN ln -s /opt/mcpfleet/controller/cli/bin.js /usr/local/bin/mcpfleet && chmod +x controller/cli/bin.js \
   && mkdir -p /srv/mcp && chown 10001:10001 /srv/mcp
 ENV HOME=/tmp npm_config_cache=/tmp/.npm npm_config_update_notifier=false

@@ -26,6 +26,8 @@ COPY --from=deps /opt/mcpfleet/node_modules ./node_modules
 COPY package.json ./
 COPY controller ./controller
 COPY registry/catalog ./registry/catalog
+# The CLI in the image is whole: registry add/search (a few KB) load from here.
+COPY registry/import ./registry/import
 RUN ln -s /opt/mcpfleet/controller/cli/bin.js /usr/local/bin/mcpfleet && chmod +x controller/cli/bin.js \
   && mkdir -p /srv/mcp /opt/uv/tools /opt/uv/bin && chown -R 10001:10001 /srv/mcp /opt/uv
 ENV HOME=/tmp UV_TOOL_DIR=/opt/uv/tools UV_TOOL_BIN_DIR=/opt/uv/bin UV_CACHE_DIR=/tmp/uv-cache \

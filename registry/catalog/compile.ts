@@ -1,6 +1,14 @@
 // server.json (validated) → ServerSpec: the deployment plan both infra/ and controller/ use.
 import { parseDuration } from './duration.ts';
-import type { Argument, Package, RemoteTransport, ServerJson } from './official-schema.ts';
+import {
+  REGISTRY_TYPES,
+  type Argument,
+  type Package,
+  type RemoteTransport,
+  type ServerJson,
+} from './official-schema.ts';
+import type { PlatformRule } from './platform-rules.ts';
+import { invalidIdentifier, refusedRuntimeArgument, refusedVariable } from './launch-hooks.ts';
 import { DEFAULTS, PLATFORM_META_KEY, type PlatformSettings } from './platform-schema.ts';
 import { InputResolver } from './inputs.ts';
 import { joinPath } from './read-json.ts';
@@ -56,6 +64,7 @@ export function compileServer(document: ServerJson, file: string, slug: string):
     problems.push({
       file,
       path: '$',
+      rule: 'deployable-selection',
       message:
         'nothing to deploy: add a "packages" entry (npm, pypi, oci, nuget or mcpb) or a "remotes" URL',
     });
@@ -115,6 +124,7 @@ function selectPackages(
       problems.push({
         file,
         path,
+        rule: 'deployable-selection',
         message: `no such package: use an index 0..${packages.length - 1} or one of the identifiers ${packages
           .map((p) => JSON.stringify(p.identifier))
           .join(', ')}`,
@@ -147,6 +157,7 @@ function selectPackages(
     problems.push({
       file,
       path: joinPath(META_PATH, 'arch'),
+      rule: 'deployable-selection',
       message: `arch "${settings.arch}" excludes every architecture the selected package runs on; change "arch" or "package"`,
     });
   }
@@ -165,6 +176,11 @@ function artifactOf(
   file: string,
   problems: Problem[],
 ): Artifact | undefined {
+  const refusal = undeployable(pkg);
+  if (refusal) {
+    problems.push({ file, path: joinPath(path, refusal.field), ...refusal });
+    return undefined;
+  }
   switch (pkg.registryType) {
     case 'npm':
     case 'pypi':
@@ -181,7 +197,12 @@ function artifactOf(
     case 'oci': {
       const image = imageReference(pkg);
       if (typeof image !== 'string') {
-        problems.push({ file, path: joinPath(path, image.field), message: image.message });
+        problems.push({
+          file,
+          path: joinPath(path, image.field),
+          rule: 'pinned-image',
+          message: image.message,
+        });
         return undefined;
       }
       return { type: 'image', image };
@@ -193,6 +214,94 @@ function artifactOf(
         sha256: pkg.fileSha256 as string,
         runner: /^(python|uv|uvx)$/.test(pkg.runtimeHint ?? '') ? 'python' : 'node',
       };
+  }
+}
+
+/** `^1.2`, `~1`, `>=1`, `1.x`, `1.*`, `1 - 2`, `1 || 2`: ranges, not versions. */
+const VERSION_RANGE = /^[\^~><=*]|\|\||\s|(^|\.)[xX*](\.|$)/;
+
+/**
+ * Why the deployed package cannot be deployed, if it cannot: the platform rules on packages.
+ * Only the package the settings select is judged; others may be anything the official schema
+ * allows (a cargo package listed next to the npm one deployed is fine).
+ */
+function undeployable(
+  pkg: Package,
+): { field: string; rule: PlatformRule; message: string } | undefined {
+  if (!(REGISTRY_TYPES as readonly string[]).includes(pkg.registryType)) {
+    return {
+      field: 'registryType',
+      rule: 'runnable-package',
+      message: `mcpfleet cannot run registryType ${JSON.stringify(pkg.registryType)} (it runs ${REGISTRY_TYPES.join(', ')}): deploy another package with ${joinPath(META_PATH, 'package')}`,
+    };
+  }
+  const notAName = invalidIdentifier(pkg);
+  if (notAName) return { field: 'identifier', rule: 'package-name', message: notAName };
+  if (pkg.registryType === 'mcpb') {
+    if (!/^https:\/\//.test(pkg.identifier)) {
+      return {
+        field: 'identifier',
+        rule: 'verified-download',
+        message: 'an mcpb identifier is the bundle download URL and must start with https://',
+      };
+    }
+    if (pkg.fileSha256 === undefined) {
+      return {
+        field: 'fileSha256',
+        rule: 'verified-download',
+        message:
+          'an mcpb package needs "fileSha256" (run: sha256sum bundle.mcpb) so the download can be verified',
+      };
+    }
+    return undefined;
+  }
+  if (pkg.registryType === 'oci') return undefined; // imageReference judges the tag
+  if (pkg.version === undefined || pkg.version === '') {
+    return {
+      field: 'version',
+      rule: 'pinned-version',
+      message: `a ${pkg.registryType} package needs an exact "version" (e.g. "1.2.3")`,
+    };
+  }
+  if (pkg.version === 'latest') {
+    return {
+      field: 'version',
+      rule: 'pinned-version',
+      message: `"latest" is not a version: pin an exact package version (e.g. "1.2.3") so deploys are reproducible`,
+    };
+  }
+  if (VERSION_RANGE.test(pkg.version)) {
+    return {
+      field: 'version',
+      rule: 'pinned-version',
+      message: `version ranges are not allowed: pin an exact package version (e.g. "1.2.3" instead of "^1.2")`,
+    };
+  }
+  return undefined;
+}
+
+const RUNNERS: Record<string, string> = { npm: 'npx', pypi: 'uvx', nuget: 'dnx' };
+
+/** Environment variables and runner flags that would run other code than the package. */
+function refuseLaunchHooks(
+  pkg: Package,
+  pkgPath: string,
+  runtimeArgs: string[],
+  file: string,
+  problems: Problem[],
+): void {
+  (pkg.environmentVariables ?? []).forEach((variable, i) => {
+    const message = refusedVariable(variable.name);
+    const path = joinPath(joinPath(joinPath(pkgPath, 'environmentVariables'), i), 'name');
+    if (message) problems.push({ file, path, rule: 'no-code-hooks', message });
+  });
+  const runner = RUNNERS[pkg.registryType];
+  if (runner === undefined) return;
+  // Resolved arguments, so a flag hidden in an input's value or default is seen too.
+  for (const argument of runtimeArgs) {
+    const message = refusedRuntimeArgument(runner, argument);
+    const path = joinPath(pkgPath, 'runtimeArguments');
+    if (message) problems.push({ file, path, rule: 'no-code-hooks', message });
   }
 }
 
@@ -283,6 +392,7 @@ function compileWorkload(
       problems.push({
         file,
         path: joinPath(joinPath(META_PATH, 'package'), arch),
+        rule: 'runnable-package',
         message: `packages chosen per architecture must share registryType and transport (packages[${primaryIndex}] is ${pkg.registryType}/${pkg.transport.type}, packages[${index}] is ${other.registryType}/${other.transport.type})`,
       });
       continue;
@@ -350,6 +460,7 @@ function compileWorkload(
     if (!portIsArgument) env[transport.portVariable] = String(transport.port);
   }
   resolver.reportUnused(known);
+  refuseLaunchHooks(pkg, pkgPath, runtimeArgs, file, problems);
   if (problems.length) return undefined;
 
   const { command, local } = launchOf(pkg, runtimeArgs, packageArgs);
@@ -439,6 +550,9 @@ function launchOf(
             'an mcpb bundle is fetched and sha256-verified by the cluster runner image; the local runtime does not download bundles',
         },
       };
+    default:
+      // undeployable() refused every other registryType before a launch is planned.
+      throw new Error(`no launch plan for registryType ${pkg.registryType}`);
   }
 }
 
@@ -455,6 +569,7 @@ function compileRemote(
     problems.push({
       file,
       path: joinPath(META_PATH, 'remote'),
+      rule: 'deployable-selection',
       message: `no such remote: use an index 0..${remotes.length - 1}`,
     });
     return undefined;
@@ -468,6 +583,7 @@ function compileRemote(
     problems.push({
       file,
       path: joinPath(path, 'url'),
+      rule: 'inputs-filled',
       message: `URL variable {${unresolved[1]}} has no value: declare it under "variables" and set ${joinPath(joinPath(META_PATH, 'inputs'), unresolved[1] as string)}`,
     });
   }
@@ -492,6 +608,7 @@ function compileRemote(
     problems.push({
       file,
       path: joinPath(path, 'url'),
+      rule: 'inputs-filled',
       message: `"${url}" is not a valid URL after substitution`,
     });
     return undefined;

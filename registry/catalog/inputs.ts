@@ -9,6 +9,7 @@
 import type { Input } from './official-schema.ts';
 import type { PlatformSettings } from './platform-schema.ts';
 import { PLATFORM_META_KEY } from './platform-schema.ts';
+import type { PlatformRule } from './platform-rules.ts';
 import { joinPath } from './read-json.ts';
 import type { Problem, SecretRef } from './spec.ts';
 
@@ -41,8 +42,8 @@ export class InputResolver {
     }
   }
 
-  private problem(path: string, message: string): void {
-    this.problems.push({ file: this.file, path, message });
+  private problem(path: string, message: string, rule: PlatformRule = 'inputs-filled'): void {
+    this.problems.push({ file: this.file, path, rule, message });
   }
 
   /**
@@ -110,6 +111,7 @@ export class InputResolver {
         joinPath(path, 'value'),
         'a secret value is written inline in server.json; remove "value" and bind the secret: ' +
           `${joinPath(joinPath(META_PATH, 'secrets'), key ?? 'NAME')} = { "secret": "<k8s secret>", "key": "<key>" }`,
+        'secrets-bound',
       );
       return undefined;
     }
@@ -118,6 +120,7 @@ export class InputResolver {
       this.problem(
         joinPath(joinPath(META_PATH, 'inputs'), key),
         `"${key}" is a secret: never put its value in "inputs"; bind it under "secrets" to a Kubernetes Secret key`,
+        'secrets-bound',
       );
       return undefined;
     }
@@ -134,6 +137,7 @@ export class InputResolver {
         path,
         `secret "${key ?? 'value'}" is required but not bound: set ` +
           `${joinPath(joinPath(META_PATH, 'secrets'), key ?? 'NAME')} = { "secret": "<k8s secret>", "key": "<key>" }`,
+        'secrets-bound',
       );
     }
     return undefined;
@@ -182,6 +186,7 @@ export class InputResolver {
         this.problem(
           joinPath(joinPath(META_PATH, 'secrets'), key),
           `"${key}" matches no secret input of the deployed package${hint}`,
+          'secrets-bound',
         );
       }
     }

@@ -1,25 +1,43 @@
-// The JSON Schema editors use while people type server.json, generated from the zod schema
-// (never written twice). Published at registry/server.schema.json, and inlined in
+// The JSON Schema editors use while people type server.json: the official schema of the latest
+// revision (vendored, never rewritten) combined with the platform settings schema generated
+// from zod (never written twice). Published at registry/server.schema.json, and inlined in
 // .vscode/settings.json (see editorSettings); tests keep both current.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { OFFICIAL_SCHEMA_URL, ServerJsonSchema } from './official-schema.ts';
+import { OFFICIAL_SCHEMA_URL } from './official-schema.ts';
+import { LATEST_REVISION } from './official-validator.ts';
+import { PlatformSettingsSchema, PLATFORM_META_KEY } from './platform-schema.ts';
 
 export const PUBLISHED_SCHEMA_PATH = 'registry/server.schema.json';
 export const EDITOR_SETTINGS_PATH = '.vscode/settings.json';
 export const SERVER_JSON_GLOB = 'registry/servers/*/server.json';
 
+const SETTINGS_DEFINITION = 'McpfleetSettings';
+
 export function serverJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(ServerJsonSchema, {
-    target: 'draft-2020-12',
+  const official = JSON.parse(
+    readFileSync(new URL(`./official-schemas/${LATEST_REVISION}.json`, import.meta.url), 'utf8'),
+  ) as { $schema: string; definitions: Record<string, unknown> };
+  const { $schema: _draft, ...settings } = z.toJSONSchema(PlatformSettingsSchema, {
+    target: 'draft-7',
     io: 'input',
     unrepresentable: 'any',
   }) as Record<string, unknown>;
   return {
-    $schema: schema.$schema,
+    $schema: official.$schema,
     $id: 'https://mcpfleet.dev/schemas/v1/server.schema.json',
-    title:
-      'MCP server.json (official 2025-12-11) with mcpfleet settings under _meta["dev.mcpfleet/v1"]',
-    ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$schema')),
+    title: `MCP server.json (official ${LATEST_REVISION}) with mcpfleet settings under _meta["${PLATFORM_META_KEY}"]`,
+    definitions: { ...official.definitions, [SETTINGS_DEFINITION]: settings },
+    allOf: [
+      { $ref: '#/definitions/ServerDetail' },
+      {
+        properties: {
+          _meta: {
+            properties: { [PLATFORM_META_KEY]: { $ref: `#/definitions/${SETTINGS_DEFINITION}` } },
+          },
+        },
+      },
+    ],
   };
 }
 

@@ -15,9 +15,12 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { compileServer } from './compile.ts';
-import { ServerJsonSchema, type ServerJson } from './official-schema.ts';
-import { problemsFromZod } from './problems.ts';
+import { locateProblems } from './locate.ts';
+import type { ServerJson } from './official-schema.ts';
+import { judgeOfficially } from './official-validator.ts';
+import { readShape } from './read-shape.ts';
 import { MAX_FILE_BYTES, parseJsonDocument, tooLargeMessage } from './read-json.ts';
+import { asCurrentRevision } from './revision-upgrade.ts';
 import type { Problem, ServerSpec } from './spec.ts';
 
 /** A DNS-1123 label: the slug becomes Kubernetes names and the URL /servers/<slug>/mcp. */
@@ -26,7 +29,10 @@ export const SERVER_FILE = 'server.json';
 
 export interface RegistryResult {
   specs: ServerSpec[];
+  /** Errors: what refuses the registry (official schema or platform rules). */
   problems: Problem[];
+  /** What the official schema allows but mcpfleet does not read; `check --strict` refuses. */
+  warnings: Problem[];
   /** How many server directories were examined. */
   checked: number;
 }
@@ -59,27 +65,53 @@ function readBounded(file: string): Uint8Array | number {
   }
 }
 
-/** Validates and compiles one server.json's bytes. */
-export function checkServerJson(
-  bytes: Uint8Array,
-  file: string,
-  slug: string,
-): { spec?: ServerSpec; document?: ServerJson; problems: Problem[] } {
-  const parsed = parseJsonDocument(bytes);
-  if (!parsed.ok) return { problems: [{ file, ...parsed.failure }] };
-  const validated = ServerJsonSchema.safeParse(parsed.value);
-  if (!validated.success) {
-    return { problems: problemsFromZod(file, validated.error, ServerJsonSchema, parsed.value) };
-  }
-  const compiled = compileServer(validated.data, file, slug);
-  return { ...compiled, document: validated.data };
+/** One report per fact: a package deployed on two architectures is judged twice. */
+function distinct(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\n${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
-function checkDirectory(
-  root: string,
-  realRoot: string,
-  entryName: string,
-): { spec?: ServerSpec; problems: Problem[] } {
+export interface ServerCheck {
+  spec?: ServerSpec;
+  document?: ServerJson;
+  problems: Problem[];
+  warnings: Problem[];
+}
+
+/**
+ * Validates and compiles one server.json's bytes: the official schema of its revision judges
+ * it first; then the platform reads it and refuses only what it cannot deploy.
+ */
+export function checkServerJson(bytes: Uint8Array, file: string, slug: string): ServerCheck {
+  const parsed = parseJsonDocument(bytes);
+  if (!parsed.ok)
+    return { problems: [{ file, rule: 'safe-json', ...parsed.failure }], warnings: [] };
+  const located = (check: ServerCheck): ServerCheck => ({
+    ...check,
+    problems: locateProblems(parsed.text, distinct(check.problems)),
+    warnings: locateProblems(parsed.text, distinct(check.warnings)),
+  });
+  const document = parsed.value as Record<string, unknown>;
+  const official = judgeOfficially(file, document);
+  const shape = readShape(file, asCurrentRevision(document, official.revision));
+  const warnings = [...official.warnings, ...shape.warnings];
+  // The official verdict comes first: what the platform makes of a document the official
+  // schema refuses would only repeat it less precisely. Its warnings still help (a typo).
+  if (official.errors.length > 0) {
+    const typos = warnings.filter((w) => w.rule !== 'unread-value'); // not the errors again
+    return located({ problems: official.errors, warnings: typos });
+  }
+  if (!shape.document) return located({ problems: shape.problems, warnings });
+  const compiled = compileServer(shape.document, file, slug);
+  return located({ ...compiled, document: shape.document, warnings });
+}
+
+function checkDirectory(root: string, realRoot: string, entryName: string): ServerCheck {
   const dir = path.join(root, entryName);
   const file = path.join(dir, SERVER_FILE);
   const shown = displayPath(file);
@@ -89,9 +121,11 @@ function checkDirectory(
         {
           file: shown,
           path: '$',
+          rule: 'registry-layout',
           message: `directory name "${entryName}" is not a valid slug: use 1-40 lowercase letters, digits and "-", starting and ending with a letter or digit (it becomes Kubernetes names and /servers/<slug>/mcp)`,
         },
       ],
+      warnings: [],
     };
   }
   let real = file;
@@ -110,12 +144,14 @@ function checkDirectory(
         {
           file: shown,
           path: '$',
+          rule: 'registry-layout',
           message:
             code === 'ENOENT'
               ? `missing ${SERVER_FILE}: every directory under ${displayPath(root)} is one server and needs one`
               : `cannot read: ${code ?? String(error)}`,
         },
       ],
+      warnings: [],
     };
   }
   if (real !== file && !isInside(realRoot, real)) {
@@ -124,19 +160,32 @@ function checkDirectory(
         {
           file: shown,
           path: '$',
+          rule: 'registry-layout',
           message: `symlink points outside the registry (to ${real}); registry files must live in the repository`,
         },
       ],
+      warnings: [],
     };
   }
   if (!stats.isFile()) {
     return {
-      problems: [{ file: shown, path: '$', message: `${SERVER_FILE} must be a regular file` }],
+      problems: [
+        {
+          file: shown,
+          path: '$',
+          rule: 'registry-layout',
+          message: `${SERVER_FILE} must be a regular file`,
+        },
+      ],
+      warnings: [],
     };
   }
   const bytes = readBounded(real);
   if (typeof bytes === 'number') {
-    return { problems: [{ file: shown, path: '$', message: tooLargeMessage(bytes) }] };
+    return {
+      problems: [{ file: shown, path: '$', rule: 'safe-json', message: tooLargeMessage(bytes) }],
+      warnings: [],
+    };
   }
   return checkServerJson(bytes, shown, entryName);
 }
@@ -162,6 +211,7 @@ export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryRe
               : `cannot read the registry directory: ${code ?? String(error)}`,
         },
       ],
+      warnings: [],
     };
   }
   const serverDirs = entries
@@ -169,7 +219,7 @@ export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryRe
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const realRoot = realpathSync(root);
 
-  const results = serverDirs.map((entry) => {
+  const results = serverDirs.map((entry): ServerCheck => {
     const entryPath = path.join(root, entry.name);
     if (entry.isSymbolicLink()) {
       let target = entryPath;
@@ -184,9 +234,11 @@ export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryRe
             {
               file: displayPath(path.join(entryPath, SERVER_FILE)),
               path: '$',
+              rule: 'registry-layout',
               message: `symlink points outside the registry (to ${target}); registry files must live in the repository`,
             },
           ],
+          warnings: [],
         };
       }
     }
@@ -195,15 +247,18 @@ export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryRe
 
   const specs: ServerSpec[] = [];
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
   const byName = new Map<string, string>();
   for (const result of results) {
     problems.push(...result.problems);
+    warnings.push(...result.warnings);
     if (!result.spec) continue;
     const first = byName.get(result.spec.name);
     if (first !== undefined) {
       problems.push({
         file: result.spec.source,
         path: 'name',
+        rule: 'registry-layout',
         message: `"${result.spec.name}" is already registered by ${first}; each server needs a unique name`,
       });
       continue;
@@ -211,5 +266,5 @@ export async function loadRegistry(dir = 'registry/servers'): Promise<RegistryRe
     byName.set(result.spec.name, result.spec.source);
     specs.push(result.spec);
   }
-  return { specs, problems, checked: serverDirs.length };
+  return { specs, problems, warnings, checked: serverDirs.length };
 }

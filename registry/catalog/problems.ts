@@ -4,8 +4,10 @@ import type { z } from 'zod';
 import type { Problem } from './spec.ts';
 import { joinPath } from './read-json.ts';
 
+/** `file:line:column: path: message`, the shape editors and terminals link to the spot. */
 export function formatProblem(problem: Problem): string {
-  return `${problem.file}: ${problem.path}: ${problem.message}`;
+  const at = problem.line === undefined ? '' : `:${problem.line}:${problem.column ?? 1}`;
+  return `${problem.file}${at}: ${problem.path}: ${problem.message}`;
 }
 
 export function pathOf(segments: readonly PropertyKey[]): string {
@@ -36,6 +38,10 @@ function distance(a: string, b: string): number {
 }
 
 export function didYouMean(word: string, candidates: readonly string[]): string {
+  // A shortened name ("website" for "websiteUrl") is as likely a slip as a typo.
+  const lower = word.toLowerCase();
+  const extended = candidates.find((c) => lower.length >= 4 && c.toLowerCase().startsWith(lower));
+  if (extended !== undefined) return ` (did you mean "${extended}"?)`;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -136,11 +142,11 @@ export function problemsFromZod(
       for (const key of issue.keys) {
         // A key valid in another variant of a union (e.g. valueHint on a named argument).
         const message = candidates.includes(key)
-          ? `field "${key}" is not allowed in this kind of object; remove it`
-          : `unknown field "${key}"${didYouMean(key, candidates)}; remove it or fix its name${
-              candidates.length ? ` (allowed: ${candidates.join(', ')})` : ''
+          ? `field "${key}" is not read in this kind of object; mcpfleet ignores it: remove it`
+          : `unknown field "${key}"${didYouMean(key, candidates)}; mcpfleet ignores it: remove it or fix its name${
+              candidates.length ? ` (known: ${candidates.join(', ')})` : ''
             }`;
-        problems.push({ file, path: pathOf([...issue.path, key]), message });
+        problems.push({ file, path: pathOf([...issue.path, key]), rule: 'unknown-field', message });
       }
       continue;
     }

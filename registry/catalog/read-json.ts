@@ -10,12 +10,15 @@ export interface JsonFailure {
   /** JSON path of the problem ("$" for the document as a whole). */
   path: string;
   message: string;
+  line?: number;
+  column?: number;
 }
 
-export type JsonResult = { ok: true; value: unknown } | { ok: false; failure: JsonFailure };
+export type JsonResult =
+  { ok: true; value: unknown; text: string } | { ok: false; failure: JsonFailure };
 
 /** Line and column (1-based) of a character offset, for messages people can jump to. */
-export function lineColumn(text: string, offset: number): string {
+export function lineColumnOf(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {
@@ -24,7 +27,12 @@ export function lineColumn(text: string, offset: number): string {
       lineStart = i + 1;
     }
   }
-  return `line ${line}, column ${offset - lineStart + 1}`;
+  return { line, column: offset - lineStart + 1 };
+}
+
+export function lineColumn(text: string, offset: number): string {
+  const { line, column } = lineColumnOf(text, offset);
+  return `line ${line}, column ${column}`;
 }
 
 /** The deepest nesting of objects/arrays, scanning without parsing; stops past `limit`. */
@@ -126,9 +134,14 @@ export function parseJsonDocument(bytes: Uint8Array): JsonResult {
   try {
     value = JSON.parse(text);
   } catch (error) {
+    const position = /position (\d+)/.exec((error as SyntaxError).message);
     return {
       ok: false,
-      failure: { path: '$', message: describeSyntaxError(text, error as SyntaxError) },
+      failure: {
+        path: '$',
+        message: describeSyntaxError(text, error as SyntaxError),
+        ...(position ? lineColumnOf(text, Number(position[1])) : {}),
+      },
     };
   }
   const forbidden = findForbiddenKey(value, '$');
@@ -139,5 +152,5 @@ export function parseJsonDocument(bytes: Uint8Array): JsonResult {
       failure: { path: '$', message: 'a server.json must be a JSON object {...}' },
     };
   }
-  return { ok: true, value };
+  return { ok: true, value, text };
 }

@@ -4,6 +4,7 @@
 // program (infra/) and the controller (controller/). Both read only this shape, never
 // server.json, so neither re-implements the compiler. It is plain JSON (no classes, no
 // functions) because it also travels to the cluster in a ConfigMap.
+import type { ProblemRule } from './platform-rules.ts';
 
 export const SPEC_API_VERSION = 'mcpfleet.dev/v1' as const;
 
@@ -189,4 +190,12 @@ export interface Problem {
   /** JSON path like `packages[0].version`; "$" for the whole document. */
   path: string;
   message: string;
+  /**
+   * Which rule refuses it: "official-schema" for the official server.json schema, otherwise a
+   * platform rule of PLATFORM_RULES (platform-rules.ts) — what mcpfleet cannot deploy.
+   */
+  rule?: ProblemRule;
+  /** Where in the file (1-based), when the file's text is at hand. */
+  line?: number;
+  column?: number;
 }

@@ -75,8 +75,16 @@ describe('bad input', () => {
 
   it('a misspelt field, with a suggestion', async () => {
     const { packages, ...rest } = serverJson();
-    const problems = await problemsFor({ ...rest, pakages: packages });
-    expectProblem(problems, 'pakages', /unknown field "pakages" \(did you mean "packages"\?\)/);
+    const registry = await tempRegistry({ demo: { ...rest, pakages: packages } });
+    try {
+      // The official schema allows unknown fields, so the typo itself is a warning; what it
+      // leaves out (nothing to deploy) is the error.
+      const { problems, warnings } = await loadRegistry(registry.dir);
+      expectProblem(warnings, 'pakages', /unknown field "pakages" \(did you mean "packages"\?\)/);
+      expectProblem(problems, '$', /nothing to deploy/);
+    } finally {
+      await registry.cleanup();
+    }
   });
 
   it('a slug directory that breaks DNS-1123', async () => {
@@ -145,11 +153,15 @@ describe('bad input', () => {
       'packages[0].version',
       /version ranges are not allowed/,
     );
-    expectProblem(
-      await problemsFor(serverJson({ version: '1.x' })),
-      'version',
-      /version ranges are not allowed/,
-    );
+    // The server's own version is a label, not something deployed: the official schema
+    // allows any string there, and so does mcpfleet.
+    const registry = await tempRegistry({ demo: serverJson({ version: '1.x' }) });
+    try {
+      const result = await loadRegistry(registry.dir);
+      assert.deepEqual([result.problems, result.specs.length], [[], 1]);
+    } finally {
+      await registry.cleanup();
+    }
   });
 
   it('an mcpb package without sha256', async () => {
@@ -228,7 +240,7 @@ describe('bad input', () => {
     expectProblem(
       problems,
       'packages[0].registryType',
-      /unknown registryType "apt": use one of npm, pypi, oci, nuget, mcpb/,
+      /cannot run registryType "apt" \(it runs npm, pypi, oci, nuget, mcpb\)/,
     );
   });
 

@@ -29,9 +29,7 @@ describe('registry compiler', () => {
         serverJson({
           packages: [
             npmPackage({
-              runtimeArguments: [
-                { type: 'named', name: '--node-options', value: '--max-old-space-size=256' },
-              ],
+              runtimeArguments: [{ type: 'named', name: '--cache', value: '/tmp/npm-cache' }],
               packageArguments: [
                 { type: 'positional', value: 'serve' },
                 { type: 'named', name: '--log-level' },
@@ -51,8 +49,8 @@ describe('registry compiler', () => {
     );
     assert.deepEqual(spec.command, [
       'npx',
-      '--node-options',
-      '--max-old-space-size=256',
+      '--cache',
+      '/tmp/npm-cache',
       '--yes',
       '@example/demo@1.0.0',
     ]);

@@ -1,26 +1,28 @@
 // `mcpfleet registry check|compile|schema`: what CI and reviewers run on a registry PR;
 // `registry install`: what the local runtime needs installed ahead of time.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import {
-  formatProblem,
-  loadRegistry,
-  serverJsonSchemaText,
-  editorSettingsText,
-  EDITOR_SETTINGS_PATH,
-  PUBLISHED_SCHEMA_PATH,
-  type RegistryResult,
-} from '../../../registry/catalog/index.ts';
-import { PROJECT_ROOT } from '../../runtime/launch-plan.ts';
-import { installPythonTool } from '../../runtime/python-tools.ts';
+  REPORT_FORMATS,
+  renderReport,
+  summaryLine,
+  verdict,
+  type ReportFormat,
+} from '../problem-report.ts';
+import type { RegistryResult } from '../../../registry/catalog/index.ts';
+import { registerRegistryImportCommands } from './registry-import.ts';
+import { registerRegistryDiffCommand } from './registry-diff.ts';
+
+// The catalog (zod and the schemas) is imported when a registry command runs, so --help and
+// --version do not load it. Its two paths in the help text are repeated here; a test
+// (test/controller/cli/startup.test.ts) keeps them equal to registry/catalog/json-schema.ts's.
+const catalog = () => import('../../../registry/catalog/index.ts');
+const PUBLISHED_SCHEMA_PATH = 'registry/server.schema.json';
+const EDITOR_SETTINGS_PATH = '.vscode/settings.json';
 
 const DEFAULT_DIR = 'registry/servers';
 
 function summary(result: RegistryResult): string {
-  const n = result.checked;
-  const servers = `${n} server${n === 1 ? '' : 's'}`;
-  return result.problems.length === 0
-    ? `ok: ${servers} valid`
-    : `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${servers}`;
+  return summaryLine(result, false);
 }
 
 export function registerRegistryCommands(program: Command): Command {
@@ -32,16 +34,32 @@ export function registerRegistryCommands(program: Command): Command {
     .command('check')
     .description('Validate every server.json; exit 0 when all are valid, 1 otherwise')
     .argument('[dir]', 'registry directory holding <slug>/server.json', DEFAULT_DIR)
+    .addOption(
+      new Option('--format <format>', 'text for people, github for PR annotations, or json')
+        .choices(REPORT_FORMATS)
+        .default('text'),
+    )
+    .option(
+      '--strict',
+      'treat warnings (fields mcpfleet does not read, unknown revisions) as errors',
+    )
     .addHelpText(
       'after',
-      '\nEach problem is printed on one line as <file>: <json.path>: <what is wrong and how to fix it>.\n' +
-        'Example:\n  npx mcpfleet registry check registry/servers',
+      '\nWhat the official server.json schema (of the revision named in "$schema") refuses is an' +
+        '\nerror, and so is what mcpfleet cannot deploy; a field the official schema allows but' +
+        '\nmcpfleet does not read is a warning, printed after the errors (often a typo).' +
+        '\nEach is one line: <file>:<line>:<column>: <json.path>: <what is wrong and how to fix it>.' +
+        '\n--format github prints ::error/::warning workflow commands instead, which GitHub shows' +
+        "\non the pull request's diff." +
+        '\nExamples:\n  npx mcpfleet registry check registry/servers' +
+        '\n  npx mcpfleet registry check --strict --format github',
     )
-    .action(async (dir: string) => {
+    .action(async (dir: string, options: { format: ReportFormat; strict?: boolean }) => {
+      const { formatProblem, loadRegistry } = await catalog();
       const result = await loadRegistry(dir);
-      for (const problem of result.problems) process.stdout.write(`${formatProblem(problem)}\n`);
-      process.stdout.write(`${summary(result)}\n`);
-      process.exitCode = result.problems.length ? 1 : 0;
+      const strict = options.strict === true;
+      process.stdout.write(renderReport(result, options.format, strict, formatProblem));
+      process.exitCode = verdict(result, strict).errors.length ? 1 : 0;
     });
 
   registry
@@ -51,6 +69,7 @@ export function registerRegistryCommands(program: Command): Command {
     .option('--json', 'print JSON (the only format; accepted for scripts that pass it)', true)
     .addHelpText('after', '\nExample:\n  npx mcpfleet registry compile --json | jq ".[].slug"')
     .action(async (dir: string) => {
+      const { formatProblem, loadRegistry } = await catalog();
       const result = await loadRegistry(dir);
       if (result.problems.length) {
         for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
@@ -75,6 +94,12 @@ export function registerRegistryCommands(program: Command): Command {
         'Example:\n  npx mcpfleet registry install && npm start',
     )
     .action(async (dir: string) => {
+      const [{ formatProblem, loadRegistry }, { PROJECT_ROOT }, { installPythonTool }] =
+        await Promise.all([
+          catalog(),
+          import('../../runtime/launch-plan.ts'),
+          import('../../runtime/python-tools.ts'),
+        ]);
       const result = await loadRegistry(dir);
       if (result.problems.length) {
         for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
@@ -116,10 +141,13 @@ export function registerRegistryCommands(program: Command): Command {
         `\n  npx mcpfleet registry schema > ${PUBLISHED_SCHEMA_PATH}` +
         `\n  npx mcpfleet registry schema --vscode-settings > ${EDITOR_SETTINGS_PATH}`,
     )
-    .action((options: { vscodeSettings?: boolean }) => {
+    .action(async (options: { vscodeSettings?: boolean }) => {
+      const { editorSettingsText, serverJsonSchemaText } = await catalog();
       process.stdout.write(options.vscodeSettings ? editorSettingsText() : serverJsonSchemaText());
       process.exitCode = 0;
     });
 
+  registerRegistryImportCommands(registry);
+  registerRegistryDiffCommand(registry);
   return registry;
 }

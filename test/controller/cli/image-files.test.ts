@@ -1,5 +1,5 @@
 // The images run `mcpfleet` from only the files their Dockerfiles copy (controller/,
-// registry/catalog/, package.json and the production node_modules): every command must load
+// registry/catalog/ and import/, package.json and the production node_modules): every command must load
 // from that, with no infra/ or test/ import anywhere on the way. The controller image also
 // starts with the Deployment's exact args and env against a ConfigMap-style registry volume.
 import assert from 'node:assert/strict';
@@ -63,6 +63,7 @@ describe('the image file sets', function () {
           '/opt/mcpfleet/controller',
           '/opt/mcpfleet/package.json',
           '/opt/mcpfleet/registry/catalog',
+          '/opt/mcpfleet/registry/import',
         ]);
       });
 

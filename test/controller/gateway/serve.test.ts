@@ -222,7 +222,7 @@ describe('controller end to end', function () {
           );
         });
         assert.equal(result.code, 1);
-        assert.match(result.stderr, /broken\/server\.json: name: /);
+        assert.match(result.stderr, /broken\/server\.json:\d+:\d+: name: /);
         assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
       } finally {
         await rm(bad, { recursive: true, force: true });
