@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import type { Problem } from './spec.ts';
+import { describeType } from './problems.ts';
 import { joinPath } from './read-json.ts';
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
@@ -189,16 +190,9 @@ function describe(error: ErrorObject): string {
   }
 }
 
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
+/** One problem per error; the same fact reported by two allOf branches is merged by load.ts. */
 function describeErrors(file: string, errors: ErrorObject[]): Problem[] {
-  const seen = new Set<string>();
-  const problems: Problem[] = [];
-  for (const error of closestBranches(errors)) {
+  return closestBranches(errors).map((error) => {
     // A missing or extra field is reported at that field, as a person looks for it.
     const params = error.params as { missingProperty?: string; additionalProperty?: string };
     const field =
@@ -209,12 +203,6 @@ function describeErrors(file: string, errors: ErrorObject[]): Problem[] {
           : undefined;
     const at = pathOfPointer(error.instancePath);
     const path = field === undefined ? at : joinPath(at, field);
-    const message = messageOf(error);
-    // allOf branches can report the same fact twice (e.g. a type checked in two of them).
-    const key = `${path}\n${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    problems.push({ file, path, rule: 'official-schema', message });
-  }
-  return problems;
+    return { file, path, rule: 'official-schema', message: messageOf(error) };
+  });
 }

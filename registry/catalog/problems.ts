@@ -113,7 +113,8 @@ function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
   return current;
 }
 
-function describeType(value: unknown): string {
+/** "a number", "an array", "null": what a value is, for "expected X, got Y". */
+export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
