@@ -8,6 +8,7 @@
 // rewrites request ids to its own and restores them on the way back.
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_MAX_BUFFERED_BYTES, writeBounded, type WriteLimits } from './bounded-write.ts';
 import { PostExchange } from './post-exchange.ts';
 import { messageEvent, openEventStream } from './sse.ts';
 import {
@@ -59,10 +60,24 @@ export class BridgeSession {
   /** Requests the bridge itself sent (the shared child's initialize). */
   private readonly own = new Map<JsonRpcId, (message: JsonRpcMessage) => void>();
 
-  constructor(id: string, child: StdioChild, shared: boolean) {
+  /**
+   * How the child's output is written to this session's clients (bounded-write.ts): a
+   * session's own child is held while its client does not read; the shared child never is.
+   */
+  readonly limits: WriteLimits;
+
+  constructor(
+    id: string,
+    child: StdioChild,
+    shared: boolean,
+    maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+  ) {
     this.id = id;
     this.child = child;
     this.shared = shared;
+    this.limits = shared
+      ? { maxBufferedBytes }
+      : { maxBufferedBytes, onBlocked: (res) => child.holdOutputFor(res) };
     child.onMessage = (message, raw) => this.onChildMessage(message, raw);
     void child.exited.then((exit) => {
       if (!this.closed) this.fail(exit);
@@ -145,7 +160,7 @@ export class BridgeSession {
     openEventStream(res, { 'mcp-session-id': this.id });
     const resumeAfter = lastEventId !== undefined ? Number(lastEventId) : NaN;
     const from = Number.isInteger(resumeAfter) ? resumeAfter : this.delivered;
-    for (const event of this.retained) if (event.id > from) res.write(sseEvent(event));
+    for (const event of this.retained) if (event.id > from) this.writeStream(res, event);
     this.delivered = this.lastEventId;
     res.once('close', () => {
       if (this.getStream === res) this.getStream = undefined;
@@ -228,10 +243,18 @@ export class BridgeSession {
     while (this.retained.length > MAX_RETAINED || this.retainedBytes > MAX_RETAINED_BYTES) {
       this.retainedBytes -= this.retained.shift()!.raw.length;
     }
-    if (this.getStream && !this.getStream.writableEnded) {
-      this.getStream.write(sseEvent(event));
+    if (this.getStream && !this.getStream.writableEnded && this.writeStream(this.getStream, event))
       this.delivered = event.id;
-    }
+  }
+
+  /**
+   * One event on the GET stream; a stream whose client left more than the cap unread is
+   * ended (false): it comes back with Last-Event-ID for what it missed, still retained.
+   */
+  private writeStream(res: ServerResponse, event: StreamEvent): boolean {
+    if (writeBounded(res, sseEvent(event), this.limits)) return true;
+    res.end();
+    return false;
   }
 
   private onExchangeDone(exchange: PostExchange): void {

@@ -20,6 +20,8 @@ export const SERVER_UNAVAILABLE = -32000;
 export const SESSION_NOT_FOUND = -32001;
 /** A message of the server's above the bridge's limit (maxMessageBytes): dropped. */
 export const MESSAGE_TOO_LARGE = -32010;
+/** The client left more than the bridge holds per request unread: the request was ended. */
+export const CLIENT_NOT_READING = -32011;
 
 /** A request expects a response: it has a method and an id. */
 export function isRequest(message: JsonRpcMessage): boolean {

@@ -8,8 +8,14 @@
 // abandoned. It keeps collecting what the server sends, and a GET with Last-Event-ID naming
 // this stream (see BridgeSession.attachStream) picks up after the last event the client saw.
 // If nobody resumes within the grace period, the exchange is abandoned (requests cancelled).
+//
+// Events are written under backpressure and a cap (bounded-write.ts): a client that stops
+// reading holds the child's output, and a response holding more than its cap unsent gets a
+// JSON-RPC error for each request still waiting, and ends.
 import type { ServerResponse } from 'node:http';
-import { errorResponse, type JsonRpcId } from './jsonrpc.ts';
+import { formatByteSize } from '../gateway/byte-size.ts';
+import { DEFAULT_MAX_BUFFERED_BYTES, writeBounded, type WriteLimits } from './bounded-write.ts';
+import { CLIENT_NOT_READING, errorResponse, type JsonRpcId } from './jsonrpc.ts';
 import { messageEvent, openEventStream } from './sse.ts';
 
 /** Events of one stream kept for a resume, at most (oldest dropped first). */
@@ -26,6 +32,8 @@ export interface PostExchangeOptions {
   streamNo?: number;
   /** How long a broken SSE stream waits for a resume before it is abandoned (ms). */
   resumeGraceMs?: number;
+  /** Backpressure and the cap on what the response may hold unsent (default 4 MiB). */
+  limits?: Partial<WriteLimits>;
 }
 
 export class PostExchange {
@@ -44,6 +52,9 @@ export class PostExchange {
   private retainedBytes = 0;
   private seq = 0;
   private graceTimer: NodeJS.Timeout | undefined;
+  private readonly limits: WriteLimits;
+  /** Ended by the bridge because the client did not read: its requests are abandoned. */
+  private cutOff = false;
   onDone: () => void = () => {};
 
   constructor(options: PostExchangeOptions) {
@@ -57,6 +68,10 @@ export class PostExchange {
     const acceptsJson =
       accept === '' || accept.includes('application/json') || accept.includes('*/*');
     this.extraHeaders = options.headers;
+    this.limits = {
+      maxBufferedBytes: options.limits?.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+      ...(options.limits?.onBlocked ? { onBlocked: options.limits.onBlocked } : {}),
+    };
     // A client that only takes SSE gets SSE from the start.
     if (!acceptsJson && this.acceptsSse) this.startSse();
     this.watch(options.res);
@@ -68,7 +83,7 @@ export class PostExchange {
 
   /** True once the client went away before its answer was complete. */
   get abandoned(): boolean {
-    return this.mode === 'done' && this.waiting.size > 0;
+    return this.mode === 'done' && (this.waiting.size > 0 || this.cutOff);
   }
 
   /** A notification or server request for this exchange; false if it cannot carry one. */
@@ -140,8 +155,8 @@ export class PostExchange {
     if (!previous.writableEnded) previous.end();
     this.mode = 'sse';
     openEventStream(res, this.extraHeaders);
-    for (const [seq, raw] of this.retained) if (seq > afterSeq) res.write(this.frame(seq, raw));
     this.watch(res);
+    for (const [seq, raw] of this.retained) if (seq > afterSeq) this.write(this.frame(seq, raw));
     if (this.waiting.size === 0) this.finish();
   }
 
@@ -154,7 +169,21 @@ export class PostExchange {
         this.retainedBytes -= this.retained.shift()![1].length;
       }
     }
-    if (this.mode === 'sse') this.res.write(this.frame(seq, raw));
+    if (this.mode === 'sse') this.write(this.frame(seq, raw));
+  }
+
+  private write(text: string): void {
+    if (this.mode === 'done' || writeBounded(this.res, text, this.limits)) return;
+    // The client has not read what it was sent: each request still waiting gets its error
+    // (the last events of the stream, should it read on), and the stream ends.
+    const held = formatByteSize(this.res.writableLength);
+    const cap = formatByteSize(this.limits.maxBufferedBytes);
+    const message = `the client did not read its stream (${held} unread, the bridge holds at most ${cap} per request); the request was ended`;
+    for (const id of this.waiting)
+      this.res.write(messageEvent(errorResponse(id, CLIENT_NOT_READING, message)));
+    this.waiting.clear();
+    this.cutOff = true;
+    this.finish();
   }
 
   private frame(seq: number, raw: string): string {
@@ -181,6 +210,7 @@ export class PostExchange {
   }
 
   private finish(): void {
+    if (this.mode === 'done') return;
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     if (this.mode === 'sse' && !this.res.writableEnded) this.res.end();

@@ -55,6 +55,12 @@ export interface StdioBridgeOptions {
   maxBodyBytes?: number;
   /** Grace between SIGTERM and SIGKILL when stopping a child; default 1500 ms. */
   killGraceMs?: number;
+  /**
+   * Bytes one exchange's response may hold unsent (its client does not read) before the
+   * bridge ends it with a JSON-RPC error; default 4 MiB. A session's own child is paused
+   * well before that, while the response cannot take more.
+   */
+  maxBufferedBytes?: number;
   /** The largest message a child may send (larger ones are dropped, answered with an error); default 16 MiB. */
   maxMessageBytes?: number;
   /** Every child exit, including expected ones (exit.expected). */
@@ -69,6 +75,8 @@ export interface StdioBridge {
   /** http://host:port/path */
   readonly url: string;
   readonly port: number;
+  /** Its HTTP server (tests look at the responses it writes). */
+  readonly server: http.Server;
   childCount(): number;
   sessionCount(): number;
   childPids(): number[];
@@ -92,7 +100,7 @@ class Bridge implements StdioBridge {
   private readonly resumeGraceMs: number;
   private readonly sessions = new Map<string, BridgeSession>();
   private readonly children = new Set<StdioChild>();
-  private readonly server: http.Server;
+  readonly server: http.Server;
   private spare: StdioChild | undefined;
   private shared: Promise<BridgeSession> | undefined;
   private sharedChild: StdioChild | undefined;
@@ -297,6 +305,7 @@ class Bridge implements StdioBridge {
       batch,
       accept,
       headers,
+      limits: session.limits,
       // Sessionless requests have no session to come back to with Last-Event-ID.
       ...(session.shared
         ? {}
@@ -422,7 +431,7 @@ class Bridge implements StdioBridge {
       if (this.children.size >= this.maxChildren) return undefined;
       child = this.spawn();
     }
-    const session = new BridgeSession(newSessionId(), child, false);
+    const session = new BridgeSession(newSessionId(), child, false, this.options.maxBufferedBytes);
     this.sessions.set(session.id, session);
     void child.exited.then(() => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
@@ -445,7 +454,7 @@ class Bridge implements StdioBridge {
     if (this.children.size >= this.maxChildren) throw new BridgeFullError();
     const child = this.spawn('shared');
     this.sharedChild = child;
-    const session = new BridgeSession('shared', child, true);
+    const session = new BridgeSession('shared', child, true, this.options.maxBufferedBytes);
     const reply = await session.request('initialize', {
       protocolVersion: protocolVersion ?? LATEST_PROTOCOL_VERSION,
       capabilities: {},

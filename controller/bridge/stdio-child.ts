@@ -57,6 +57,8 @@ export class StdioChild {
   private stderrTail = '';
   private stopping = false;
   private alive = true;
+  /** Responses that cannot take more: stdout is paused while there is any. */
+  private readonly blockedSinks = new Set<NodeJS.EventEmitter>();
 
   constructor(spec: ChildCommand, logger: Logger, options: StdioChildOptions = {}) {
     this.logger = logger;
@@ -105,6 +107,24 @@ export class StdioChild {
     if (!this.alive || !stdin || stdin.destroyed) return false;
     stdin.write(raw + '\n');
     return true;
+  }
+
+  /**
+   * Stops reading the child's stdout until `sink` (a client's response that cannot take more)
+   * drains or closes: the child's own writes block, nothing piles up here.
+   */
+  holdOutputFor(sink: NodeJS.EventEmitter): void {
+    if (this.blockedSinks.has(sink)) return;
+    this.blockedSinks.add(sink);
+    this.process.stdout?.pause();
+    const release = (): void => {
+      sink.off('drain', release);
+      sink.off('close', release);
+      this.blockedSinks.delete(sink);
+      if (this.blockedSinks.size === 0) this.process.stdout?.resume();
+    };
+    sink.once('drain', release);
+    sink.once('close', release);
   }
 
   /** Stops the process group (stdin closed, SIGTERM, SIGKILL after a grace period). */

@@ -12,6 +12,7 @@ import type { RunningController } from '../../../controller/start.ts';
 import { waitFor } from '../../controller/support/processes.ts';
 import { PrivateRedis } from '../support/private-redis.ts';
 import { startScenario, type Scenario } from './scenario.ts';
+import { initializeBody } from '../../controller/support/mcp-messages.ts';
 
 describe('Kubernetes runtime: wake from zero and sleep on a real control plane', function () {
   this.timeout(120_000);
@@ -127,17 +128,6 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
   };
 
   it('wakes a sleeping server with exactly one scale patch for a burst spread over three replicas', async () => {
-    const body = (id: number) =>
-      JSON.stringify({
-        jsonrpc: '2.0',
-        id,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'burst', version: '1' },
-        },
-      });
     const answers = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         fetch(`${controllers[i % 3]!.url}/servers/everything/mcp`, {
@@ -146,7 +136,7 @@ describe('Kubernetes runtime: three controller replicas sharing Redis', function
             'content-type': 'application/json',
             accept: 'application/json, text/event-stream',
           },
-          body: body(i),
+          body: initializeBody(i),
         }).then(async (res) => ({ status: res.status, text: await res.text() })),
       ),
     );

@@ -14,6 +14,7 @@ import {
   isAlive,
   waitFor,
 } from '../support/processes.ts';
+import { initializeBody } from '../support/mcp-messages.ts';
 
 const everything = { command: process.execPath, args: [EVERYTHING_BIN, 'stdio'] };
 const fixture = (mode = 'normal', extraEnv: Record<string, string> = {}) => ({
@@ -29,19 +30,6 @@ async function connect(
   const transport = new StreamableHTTPClientTransport(new URL(url));
   await client.connect(transport);
   return { client, transport };
-}
-
-function initializeBody(id = 1): string {
-  return JSON.stringify({
-    jsonrpc: '2.0',
-    id,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 't', version: '1' },
-    },
-  });
 }
 
 /** Reads `count` SSE events (id and the notification's data) from a streaming response. */
