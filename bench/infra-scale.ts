@@ -37,7 +37,9 @@ const specs: WorkloadSpec[] = Array.from({ length: count }, (_, i) => {
   return workload({ slug });
 });
 
-const config = readStackFile('prod');
+const prod = readStackFile('prod');
+// Every generated package is baked: the lifecycle policy must keep at least that many images.
+const config = { ...prod, images: { ...prod.images, keepImages: count } };
 const started = performance.now();
 const run = await runStack({ stack: 'prod', inputs: { config, specs } });
 const seconds = (performance.now() - started) / 1000;

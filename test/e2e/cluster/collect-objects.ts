@@ -8,7 +8,7 @@
 // - mcpfleet:namespace: unique per run, so runs never share objects.
 // - secure values: the harness's dummies (there is no passphrase here); the database and Redis
 //   passwords are the mocked RandomPassword results.
-// - mcpfleet:images.packages "bake" (+ a repository): the prod way, so server pods start without
+// - mcpfleet:images.packages "bake" (+ a repository and a builder): the prod way, so server pods start without
 //   the npm registry, which pods cannot reach here (install-on-start would `npx` a download).
 //   Deployments run the baked image by the digest the (mocked) push returned: `<tag>@sha256:…`.
 // - mcpfleet:registryDir: a copy of registry/servers with a short idle timeout for `everything`
@@ -68,6 +68,8 @@ export async function collectDevStack(options: {
         ...images,
         packages: 'bake',
         repository: BAKE_REPOSITORY,
+        // Required to bake two platforms; the test materializes the bake plans itself.
+        builder: 'mcpfleet',
       }),
     },
   });
