@@ -39,6 +39,8 @@ export interface ControllerServerOptions {
   allowedOrigins?: readonly string[];
   maxBodyBytes?: number;
   upstreamHeadersTimeoutMs?: number;
+  /** Quiet time before an SSE keep-alive comment on a relayed stream (default 25 s). */
+  sseKeepaliveMs?: number;
   readiness?: Readiness;
   /** The registry's standing, for GET /api/v1/registry. */
   registry?: () => RegistryStatusView;
@@ -72,6 +74,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     logger,
     maxBodyBytes: options.maxBodyBytes,
     upstreamHeadersTimeoutMs: options.upstreamHeadersTimeoutMs,
+    sseKeepaliveMs: options.sseKeepaliveMs,
   });
   const api = createApiHandler(fleet, logger, {
     registry: options.registry,

@@ -16,6 +16,8 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Bound on waiting for an upstream's response headers (default 120 s) → 504. */
   upstreamHeadersTimeoutMs?: number;
+  /** Quiet time before an SSE keep-alive comment on a relayed stream (default 25 s). */
+  sseKeepaliveMs?: number;
 }
 
 export interface Gateway {
@@ -34,6 +36,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     pools,
     eras: new EraTranslation(options.logger),
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    sseKeepaliveMs: options.sseKeepaliveMs,
   });
   return { handle, upstreamStats: () => pools.stats(), close: () => pools.close() };
 }

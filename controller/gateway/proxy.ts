@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errors, type Dispatcher } from 'undici';
 import type { BodyRewriter } from '../eras/message-rewrite.ts';
+import { isEventStream, SseKeepalive, SSE_KEEPALIVE_MS } from './sse-keepalive.ts';
 import type { UpstreamTarget } from './upstream-pools.ts';
 
 /** The upstream could not be reached or did not answer in time. */
@@ -29,6 +30,16 @@ export interface UpstreamCall {
 export interface UpstreamHead {
   statusCode: number;
   headers: IncomingHttpHeaders;
+}
+
+/** How relayTo() writes the client's response. */
+export interface RelayOptions {
+  /** Send the head at once (a standalone GET stream), not with the first bytes. */
+  flushHeaders?: boolean;
+  /** Era translation: changes the messages on the way; the length is then unknown. */
+  rewriter?: BodyRewriter;
+  /** Quiet time before an SSE keep-alive comment (default SSE_KEEPALIVE_MS). */
+  keepaliveMs?: number;
 }
 
 /** Where the body goes once someone takes it; `data` returns false to apply backpressure. */
@@ -120,24 +131,28 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
    * Streams the body to `res` under `headers`. When `leaseSignal` has fired (the server is
    * going to sleep) the client response ends cleanly; any other failure mid-body destroys
    * the client connection so the client sees an error rather than a truncated success.
-   * A response whose head was already sent (a parked stream) gets the body only. A
-   * `rewriter` (era translation) changes the messages on the way; the length is then unknown.
+   * A response whose head was already sent (a parked stream) gets the body only. An SSE
+   * body gets keep-alive comments while it is quiet, so load balancers do not cut it.
    */
   relayTo(
     res: ServerResponse,
     statusCode: number,
     headers: OutgoingHttpHeaders,
     leaseSignal: AbortSignal,
-    flushHeaders: boolean,
-    rewriter?: BodyRewriter,
+    options: RelayOptions = {},
   ): void {
+    const { rewriter } = options;
     if (rewriter) delete headers['content-length'];
     if (!res.headersSent) {
       res.writeHead(statusCode, headers);
       // A standalone GET stream must show its headers now (clients wait for them to consider
       // the stream open); POST replies send theirs with the first bytes, saving a packet.
-      if (flushHeaders) res.flushHeaders();
+      if (options.flushHeaders) res.flushHeaders();
     }
+    const keepalive =
+      statusCode >= 200 && statusCode < 300 && isEventStream(headers['content-type'])
+        ? new SseKeepalive(res, options.keepaliveMs ?? SSE_KEEPALIVE_MS)
+        : undefined;
     let awaitingDrain = false;
     const resume = (): void => {
       awaitingDrain = false;
@@ -146,7 +161,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.#attach({
       data: (chunk) => {
         const out = rewriter ? rewriter.data(chunk) : chunk;
-        if (out === undefined || res.write(out)) return true;
+        if (out === undefined) return true;
+        keepalive?.wrote(out);
+        if (res.write(out)) return true;
         if (!awaitingDrain) {
           awaitingDrain = true;
           res.once('drain', resume);
@@ -154,11 +171,13 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
         return false;
       },
       end: () => {
+        keepalive?.stop();
         const tail = rewriter?.end();
         if (tail !== undefined) res.write(tail);
         res.end();
       },
       error: () => {
+        keepalive?.stop();
         if (res.destroyed) return;
         if (leaseSignal.aborted) res.end();
         else res.destroy();

@@ -36,6 +36,8 @@ export interface McpHandlerDeps {
   eras: EraTranslation;
   /** Largest accepted POST body in bytes. */
   maxBodyBytes: number;
+  /** Quiet time before an SSE keep-alive comment (default SSE_KEEPALIVE_MS, 25 s). */
+  sseKeepaliveMs?: number;
 }
 
 export interface McpRequestContext {
@@ -157,7 +159,7 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     // (comments keep proxies from timing it out) until the session is bound again.
     let parked: ParkedStream | undefined;
     const onPark = (): void => {
-      parked ??= new ParkedStream(res, sessionId!, requestId);
+      parked ??= new ParkedStream(res, sessionId!, requestId, deps.sseKeepaliveMs);
     };
 
     // A session's backend may have lost it (child or pod restarted): the fleet binds it again
@@ -368,7 +370,11 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
         plan.kind === 'forward' && plan.rewrite
           ? bodyRewriter(String(upstream.headers['content-type'] ?? ''), plan.rewrite)
           : undefined;
-      exchange.relayTo(res, status, responseHeaders, lease.signal, method === 'GET', rewriter);
+      exchange.relayTo(res, status, responseHeaders, lease.signal, {
+        flushHeaders: method === 'GET',
+        rewriter,
+        keepaliveMs: deps.sseKeepaliveMs,
+      });
       return;
     }
 

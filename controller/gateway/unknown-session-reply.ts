@@ -47,7 +47,7 @@ export async function readSmallReply(
   const bytes = await exchange.readSmall(SESSION_REPLY_LIMIT);
   if (bytes === 'too-large') {
     const headers = clientResponseHeaders(upstream.headers, requestId);
-    exchange.relayTo(res, upstream.statusCode, headers, leaseSignal, false);
+    exchange.relayTo(res, upstream.statusCode, headers, leaseSignal);
     return undefined;
   }
   if (bytes === undefined) res.destroy();

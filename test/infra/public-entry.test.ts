@@ -6,7 +6,7 @@
 //    the controller admits connections only from the ingress path, Prometheus and its peers.
 // 12. The ALB's idle timeout is longer than the gateway's SSE keep-alive interval.
 import assert from 'node:assert/strict';
-import { PARKED_KEEPALIVE_MS } from '../../controller/gateway/parked-stream.ts';
+import { SSE_KEEPALIVE_MS } from '../../controller/gateway/sse-keepalive.ts';
 import { parseConfig } from '../../infra/config.ts';
 import { subnetCidrs } from '../../infra/components/network.ts';
 import { readStackFile } from '../../infra/render.ts';
@@ -225,7 +225,7 @@ describe('issue 8.12: long streams outlive the load balancer idle timeout', func
       ]!;
       const seconds = Number(/^idle_timeout\.timeout_seconds=(\d+)$/.exec(value)?.[1]);
       assert.equal(seconds, 3600);
-      assert.ok(seconds * 1000 > 2 * PARKED_KEEPALIVE_MS, 'two keep-alives fit in the timeout');
+      assert.ok(seconds * 1000 > 2 * SSE_KEEPALIVE_MS, 'two keep-alives fit in the timeout');
     });
   }
 
