@@ -87,7 +87,11 @@ const common = {
     failureThreshold: count,
     startupTimeoutMs: millis,
   }),
-  sessions: z.object({ resume: z.boolean() }),
+  sessions: z.object({
+    resume: z.boolean(),
+    maxPerClient: count.min(1).optional(),
+    idleTimeoutMs: millis.optional(),
+  }),
   meta: z.record(z.string(), z.unknown()),
 };
 

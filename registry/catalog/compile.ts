@@ -24,6 +24,7 @@ import {
   type RemoteSpec,
   type Scaling,
   type ServerSpec,
+  type Sessions,
   type Transport,
   type WorkloadSpec,
 } from './spec.ts';
@@ -51,7 +52,7 @@ export function compileServer(document: ServerJson, file: string, slug: string):
     source: file,
     scaling: scalingOf(settings),
     health: healthOf(settings),
-    sessions: { resume: settings.sessions?.resume ?? DEFAULTS.sessionResume },
+    sessions: sessionsOf(settings),
     meta,
   };
 
@@ -97,6 +98,16 @@ function scalingOf(settings: PlatformSettings): Scaling {
     maxReplicas: s.maxReplicas ?? DEFAULTS.maxReplicas,
     idleTimeoutMs: parseDuration(s.idleTimeout ?? DEFAULTS.idleTimeout),
     sessionsPerReplica: s.sessionsPerReplica ?? DEFAULTS.sessionsPerReplica,
+  };
+}
+
+function sessionsOf(settings: PlatformSettings): Sessions {
+  const s = settings.sessions ?? {};
+  return {
+    resume: s.resume ?? DEFAULTS.sessionResume,
+    // Left out when not set: the controller applies the defaults (sessions/session-limits.ts).
+    ...(s.maxPerClient !== undefined ? { maxPerClient: s.maxPerClient } : {}),
+    ...(s.idleTimeout !== undefined ? { idleTimeoutMs: parseDuration(s.idleTimeout) } : {}),
   };
 }
 

@@ -16,6 +16,10 @@ export const DEFAULTS = {
   failureThreshold: 3,
   startupTimeout: '60s',
   sessionResume: true,
+  /** A session whose client sent nothing but pings for this long is ended. */
+  sessionIdleTimeout: '30m',
+  /** Sessions one client may hold at once: this share of maxReplicas × sessionsPerReplica. */
+  sessionsPerClientShare: 0.25,
   warmSpare: true,
   port: 8080,
   resources: {
@@ -163,6 +167,16 @@ export const PlatformSettingsSchema = z
          * false for servers whose sessions keep state a replay cannot restore.
          */
         resume: z.boolean().optional(),
+        /**
+         * Sessions one client (one address, or one principal once authentication exists) may
+         * hold at once on this server; default a quarter of maxReplicas × sessionsPerReplica.
+         */
+        maxPerClient: z.number().int().min(1).max(1_000_000).optional(),
+        /**
+         * A session whose client sent nothing but pings for this long is ended, freeing its
+         * process (default 30m). Pings prove a connection lives, not that it is used.
+         */
+        idleTimeout: duration('1s', '24h').optional(),
       })
       .optional(),
     /** Allowed egress destinations besides DNS. Default: none (deny all). */

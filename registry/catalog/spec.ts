@@ -78,6 +78,10 @@ export interface Sessions {
    * a replay cannot restore.
    */
   resume: boolean;
+  /** Sessions one client may hold at once; absent: the default share of the capacity. */
+  maxPerClient?: number;
+  /** A session with no request but pings for this long is ended; absent: the default. */
+  idleTimeoutMs?: number;
 }
 
 /** Kubernetes resource quantities, e.g. { cpu: "100m", memory: "128Mi" }. */
