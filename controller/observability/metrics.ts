@@ -95,6 +95,17 @@ export class Metrics {
     labelNames: ['server'] as const,
     registers: [this.registry],
   });
+  readonly openConnections = new Gauge({
+    name: 'mcpfleet_http_connections',
+    help: 'Open client connections to the controller port',
+    registers: [this.registry],
+  });
+  readonly connectionLimitEvents = new Counter({
+    name: 'mcpfleet_connection_limit_events_total',
+    help: 'Connections closed by the connection cap or probe reserve, and requests answered 400/408/431 before routing (connections/limit-report.ts)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
