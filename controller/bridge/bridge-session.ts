@@ -13,6 +13,8 @@ import { PostExchange } from './post-exchange.ts';
 import { messageEvent, openEventStream } from './sse.ts';
 import {
   INTERNAL_ERROR,
+  INVALID_REQUEST,
+  errorResponse,
   isRequest,
   isResponse,
   type JsonRpcId,
@@ -111,6 +113,12 @@ export class BridgeSession {
     for (const message of messages) {
       if (exchange && isRequest(message)) {
         const clientId = message.id as JsonRpcId;
+        // The child would get two requests under one id and one answer would be lost: the
+        // later request is refused instead (MCP: an id is not reused within a session).
+        if (!this.shared && this.pending.has(clientId)) {
+          exchange.deliverResponse(clientId, idInUse(clientId));
+          continue;
+        }
         const token = message.params?._meta?.progressToken;
         const key = this.shared ? this.nextInternalId++ : clientId;
         this.pending.set(key, {
@@ -126,7 +134,7 @@ export class BridgeSession {
           this.pending.delete(key);
           exchange.deliverResponse(
             clientId,
-            errorFor(clientId, 'MCP server process is not running'),
+            errorResponse(clientId, INTERNAL_ERROR, 'MCP server process is not running'),
           );
         }
       } else {
@@ -280,6 +288,10 @@ function sseEvent(event: StreamEvent): string {
   return messageEvent(event.raw, String(event.id));
 }
 
-function errorFor(id: JsonRpcId, message: string): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, error: { code: INTERNAL_ERROR, message } });
+function idInUse(id: JsonRpcId): string {
+  return errorResponse(
+    id,
+    INVALID_REQUEST,
+    `Invalid Request: id ${JSON.stringify(id)} is already used by a request of this session still in flight`,
+  );
 }

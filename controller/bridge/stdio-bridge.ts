@@ -12,6 +12,7 @@
 // and process exit.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { duplicateRequestIdProblem } from '../gateway/jsonrpc.ts';
 import type { Logger } from '../observability/log.ts';
 import { BridgeSession, newSessionId } from './bridge-session.ts';
 import {
@@ -233,6 +234,11 @@ class Bridge implements StdioBridge {
       ({ messages, batch } = parseBody(body));
     } catch (err) {
       sendError(res, 400, null, PARSE_ERROR, `invalid JSON-RPC: ${(err as Error).message}`);
+      return;
+    }
+    const duplicate = duplicateRequestIdProblem(messages);
+    if (duplicate !== undefined) {
+      sendError(res, 400, null, INVALID_REQUEST, duplicate);
       return;
     }
     const rawSingle = !batch && !/[\r\n]/.test(body) ? body : undefined;

@@ -77,6 +77,8 @@ export function peekMessages(body: Buffer): PeekResult {
       calls.push({ method, params: (message as { params?: unknown }).params });
     }
   }
+  const duplicate = duplicateRequestIdProblem(messages);
+  if (duplicate) return { ok: false, code: INVALID_REQUEST, message: duplicate, id: null };
   return {
     ok: true,
     peek: {
@@ -88,6 +90,28 @@ export function peekMessages(body: Buffer): PeekResult {
       notification: !batch && methods.length === 1 && !('id' in (parsed as object)),
     },
   };
+}
+
+/**
+ * Why a batch cannot be answered: two of its requests share an id. JSON-RPC 2.0 matches each
+ * response to its request by id alone, so such a batch has no answer a client could read
+ * (one of the two would be lost or misattributed), and MCP forbids reusing a request id within
+ * a session. Streamable HTTP's rule for input a server cannot accept applies: HTTP 400 with one
+ * error that has no id, and nothing reaches the server, so no request of it half-runs. A
+ * request and a response (to a server's request) may share an id: they are two id spaces.
+ */
+export function duplicateRequestIdProblem(messages: readonly unknown[]): string | undefined {
+  const seen = new Set<string>();
+  for (const message of messages) {
+    const m = message as { id?: unknown; method?: unknown };
+    if (typeof m.method !== 'string' || !isValidId(m.id)) continue;
+    // 1 and "1" are different ids; JSON.stringify keeps them apart.
+    const key = JSON.stringify(m.id);
+    if (seen.has(key))
+      return `Invalid Request: id ${key} is used by more than one request of this batch; each request needs an id of its own`;
+    seen.add(key);
+  }
+  return undefined;
 }
 
 function shapeProblem(message: unknown): string | undefined {

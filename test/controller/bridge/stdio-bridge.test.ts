@@ -15,6 +15,7 @@ import {
   waitFor,
 } from '../support/processes.ts';
 import { initializeBody } from '../support/mcp-messages.ts';
+import { sseEvents } from '../support/sse-events.ts';
 
 const everything = { command: process.execPath, args: [EVERYTHING_BIN, 'stdio'] };
 const fixture = (mode = 'normal', extraEnv: Record<string, string> = {}) => ({
@@ -38,19 +39,10 @@ async function readSseEvents(
   count: number,
 ): Promise<Array<{ id: string; data: string }>> {
   const events: Array<{ id: string; data: string }> = [];
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    text += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = text.indexOf('\n\n')) !== -1) {
-      const block = text.slice(0, end);
-      text = text.slice(end + 2);
-      const id = /^id: (.*)$/m.exec(block)?.[1] ?? '';
-      const data = /^data: (.*)$/m.exec(block)?.[1] ?? '{}';
-      events.push({ id, data: (JSON.parse(data) as { params: { data: string } }).params.data });
-      if (events.length === count) return events;
-    }
+  for await (const { id, data } of sseEvents(res)) {
+    const notification = JSON.parse(data || '{}') as { params: { data: string } };
+    events.push({ id, data: notification.params.data });
+    if (events.length === count) break;
   }
   return events;
 }
