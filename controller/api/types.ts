@@ -51,6 +51,7 @@ export const EVENT_TYPES = [
   'reset',
   'scale',
   'session-resumed',
+  'session-expired',
   'shutdown',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -56,6 +56,13 @@ export interface AcquireOptions {
   kind: 'request' | 'stream';
   /** The client went away: stop waiting. */
   signal?: AbortSignal;
+  /** Who sent it (sessions/client-key.ts): what the per-client session limit counts. */
+  client?: string;
+  /**
+   * The JSON-RPC methods of a POST, as the gateway peeked them: an initialize is admitted
+   * against the session limits, and a POST of pings only does not make its session active.
+   */
+  methods?: readonly string[];
   /**
    * A stream of a session whose server sleeps waits, without waking it, for the session's
    * next request: called when that wait starts (the gateway opens the client's stream then).
@@ -65,27 +72,33 @@ export interface AcquireOptions {
 
 /** Why a request cannot be served; the gateway maps it to HTTP + a JSON-RPC error body. */
 export class FleetError extends Error {
-  readonly status: 404 | 502 | 503 | 504;
+  readonly status: 404 | 429 | 502 | 503 | 504;
   readonly code:
     | 'unknown-server'
     | 'unknown-session'
+    | 'session-limit'
+    | 'at-capacity'
     | 'resume-failed'
     | 'overloaded'
     | 'wake-timeout'
     | 'failed'
     | 'unavailable';
   readonly retryAfterSeconds: number | undefined;
+  /** More for the JSON-RPC error's `data` (e.g. the limit a refusal names). */
+  readonly data: Record<string, unknown> | undefined;
   constructor(
     status: FleetError['status'],
     code: FleetError['code'],
     message: string,
     retryAfterSeconds?: number,
+    data?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'FleetError';
     this.status = status;
     this.code = code;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.data = data;
   }
 }
 
@@ -113,6 +126,7 @@ export interface Fleet {
     backend: BackendBinding,
     initialize: Record<string, unknown>,
     backendEra?: 'modern',
+    client?: string,
   ): Promise<string>;
   /** The backend answered DELETE: the session is over. */
   sessionClosed(slug: string, sessionId: string): Promise<void>;

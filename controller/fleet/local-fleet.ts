@@ -146,8 +146,9 @@ class LocalFleet implements Fleet {
     backend: BackendBinding,
     initialize: Record<string, unknown>,
     backendEra?: 'modern',
+    client?: string,
   ): Promise<string> {
-    return this.require(slug).sessionOpened(backend, initialize, backendEra);
+    return this.require(slug).sessionOpened(backend, initialize, backendEra, client);
   }
 
   async sessionClosed(slug: string, sessionId: string): Promise<void> {

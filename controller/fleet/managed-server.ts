@@ -7,6 +7,8 @@ import type { ServerStatus } from '../api/types.ts';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
 import { SessionFollower } from '../scaler/session-follower.ts';
 import { ServerSessions } from '../sessions/server-sessions.ts';
+import { sessionLimitsOf } from '../sessions/session-limits.ts';
+import { deleteSession } from '../mcp-client/post-message.ts';
 import type { BackendBinding, ClientCall } from '../sessions/session-record.ts';
 import type { AcquireOptions, Lease } from './fleet.ts';
 import { Refusals } from './refusals.ts';
@@ -41,6 +43,8 @@ export class ManagedServer {
       logger,
       resumes: () => lifecycle.spec.sessions.resume,
       onChange: () => this.follower.update(),
+      limits: () => sessionLimitsOf(lifecycle.spec),
+      onIdle: (binding) => this.endBackendSession(binding),
     });
     // Replicas follow sessions where the runtime can scale, while awake, decided by the leader.
     this.follower = new SessionFollower({
@@ -100,8 +104,9 @@ export class ManagedServer {
     backend: BackendBinding,
     initialize: Record<string, unknown>,
     backendEra?: 'modern',
+    client?: string,
   ): Promise<string> {
-    return this.sessions.opened(backend, initialize, backendEra);
+    return this.sessions.opened(backend, initialize, backendEra, client);
   }
 
   sessionClosed(sessionId: string): Promise<void> {
@@ -161,6 +166,14 @@ export class ManagedServer {
       maxReplicas: spec.scaling.maxReplicas,
       endpoint: `/servers/${this.slug}/mcp`,
     };
+  }
+
+  /** A session idled out: its backend ends it too, which frees its process (best effort). */
+  private endBackendSession(binding: BackendBinding): void {
+    const awake = this.lifecycle.state.awake ? this.lifecycle.awake : undefined;
+    const backend = awake?.backends().find((b) => b.id === binding.replicaId);
+    if (!awake || !backend || binding.sessionId === '') return;
+    void deleteSession(backend.url, awake.replica.headers, binding.sessionId);
   }
 
   /** Live child processes behind the current replica (tests, diagnostics). */

@@ -3,10 +3,14 @@
 // hold queue until the wake it starts or joins, or, for the GET stream of a sleeping server's
 // session, a parked wait until the session is bound again. A session is looked up first: one
 // unknown here, or one that cannot be replayed while nothing runs it, is 404, and its client
-// re-initializes. Ending a session (DELETE) never wakes a server either.
+// re-initializes. Ending a session (DELETE) never wakes a server either. An initialize is
+// admitted against the session limits first (sessions/session-limits.ts): a client holding
+// its share is refused (429), a server holding its capacity too (503), before anything wakes.
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ServerSessions } from '../sessions/server-sessions.ts';
 import type { SessionRecord } from '../sessions/session-record.ts';
+import { UNKNOWN_CLIENT } from '../sessions/session-activity.ts';
+import { isActivity, sessionLimitsOf } from '../sessions/session-limits.ts';
 import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
 import type { Refusals } from './refusals.ts';
 import { RequestRouting } from './request-routing.ts';
@@ -18,6 +22,8 @@ export interface RequestAdmissionOptions {
   refusals: Refusals;
   runtime: Runtime;
 }
+
+const noop = (): void => {};
 
 export class RequestAdmission {
   private readonly options: RequestAdmissionOptions;
@@ -35,6 +41,47 @@ export class RequestAdmission {
   }
 
   async acquire(options: AcquireOptions): Promise<Lease> {
+    const { sessions } = this.options;
+    const id = options.sessionId;
+    // An initialize holds its place in the limits from now until its lease ends (by then the
+    // session it opened counts instead); refused, it wakes nothing.
+    const initialize = id === undefined && options.methods?.includes('initialize') === true;
+    const reserved = initialize ? await this.admitSession(options) : noop;
+    let lease: Lease;
+    try {
+      lease = await this.lease(options);
+    } catch (err) {
+      reserved();
+      throw err;
+    }
+    // A request in a session keeps it from idling out while it runs; a stream or a ping
+    // does not make it active.
+    const activity = options.kind === 'request' && isActivity(options.methods ?? []);
+    const ended = id === undefined ? reserved : sessions.requestBegan(id, activity);
+    const release = lease.release;
+    return {
+      ...lease,
+      release: () => {
+        ended();
+        release();
+      },
+    };
+  }
+
+  /** Counts an initialize against the limits, or refuses it; returns the end of its place. */
+  private async admitSession(options: AcquireOptions): Promise<() => void> {
+    const { lifecycle, sessions, refusals } = this.options;
+    const limits = sessionLimitsOf(lifecycle.spec);
+    const client = options.client ?? UNKNOWN_CLIENT;
+    if (sessions.heldBy(client) >= limits.perClient)
+      throw refusals.clientLimit(limits.perClient, sessions.retryAfterSeconds(client));
+    const held = (await sessions.globalCount()) + sessions.reservations;
+    if (held >= limits.capacity)
+      throw refusals.atCapacity(limits.capacity, sessions.retryAfterSeconds());
+    return sessions.reserve(client);
+  }
+
+  private async lease(options: AcquireOptions): Promise<Lease> {
     const { lifecycle, sessions, refusals } = this.options;
     const { state } = lifecycle;
     const id = options.sessionId;

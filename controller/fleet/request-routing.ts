@@ -55,7 +55,7 @@ export class RequestRouting {
     }
     const bound = record.backend && backends.find((b) => b.id === record.backend!.replicaId);
     if (bound) {
-      sessions.adopt(id, bound.id);
+      sessions.adopt(id, bound.id, record.client);
       return awake.lease(bound, options.kind, sessionUpstream(record.backend!.sessionId, record));
     }
     if (!sessions.resumes) {

@@ -27,8 +27,9 @@ export function sendJsonRpcError(
 }
 
 /**
- * FleetError → HTTP: 404 unknown server (or session), 503 overloaded (with Retry-After) / failed /
- * unavailable, 504 wake timeout. The message (e.g. why a server failed) reaches the client.
+ * FleetError → HTTP: 404 unknown server (or session), 429 a client's session limit, 503
+ * overloaded (with Retry-After) / failed / unavailable, 504 wake timeout. The message (e.g. why a
+ * server failed, or the limit a refusal names) reaches the client.
  */
 export function sendFleetError(res: ServerResponse, err: FleetError, id: JsonRpcId): void {
   const headers: OutgoingHttpHeaders = {};
@@ -38,5 +39,8 @@ export function sendFleetError(res: ServerResponse, err: FleetError, id: JsonRpc
   // A session the fleet knows is gone (e.g. its server slept) gets the code MCP clients
   // recognise as "re-initialize".
   const code = err.code === 'unknown-session' ? SESSION_NOT_FOUND : SERVER_ERROR;
-  sendJsonRpcError(res, err.status, id, code, err.message, headers, { reason: err.code });
+  sendJsonRpcError(res, err.status, id, code, err.message, headers, {
+    reason: err.code,
+    ...err.data,
+  });
 }

@@ -21,6 +21,7 @@ import { classifyRequest, type RequestEra } from '../eras/classify-request.ts';
 import type { EraTranslation, LocalAnswer, Plan } from '../eras/era-translation.ts';
 import { bodyRewriter } from '../eras/message-rewrite.ts';
 import { ParkedStream } from './parked-stream.ts';
+import { BRIDGE_CLIENT_HEADER, clientKeyOf, clientPseudonym } from '../sessions/client-key.ts';
 import { answeredUnknownSession, readSmallReply, sendSmallReply } from './unknown-session-reply.ts';
 import { RequestMetrics } from './request-metrics.ts';
 import { BodyAbortedError, BodyTooLargeError, readBody } from './read-body.ts';
@@ -134,6 +135,8 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     }
     const rpcId: JsonRpcId = peek?.id ?? null;
     const sessionId = headerValue(req.headers['mcp-session-id']);
+    // Who sent it, for the per-client limits (replaced by the principal once auth exists).
+    const client = clientKeyOf(req);
     // Which era the request speaks; headers that contradict the body never reach a server.
     const era: RequestEra = peek ? classifyRequest(req.headers, peek) : { era: 'legacy' };
     if (era.era === 'rejected') {
@@ -172,6 +175,8 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
           kind: method === 'GET' ? 'stream' : 'request',
           sessionId,
           signal: waiting.signal,
+          client,
+          ...(peek ? { methods: peek.methods } : {}),
           ...(method === 'GET' && sessionId !== undefined ? { onPark } : {}),
         });
       } catch (err) {
@@ -241,6 +246,8 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
         requestId,
         req.socket.remoteAddress,
       );
+      // The bridge gives sessionless requests of different clients different processes.
+      headers[BRIDGE_CLIENT_HEADER] = clientPseudonym(client);
       const backendSession = lease.upstream.sessionId;
       if (backendSession === '') delete headers['mcp-session-id'];
       else if (backendSession !== undefined) headers['mcp-session-id'] = backendSession;
@@ -356,6 +363,8 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
             slug,
             { replicaId: lease.upstream.replicaId, sessionId: minted },
             (initialize ?? {}) as Record<string, unknown>,
+            undefined,
+            client,
           );
         }
       }
@@ -387,6 +396,7 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
           { replicaId: lease.upstream.replicaId, sessionId: '' },
           answer.opensSession,
           'modern',
+          client,
         );
       if (sessionId !== undefined) {
         if (answer.closesSession) await fleet.sessionClosed(slug, sessionId);

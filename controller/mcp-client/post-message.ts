@@ -36,6 +36,22 @@ export function postMessage(
   });
 }
 
+/** Ends a backend session (DELETE); best effort: a backend that forgot it answers 404. */
+export async function deleteSession(
+  url: string,
+  headers: Record<string, string>,
+  sessionId: string,
+  timeoutMs = 2000,
+): Promise<void> {
+  await fetch(url, {
+    method: 'DELETE',
+    headers: { ...headers, 'mcp-session-id': sessionId },
+    signal: AbortSignal.timeout(timeoutMs),
+  })
+    .then((res) => res.body?.cancel())
+    .catch(() => {});
+}
+
 /** The JSON-RPC response with `id` in a JSON or SSE body. */
 export function findReply(
   text: string,

@@ -12,6 +12,7 @@ import { outputLog } from '../bridge/output-log.ts';
 import type { Logger } from '../observability/log.ts';
 import { waitUntilBridgeReady } from '../health/wait-ready.ts';
 import { childEnvironment } from './child-environment.ts';
+import { bridgeChildCap } from '../sessions/session-limits.ts';
 import { resolveLaunch, PROJECT_ROOT, type ResolvedLaunch } from './launch-plan.ts';
 import type { LaunchCheck, Replica, ReplicaExit, ReplicaHooks, Runtime } from './runtime.ts';
 
@@ -26,7 +27,7 @@ export interface LocalRuntimeOptions {
   passEnvironment?: readonly string[];
   /** Where node_modules lives; default the project root. */
   projectRoot?: string;
-  /** Per-server cap on stdio children; default 64. */
+  /** Per-server cap on stdio children; default the server's session capacity + 2. */
   maxChildrenPerServer?: number;
   /** Spawn one stdio child ahead of the next session (hides spawn time); default 1. */
   warmSpares?: number;
@@ -68,7 +69,7 @@ export class LocalRuntime implements Runtime {
     if (!resolved.ok) throw new Error(resolved.reason);
     const logger = this.options.logger.child({ server: spec.slug, replica: id });
     return spec.transport.type === 'stdio'
-      ? this.startBridge(id, resolved.launch, logger, hooks, spec.warmSpare)
+      ? this.startBridge(id, resolved.launch, logger, hooks, spec)
       : this.startHttp(spec, id, resolved.launch, logger, hooks);
   }
 
@@ -105,7 +106,7 @@ export class LocalRuntime implements Runtime {
     launch: ResolvedLaunch,
     logger: Logger,
     hooks: ReplicaHooks,
-    warmSpare: boolean,
+    spec: WorkloadSpec,
   ): Promise<Replica> {
     const bridge = await startStdioBridge({
       command: {
@@ -115,8 +116,9 @@ export class LocalRuntime implements Runtime {
         cwd: this.projectRoot,
       },
       logger,
-      maxChildren: this.options.maxChildrenPerServer ?? 64,
-      warmSpares: warmSpare ? (this.options.warmSpares ?? 1) : 0,
+      // Sessions the server takes (_meta scaling) plus the controller's own processes.
+      maxChildren: this.options.maxChildrenPerServer ?? bridgeChildCap(spec),
+      warmSpares: spec.warmSpare ? (this.options.warmSpares ?? 1) : 0,
       killGraceMs: this.options.killGraceMs,
       maxMessageBytes: this.options.maxMessageBytes,
       onChildExit: (exit) => {

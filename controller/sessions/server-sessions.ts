@@ -1,7 +1,10 @@
 // One server's client-facing sessions, as the fleet sees them: which are bound to a backend
 // of the running replica now (counted for replicas-follow-sessions, used to route), and how a
 // session whose backend went away is bound again — replayed on a backend of the new replica,
-// once however many requests ask at the same moment.
+// once however many requests ask at the same moment. Which client holds each live session and
+// when it was last used (session-activity.ts) is what the per-client limit counts and the
+// idle timeout ends: an idle session is forgotten and its backend session ended (its process
+// freed); the client's next request gets 404 and it initializes again.
 import { formatDuration } from '../../registry/catalog/duration.ts';
 import type { EventLog } from '../fleet/event-log.ts';
 import type { Logger } from '../observability/log.ts';
@@ -14,6 +17,8 @@ import {
   type SessionRecord,
 } from './session-record.ts';
 import { replaySession, type ReplayTarget } from './session-replay.ts';
+import { SessionActivity } from './session-activity.ts';
+import type { SessionLimits } from './session-limits.ts';
 
 export interface ServerSessionsOptions {
   slug: string;
@@ -24,7 +29,15 @@ export interface ServerSessionsOptions {
   resumes: () => boolean;
   /** The number of live sessions changed. */
   onChange: () => void;
+  /** The server's session limits now (the spec may change). */
+  limits: () => SessionLimits;
+  /** A session was ended for idleness: end its backend session too (frees its process). */
+  onIdle: (binding: BackendBinding) => void;
 }
+
+/** The idle sweep runs this often at most, and at least every quarter of the timeout. */
+const SWEEP_MAX_MS = 30_000;
+const SWEEP_MIN_MS = 100;
 
 export class ServerSessions {
   private readonly options: ServerSessionsOptions;
@@ -32,6 +45,8 @@ export class ServerSessions {
   private readonly live = new Map<string, string>();
   private readonly rebinding = new Map<string, Promise<BackendBinding>>();
   private readonly marks: LiveSessionMarks;
+  private readonly activity = new SessionActivity();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: ServerSessionsOptions) {
     this.options = options;
@@ -65,6 +80,7 @@ export class ServerSessions {
     backend: BackendBinding,
     initialize: Record<string, unknown>,
     backendEra?: 'modern',
+    client?: string,
   ): Promise<string> {
     const id = await this.options.book.open(this.options.slug, {
       v: 1,
@@ -72,27 +88,55 @@ export class ServerSessions {
       initialize,
       subscriptions: [],
       ...(backendEra ? { backendEra } : {}),
+      ...(client !== undefined ? { client } : {}),
     });
-    this.setLive(id, backend.replicaId);
+    this.setLive(id, backend.replicaId, client);
     return id;
   }
 
   /** A session bound (by another controller replica) to a backend that runs here too. */
-  adopt(id: string, backendId: string): void {
-    if (this.live.get(id) !== backendId) this.setLive(id, backendId);
+  adopt(id: string, backendId: string, client: string | undefined): void {
+    if (this.live.get(id) !== backendId) this.setLive(id, backendId, client);
   }
 
   /** DELETE, or a session that cannot be resumed lost its backend: it is over. */
   async closed(id: string): Promise<void> {
     this.marks.unmarked([id]);
+    this.activity.drop(id);
     if (this.live.delete(id)) this.options.onChange();
     await this.options.book.forget(this.options.slug, id);
+  }
+
+  /** Live sessions `client` holds through this controller, initializes in flight included. */
+  heldBy(client: string): number {
+    return this.activity.countOf(client);
+  }
+
+  /** Initializes admitted and not answered yet (they will be sessions). */
+  get reservations(): number {
+    return this.activity.reservations;
+  }
+
+  /** An initialize of `client` was admitted: it counts until the returned function is called. */
+  reserve(client: string): () => void {
+    return this.activity.reserve(client);
+  }
+
+  /** A request in session `id` began; returns its end. Pings are not activity. */
+  requestBegan(id: string, activity: boolean): () => void {
+    return this.activity.begin(id, activity);
+  }
+
+  /** When retrying an initialize refused for a limit could succeed (seconds). */
+  retryAfterSeconds(client?: string): number {
+    return this.activity.secondsUntilOneFrees(this.options.limits().idleTimeoutMs, client);
   }
 
   /** The backend answered 404 for `binding`: it no longer has that session. */
   async lost(id: string, binding: BackendBinding): Promise<void> {
     if (this.live.get(id) === binding.replicaId && this.live.delete(id)) {
       this.marks.unmarked([id]);
+      this.activity.drop(id);
       this.options.onChange();
     }
     const record = await this.find(id, true);
@@ -108,6 +152,7 @@ export class ServerSessions {
   async replicaGone(): Promise<void> {
     const ids = [...this.live.keys()];
     this.live.clear();
+    this.activity.clear();
     this.marks.unmarked(ids);
     await Promise.all(
       ids.map(async (id) => {
@@ -123,6 +168,9 @@ export class ServerSessions {
     this.marks.unmarked([...this.live.keys()]);
     this.marks.stop();
     this.live.clear();
+    this.activity.clear();
+    clearTimeout(this.sweeper);
+    this.sweeper = undefined;
   }
 
   /** The client's calls were answered: keep what a replay must restore. */
@@ -159,7 +207,7 @@ export class ServerSessions {
         backend: binding,
         ...(protocolVersion ? { protocolVersion } : {}),
       });
-      this.setLive(id, binding.replicaId);
+      this.setLive(id, binding.replicaId, record.client);
       const durationMs = Math.round(performance.now() - started);
       this.options.events.event({
         server: this.options.slug,
@@ -174,10 +222,52 @@ export class ServerSessions {
     return replay;
   }
 
-  private setLive(id: string, backendId: string): void {
+  private setLive(id: string, backendId: string, client: string | undefined): void {
     this.live.set(id, backendId);
+    this.activity.hold(id, client);
     this.marks.marked([id]);
     this.options.onChange();
+    this.armSweep();
+  }
+
+  private armSweep(): void {
+    if (this.sweeper || this.live.size === 0) return;
+    const every = Math.min(SWEEP_MAX_MS, this.options.limits().idleTimeoutMs / 4);
+    this.sweeper = setTimeout(
+      () => {
+        this.sweeper = undefined;
+        void this.endIdle().finally(() => this.armSweep());
+      },
+      Math.max(SWEEP_MIN_MS, every),
+    );
+    this.sweeper.unref();
+  }
+
+  /** Ends the sessions unused for the idle timeout: forgotten here, ended at their backend. */
+  private async endIdle(): Promise<void> {
+    const { idleTimeoutMs } = this.options.limits();
+    const idle = this.activity.idle(idleTimeoutMs);
+    await Promise.all(
+      idle.map(async (id) => {
+        const record = await this.find(id);
+        // Bound elsewhere since (a replay on another controller replica): not ours to end.
+        if (record?.backend && record.backend.replicaId !== this.live.get(id)) {
+          this.activity.drop(id);
+          return;
+        }
+        this.options.logger.info(
+          { session: id.slice(0, 8), idleMs: idleTimeoutMs },
+          'ending an idle session',
+        );
+        this.options.events.event({
+          server: this.options.slug,
+          type: 'session-expired',
+          message: `a session unused for ${formatDuration(idleTimeoutMs)} was ended`,
+        });
+        await this.closed(id);
+        if (record?.backend) this.options.onIdle(record.backend);
+      }),
+    );
   }
 }
 

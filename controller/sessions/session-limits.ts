@@ -36,3 +36,13 @@ export function sessionLimitsOf(spec: Pick<ServerSpec, 'scaling' | 'sessions'>):
 export function isActivity(methods: readonly string[]): boolean {
   return methods.length === 0 || methods.some((method) => method !== 'ping');
 }
+
+/**
+ * Processes a server's stdio bridge may run: a process per session of its capacity, plus
+ * what the controller itself keeps there (the health check's session and the warm spare).
+ */
+export const BRIDGE_OWN_CHILDREN = 2;
+
+export function bridgeChildCap(spec: Pick<ServerSpec, 'scaling' | 'sessions'>): number {
+  return sessionLimitsOf(spec).capacity + BRIDGE_OWN_CHILDREN;
+}

@@ -29,6 +29,8 @@ export interface SessionRecord {
    * 2025 client's session for it (eras/); there is no backend session to replay then.
    */
   backendEra?: 'modern';
+  /** Who opened it (sessions/client-key.ts): the per-client limit counts it for them. */
+  client?: string;
 }
 
 /** 192 random bits, URL-safe: unguessable, and visible ASCII as the spec requires. */
