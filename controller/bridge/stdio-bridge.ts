@@ -4,9 +4,9 @@
 // without a session spawns a child (or takes the warm spare) and mints MCP-Session-Id;
 // later requests route by that id. Sessionless requests (revision 2026-07-28: no session,
 // no initialize) share one child the bridge initialized itself, except a lone sessionless
-// `ping`, which the warm spare answers (MCP allows ping before initialize): that is how the
-// fleet's wake check makes a real MCP round trip through the bridge without spending a
-// process. Bounded: a cap on children
+// `ping`, which the warm spare answers (MCP allows ping before initialize). GET /readyz is the
+// fleet's wake check: a child of its own must answer initialize (initialize-check.ts), since
+// answering ping proves nothing about that. Bounded: a cap on children
 // (503 + Retry-After), spawn errors answered as JSON-RPC errors, a child that dies fails
 // its waiting requests at once, and every child is killed on DELETE, idle expiry, close
 // and process exit.
@@ -27,6 +27,7 @@ import {
   type JsonRpcId,
   type JsonRpcMessage,
 } from './jsonrpc.ts';
+import { checkInitializes } from './initialize-check.ts';
 import { PostExchange } from './post-exchange.ts';
 import { StdioChild, describeExit, type ChildCommand, type ChildExit } from './stdio-child.ts';
 
@@ -70,7 +71,7 @@ export interface StdioBridgeOptions {
   onChildCount?: (count: number) => void;
 }
 
-export type ChildRole = 'session' | 'shared' | 'spare';
+export type ChildRole = 'session' | 'shared' | 'spare' | 'probe';
 
 export interface StdioBridge {
   /** http://host:port/path */
@@ -189,6 +190,7 @@ class Bridge implements StdioBridge {
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       return;
     }
+    if (path === '/readyz' && req.method === 'GET') return this.handleReadyz(url, res);
     if (path !== this.path) {
       sendError(res, 404, null, INVALID_REQUEST, `no MCP endpoint at ${path}; use ${this.path}`);
       return;
@@ -356,6 +358,37 @@ class Bridge implements StdioBridge {
     }
     await this.closeSession(session, 'session deleted by the client');
     res.writeHead(200).end();
+  }
+
+  // ---- readiness: a child of its own answers initialize ----
+
+  /**
+   * GET /readyz[?timeout=<ms>]: 200 once a fresh child answered initialize and ping (then it is
+   * stopped), else 503 with the reason (it died: its exit and stderr; it did not answer
+   * initialize in time). The fleet's wake check of a stdio server.
+   */
+  private async handleReadyz(url: string, res: ServerResponse): Promise<void> {
+    const asked = Number(new URL(url, 'http://bridge').searchParams.get('timeout'));
+    const timeoutMs = Number.isFinite(asked) && asked > 0 ? Math.min(asked, 600_000) : 10_000;
+    const reply = (status: number, body: object): void => {
+      if (!res.destroyed)
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    if (this.closing) return reply(503, { ok: false, error: 'MCP bridge is shutting down' });
+    if (this.children.size >= this.maxChildren)
+      return reply(503, {
+        ok: false,
+        error: `MCP bridge at capacity (${this.maxChildren} processes)`,
+      });
+    const closed = new AbortController();
+    res.once('close', () => closed.abort());
+    const check = await checkInitializes(this.spawn('probe'), {
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      timeoutMs,
+      signal: closed.signal,
+      killGraceMs: this.options.killGraceMs,
+    });
+    reply(check.ok ? 200 : 503, check);
   }
 
   // ---- the sessionless ping ----

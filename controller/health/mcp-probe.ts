@@ -141,39 +141,6 @@ export class McpProbe {
   }
 }
 
-/** A ping that got an HTTP answer that was not a pong; 502/503 mean "busy, try again". */
-export class PingError extends Error {
-  override name = 'PingError';
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-  get retryable(): boolean {
-    return this.status === 502 || this.status === 503;
-  }
-}
-
-/**
- * One sessionless `ping` POSTed to `url`, resolved when a JSON-RPC answer comes back. Only
- * for endpoints that answer a ping outside a session — the stdio bridge does, from its
- * warm child, which makes this the wake check of stdio servers: an HTTP request through
- * the bridge, over the child's stdin/stdout and back, without spending a process.
- */
-export async function pingWithoutSession(url: string, signal: AbortSignal): Promise<void> {
-  const id = 1;
-  const res = await postMessage(url, { jsonrpc: '2.0', id, method: 'ping' }, { signal });
-  const text = await res.text();
-  const reply = findReply(text, res.headers.get('content-type') ?? '', id);
-  if (reply === undefined || (res.status !== 200 && reply.error)) {
-    const message = reply?.error?.message ?? text.slice(0, 200);
-    throw new PingError(
-      res.status,
-      `ping through the bridge failed: HTTP ${res.status}${message ? `: ${message}` : ''}`,
-    );
-  }
-}
-
 function errorText(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const base = err instanceof Error ? err.message : String(err);

@@ -1,7 +1,7 @@
 // Readiness on wake: probe until a real MCP round trip succeeds. Connection refused means
 // the process is still starting, so retry quickly; an answer that is an error (e.g. the
 // bridge reporting that the process died) is final. Bounded by `signal` (the wake deadline).
-import { isConnectionError, McpProbe, PingError, pingWithoutSession } from './mcp-probe.ts';
+import { isConnectionError, McpProbe } from './mcp-probe.ts';
 
 const RETRY_MS = 10;
 
@@ -11,68 +11,52 @@ export async function waitUntilReady(
   signal: AbortSignal,
 ): Promise<void> {
   for (;;) {
-    if (signal.aborted)
-      throw signal.reason instanceof Error ? signal.reason : new Error('wake aborted');
+    if (signal.aborted) throw abortReason(signal);
     const result = await probe.check(timeoutMs, signal);
     if (result.ok) return;
-    if (signal.aborted)
-      throw signal.reason instanceof Error ? signal.reason : new Error('wake aborted');
+    if (signal.aborted) throw abortReason(signal);
     if (!result.unreachable) throw new Error(result.error ?? 'probe failed');
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
 }
 
 /**
- * The same wait for a stdio server behind a bridge that is itself still starting (a pod's
- * bridge process): sessionless pings until one is answered. Refused connections are retried,
- * and so is a bridge that is busy (its warm child was just handed to a session another
- * controller replica opened: 502, "retry").
- */
-export async function waitUntilPingAnswered(url: string, signal: AbortSignal): Promise<void> {
-  for (;;) {
-    try {
-      return await pingWithoutSession(url, signal);
-    } catch (err) {
-      if (signal.aborted)
-        throw signal.reason instanceof Error ? signal.reason : new Error('wake aborted');
-      if (!isConnectionError(err) && !(err instanceof PingError && err.retryable)) throw err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-  }
-}
-
-/** How long a sessionless ping may go unanswered before the wake check falls back. */
-export const PING_FALLBACK_MS = 3_000;
-
-/**
- * The wake check of a stdio server behind the bridge: a sessionless ping (answered by the
- * bridge's warm child, no process spent). Some servers do not take requests before
- * `initialize` — mcp-server-fetch on the Python SDK exits on one — so a ping that fails or goes
- * unanswered for PING_FALLBACK_MS falls back to initialize + ping through the bridge: slower
- * (it spends a child), but every server answers that. The bridge replaces a child that died,
- * so the fallback tries a few sessions. `retry` also waits for a bridge still starting (a pod).
+ * The wake check of a stdio server behind the bridge: its GET /readyz, where a child of the
+ * bridge's own must answer initialize (then ping) within `timeoutMs`. A ping answered before
+ * initialize would prove nothing: a server may never answer initialize, and every client
+ * would wait on it. The warm spare is not spent: it boots alongside the checked child and
+ * is there for the first client. `retry`: a bridge still starting (a pod's) refuses
+ * connections for a while, so those are retried; an answer is final (the child died, with
+ * its exit and stderr, or did not answer initialize in time).
  */
 export async function waitUntilBridgeReady(
   url: string,
   signal: AbortSignal,
   options: { retry: boolean; timeoutMs: number },
 ): Promise<void> {
-  const ping = AbortSignal.any([signal, AbortSignal.timeout(PING_FALLBACK_MS)]);
-  try {
-    return await (options.retry ? waitUntilPingAnswered(url, ping) : pingWithoutSession(url, ping));
-  } catch (err) {
-    if (signal.aborted) throw err;
-  }
-  for (let attempt = 1; ; attempt++) {
+  const readyz = new URL(url);
+  readyz.pathname = '/readyz';
+  readyz.search = `timeout=${options.timeoutMs}`;
+  for (;;) {
+    let res: Response;
     try {
-      return await probeUntilReady(url, options.timeoutMs, signal);
+      res = await fetch(readyz, { signal });
     } catch (err) {
-      if (signal.aborted || attempt >= FALLBACK_ATTEMPTS) throw err;
+      if (signal.aborted) throw abortReason(signal);
+      if (!options.retry || !isConnectionError(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      continue;
     }
+    const body = (await res.json().catch(() => undefined)) as
+      { ok?: boolean; error?: string } | undefined;
+    if (res.ok && body?.ok === true) return;
+    throw new Error(body?.error ?? `the bridge's readiness check answered HTTP ${res.status}`);
   }
 }
 
-const FALLBACK_ATTEMPTS = 3;
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('wake aborted');
+}
 
 /** initialize + ping on a probe of its own until `url` answers, then end the probe's session. */
 export async function probeUntilReady(

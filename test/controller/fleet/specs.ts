@@ -4,6 +4,7 @@ import type { Health, RemoteSpec, Scaling, WorkloadSpec } from '../../../registr
 import {
   FIXTURE_HTTP_SERVER,
   FIXTURE_SERVER,
+  HOSTILE_SERVER,
   MODERN_SERVER,
   SESSION_STATE_SERVER,
 } from '../support/processes.ts';
@@ -153,5 +154,15 @@ export function remoteAt(slug: string, url: string, o: Overrides = {}): RemoteSp
     kind: 'remote',
     upstream: { type: 'streamable-http', url, headers: {}, secretHeaders: [] },
     egress: [],
+  };
+}
+
+/** The hostile server (test/fixtures/hostile-server.ts) over stdio with `habits` (HOSTILE). */
+export function hostileStdio(slug: string, habits: string, o: Overrides = {}): WorkloadSpec {
+  return {
+    ...base(slug, { ...o, env: { HOSTILE: habits, ...o.env } }),
+    transport: { type: 'stdio' },
+    args: [],
+    local: { runnable: true, command: process.execPath, args: [HOSTILE_SERVER], requires: [] },
   };
 }
