@@ -1,36 +1,80 @@
 // Child processes that cannot outlive us. Each child is spawned as the leader of its own
-// process group (detached), so killing `-pid` also takes down anything it started (npx →
-// node, uvx → python). Every live group is remembered; on process exit or a terminating
-// signal they are all killed synchronously, so a crashed or interrupted controller leaves
-// no orphans behind.
+// process group (detached), so killing `-pid` takes down what it started in that group
+// (npx → node, uvx → python); and each child's whole process tree is tracked beyond the
+// group (tracked-tree.ts: its setsid'd descendants, and orphans carrying its tag), so a stop
+// leaves no process of it alive. Every live child is remembered:
+//   - on process exit or a terminating signal they are all killed synchronously;
+//   - if this process is killed in a way no handler sees (SIGKILL), the watchdog kills them
+//     (watchdog.ts);
+//   - a child whose leader exits by itself (a crash) has whatever it left behind stopped too.
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { PROCESS_TAG_VARIABLE, readProcess, readProcessTable } from './process-tree.ts';
+import { TrackedTree } from './tracked-tree.ts';
+import { Watchdog } from './watchdog.ts';
 
-const liveGroups = new Set<ChildProcess>();
+/**
+ * How often the trees of running children are collected: a setsid'd grandchild is found
+ * by parentage only while its parent lives, so it is looked for before the parent can die.
+ */
+const COLLECT_INTERVAL_MS = 1000;
+/** How often a stopping tree is looked at. */
+const STOP_POLL_MS = 50;
+const DEFAULT_GRACE_MS = 1500;
+
+interface Group {
+  child: ChildProcess;
+  tree: TrackedTree;
+  /** Set once the tree is being stopped: SIGTERM, then SIGKILL after the grace. */
+  stopping?: Promise<void>;
+}
+
+const live = new Map<ChildProcess, Group>();
+const watchdog = new Watchdog();
+let collector: NodeJS.Timeout | undefined;
 let guardInstalled = false;
 
-function killGroupNow(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+function signalGroupId(pgid: number | undefined, signal: NodeJS.Signals): void {
+  if (pgid === undefined) return;
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-pgid, signal);
   } catch {
-    // The group may already be gone (ESRCH); fall back to the leader itself.
-    try {
-      child.kill(signal);
-    } catch {
-      /* already exited */
-    }
+    /* the group is empty (ESRCH) */
   }
 }
 
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Remembers the group's members running now, and tells the watchdog of new ones. */
+function collect(group: Group, table = readProcessTable()): number {
+  const fresh = group.tree.collect(table);
+  for (const entry of fresh) watchdog.track(group.tree.tag, entry);
+  return fresh.length;
+}
+
+function collectAll(): void {
+  const table = readProcessTable();
+  for (const group of live.values()) if (!group.stopping) collect(group, table);
+}
+
 function killAllNow(): void {
-  for (const child of liveGroups) killGroupNow(child, 'SIGKILL');
-  liveGroups.clear();
+  for (const { child, tree } of live.values()) {
+    signalGroupId(child.pid, 'SIGKILL');
+    tree.killAll();
+  }
+  live.clear();
+  watchdog.close();
 }
 
 function onTerminatingSignal(signal: NodeJS.Signals): void {
+  // Someone else handles the signal (mcpfleet serve's graceful shutdown lets the calls in
+  // flight finish, then stops the children itself and exits; the exit handler kills whatever
+  // is left): leave them to it. Otherwise behave as Node would without us: kill, die by it.
+  if (process.listenerCount(signal) > 0) return;
   killAllNow();
-  // If nobody else handles this signal, behave as Node would without us: die by it.
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  process.kill(process.pid, signal);
 }
 
 function installGuard(): void {
@@ -42,55 +86,102 @@ function installGuard(): void {
   }
 }
 
-/** Spawns `command` in a new process group that is killed if this process exits. */
+function track(child: ChildProcess, tag: string): void {
+  const group: Group = { child, tree: new TrackedTree(tag) };
+  live.set(child, group);
+  // The leader's start time, read at once: its PID is signalled only while it is that process.
+  const leader = readProcess(child.pid!);
+  if (leader) {
+    group.tree.remember(leader);
+    watchdog.track(tag, leader);
+  }
+  if (!collector) {
+    collector = setInterval(collectAll, COLLECT_INTERVAL_MS);
+    collector.unref();
+  }
+  child.once('exit', () => {
+    // A leader that exits by itself may leave processes behind: they go too.
+    group.stopping ??= stopTree(group, DEFAULT_GRACE_MS);
+    void group.stopping.then(() => {
+      live.delete(child);
+      watchdog.forget(tag);
+      if (live.size === 0 && collector) {
+        clearInterval(collector);
+        collector = undefined;
+      }
+    });
+  });
+}
+
+/** SIGTERM to every member, SIGKILL to what is left after `graceMs`. */
+async function stopTree(group: Group, graceMs: number): Promise<void> {
+  const { child, tree } = group;
+  // Before any signal: once the leader exits, its setsid'd children are no longer its.
+  collect(group);
+  signalGroupId(child.pid, 'SIGTERM');
+  tree.signal('SIGTERM');
+  const leaderExit = exited(child)
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    // A last full look once everything known is gone: something tagged may not be known yet.
+    if (exited(child) && !tree.knownAlive() && collect(group) === 0) break;
+    if (Date.now() >= deadline) {
+      signalGroupId(child.pid, 'SIGKILL');
+      tree.killAll();
+      break;
+    }
+    const pause = new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    // Woken early by the leader's exit: most trees are the leader alone.
+    await (exited(child) ? pause : Promise.race([leaderExit, pause]));
+  }
+  await leaderExit;
+}
+
+/** Spawns `command` in a new process group whose processes cannot outlive this one. */
 export function spawnInGroup(
   command: string,
   args: string[],
   options: Omit<SpawnOptions, 'detached'>,
 ): ChildProcess {
   installGuard();
-  const child = spawn(command, args, { ...options, detached: true });
-  if (child.pid !== undefined) {
-    liveGroups.add(child);
-    child.once('exit', () => liveGroups.delete(child));
-  }
+  const tag = `${process.pid}-${randomBytes(8).toString('hex')}`;
+  const env = { ...(options.env ?? process.env), [PROCESS_TAG_VARIABLE]: tag };
+  const child = spawn(command, args, { ...options, env, detached: true });
+  if (child.pid !== undefined) track(child, tag);
   return child;
 }
 
-/** Sends `signal` to the child's whole process group. */
+/** Sends `signal` to the child's whole process group and tree. */
 export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  killGroupNow(child, signal);
+  const group = live.get(child);
+  if (!group && exited(child)) return;
+  signalGroupId(child.pid, signal);
+  group?.tree.signal(signal);
 }
 
 /**
- * Terminates the group: SIGTERM, then SIGKILL after `graceMs`. Resolves once the leader
- * has exited (immediately if it never started or is already gone).
+ * Terminates the child's whole tree: SIGTERM, then SIGKILL after `graceMs`. Resolves once
+ * the leader has exited and no process of the tree is left (immediately if it never started
+ * or is already gone).
  */
-export function terminateGroup(child: ChildProcess, graceMs = 1500): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => killGroupNow(child, 'SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      // Whatever the leader left in its group goes with it.
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* group empty */
-        }
-      }
-      resolve();
-    });
-    killGroupNow(child, 'SIGTERM');
-  });
+export function terminateGroup(child: ChildProcess, graceMs = DEFAULT_GRACE_MS): Promise<void> {
+  const group = live.get(child);
+  if (!group) return Promise.resolve();
+  group.stopping ??= stopTree(group, graceMs);
+  return group.stopping;
 }
 
 /** PIDs of every live child group leader (for tests and diagnostics). */
 export function liveChildPids(): number[] {
-  return [...liveGroups]
+  return [...live.keys()]
+    .filter((child) => !exited(child))
     .map((child) => child.pid)
     .filter((pid): pid is number => pid !== undefined);
+}
+
+/** The watchdog process's PID, once one runs (tests). */
+export function watchdogPid(): number | undefined {
+  return watchdog.pid;
 }

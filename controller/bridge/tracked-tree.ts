@@ -1,0 +1,97 @@
+// The processes of one server: its leader, everything below it, and everything carrying its
+// tag (process-tree.ts says why both). Shared by the controller, which stops a server's tree,
+// and by the watchdog process, which kills every tree it was told of once the controller dies.
+import {
+  descendantsOf,
+  readProcess,
+  readProcessTable,
+  signalEach,
+  taggedProcesses,
+  type ProcessEntry,
+  type ProcessTable,
+} from './process-tree.ts';
+
+/** Kill rounds before giving up on a tree that keeps forking faster than it is killed. */
+const KILL_ROUNDS = 5;
+
+export class TrackedTree {
+  readonly tag: string;
+  /** Every member seen so far, by PID (with its start time: the PID may be reused later). */
+  readonly #known = new Map<number, ProcessEntry>();
+
+  constructor(tag: string) {
+    this.tag = tag;
+  }
+
+  remember(entry: ProcessEntry): void {
+    this.#known.set(entry.pid, entry);
+  }
+
+  /** The members running now: those seen before, their descendants, and tagged processes. */
+  members(table: ProcessTable = readProcessTable()): ProcessEntry[] {
+    const live = [...this.#known.values()].filter(
+      (entry) => table.get(entry.pid)?.startTime === entry.startTime,
+    );
+    const found = new Map(live.map((entry) => [entry.pid, entry]));
+    const others = [
+      ...descendantsOf(found.keys(), table),
+      ...taggedProcesses(new Set([this.tag]), table),
+    ];
+    for (const entry of others) found.set(entry.pid, entry);
+    return [...found.values()];
+  }
+
+  /** Remembers every member running now; returns those not seen before. */
+  collect(table: ProcessTable = readProcessTable()): ProcessEntry[] {
+    const fresh: ProcessEntry[] = [];
+    for (const entry of this.members(table)) {
+      if (this.#known.get(entry.pid)?.startTime === entry.startTime) continue;
+      this.remember(entry);
+      fresh.push(entry);
+    }
+    return fresh;
+  }
+
+  #rememberAll(entries: ProcessEntry[]): ProcessEntry[] {
+    for (const entry of entries) this.remember(entry);
+    return entries;
+  }
+
+  /** Whether a member seen before still runs (cheap: no scan of the whole machine). */
+  knownAlive(table?: ProcessTable): boolean {
+    const current = table ?? readKnown(this.#known.keys());
+    return [...this.#known.values()].some(
+      (entry) => current.get(entry.pid)?.startTime === entry.startTime,
+    );
+  }
+
+  /** Signals every member running now; returns how many there were. */
+  signal(signal: NodeJS.Signals): number {
+    const members = this.#rememberAll(this.members());
+    signalEach(members, signal);
+    return members.length;
+  }
+
+  /**
+   * Kills every member at once (synchronous). Each round first stops (SIGSTOP) what it finds,
+   * so no member can start another between the scan and the kill, then scans again and
+   * kills (SIGKILL works on a stopped process).
+   */
+  killAll(): void {
+    for (let round = 0; round < KILL_ROUNDS; round++) {
+      const members = this.#rememberAll(this.members());
+      if (members.length === 0) return;
+      signalEach(members, 'SIGSTOP');
+      signalEach(this.#rememberAll(this.members()), 'SIGKILL');
+    }
+  }
+}
+
+function readKnown(pids: Iterable<number>): ProcessTable {
+  const table: ProcessTable = new Map();
+  for (const pid of pids) {
+    const entry = readProcess(pid);
+    if (entry) table.set(pid, entry);
+  }
+  return table;
+}

@@ -1,0 +1,36 @@
+// The watchdog's own program (watchdog.ts starts it): reads what the controller tells it on
+// stdin, one line each —
+//   track <tag> <pid> <startTime>   a process of the tree tagged <tag>
+//   forget <tag>                    that tree is gone
+// — and when stdin ends (the controller is gone, however it ended) kills every tree it holds
+// at once: nobody is left to wait for a graceful stop, and a controller that stopped
+// gracefully stopped its children before.
+import { TrackedTree } from './tracked-tree.ts';
+
+const trees = new Map<string, TrackedTree>();
+
+function handle(line: string): void {
+  const [verb, tag, pid, startTime] = line.split(' ');
+  if (tag === undefined) return;
+  if (verb === 'forget') trees.delete(tag);
+  if (verb !== 'track') return;
+  let tree = trees.get(tag);
+  if (!tree) trees.set(tag, (tree = new TrackedTree(tag)));
+  tree.remember({ pid: Number(pid), ppid: 0, pgid: 0, startTime: Number(startTime) });
+}
+
+function sweep(): void {
+  for (const tree of trees.values()) tree.killAll();
+  process.exit(0);
+}
+
+let pending = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk: string) => {
+  pending += chunk;
+  const lines = pending.split('\n');
+  pending = lines.pop() ?? '';
+  for (const line of lines) handle(line);
+});
+process.stdin.once('end', sweep);
+process.stdin.once('error', sweep);

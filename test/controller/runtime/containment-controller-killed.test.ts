@@ -1,0 +1,77 @@
+// Children die with the controller, whatever kills it: a controller process killed with
+// SIGKILL (no exit handler runs) leaves none of its server's processes behind — the HTTP
+// server it started, that server's setsid'd grandchildren, its orphan — nor the watchdog
+// that killed them.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { readProcessTable } from '../../../controller/bridge/process-tree.ts';
+import { initializeBody } from '../support/mcp-messages.ts';
+import { waitFor } from '../support/processes.ts';
+import {
+  hostileHttp,
+  hostilePids,
+  pidFilePath,
+  running,
+  waitUntilGone,
+} from './hostile-processes.ts';
+
+const CONTROLLER_MAIN = fileURLToPath(new URL('./controller-main.ts', import.meta.url));
+
+/** PIDs whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  return [...readProcessTable().values()].filter((p) => p.ppid === pid).map((p) => p.pid);
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+describe('containment: children die with a controller killed by SIGKILL', function () {
+  this.timeout(60_000);
+
+  it("leaves no process of an HTTP server's tree, nor the watchdog", async () => {
+    const pidFile = pidFilePath();
+    const spec = hostileHttp('killed', {
+      HOSTILE: 'grandchildren,orphans,ignore-sigterm',
+      HOSTILE_PID_FILE: pidFile,
+    });
+    const controller = spawn(process.execPath, [CONTROLLER_MAIN], {
+      env: { ...process.env, MCPFLEET_TEST_SPECS: JSON.stringify([spec]) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      controller.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitFor(() => /listening on (\S+)/.test(out), 30_000, 'the controller to serve');
+      const url = /listening on (\S+)/.exec(out)![1]!;
+      // Waking the server: an initialize through the gateway.
+      const answer = await fetch(`${url}/servers/killed/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: initializeBody(),
+      });
+      assert.equal(answer.status, 200, `${url}: ${await answer.text()}\n${out}`);
+      const pids = await hostilePids(pidFile);
+      const direct = childrenOf(controller.pid!);
+      assert.ok(direct.includes(pids[0]!), 'the HTTP server is the controller’s child');
+      const watchdog = direct.filter((pid) => commandLine(pid).includes('watchdog-process.ts'));
+      assert.equal(watchdog.length, 1, 'and so is its watchdog');
+      const everything = [...new Set([...direct, ...pids])];
+      assert.ok(everything.every(running));
+
+      controller.kill('SIGKILL');
+      await waitUntilGone(everything, 15_000);
+    } finally {
+      if (controller.exitCode === null) controller.kill('SIGKILL');
+    }
+  });
+});
