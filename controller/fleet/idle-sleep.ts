@@ -103,7 +103,7 @@ export class IdleSleep {
         const limit = ctx.manualDrainTimeoutMs ?? 30_000;
         const timer = setTimeout(() => {
           if (lifecycle.state.current === 'draining') void this.goAsleep('manual');
-        }, limit);
+        }, limit).unref(); // a stopped controller must not wait for it to exit
         await drained;
         clearTimeout(timer);
         return;

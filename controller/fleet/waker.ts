@@ -93,7 +93,7 @@ export class Waker {
       this.queue.failAll(
         this.options.refusals.rejected(new FleetError(504, 'wake-timeout', error.message)),
       );
-    }, startupMs);
+    }, startupMs).unref(); // a stopped controller must not wait for it to exit
     const stale = () => generation !== this.generation || stopped();
     const tookMs = () => Math.round(performance.now() - startedAt);
     this.inProgress = bringUp({
