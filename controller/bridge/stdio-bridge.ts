@@ -9,10 +9,12 @@
 // answering ping proves nothing about that. Bounded: a cap on children
 // (503 + Retry-After), spawn errors answered as JSON-RPC errors, a child that dies fails
 // its waiting requests at once, and every child is killed on DELETE, idle expiry, close
-// and process exit.
+// and process exit. Host and Origin are checked as the gateway checks them (a page on a
+// foreign site reaching this loopback port through DNS rebinding gets 403).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { duplicateRequestIdProblem } from '../gateway/jsonrpc.ts';
+import { SERVER_ERROR, duplicateRequestIdProblem } from '../gateway/jsonrpc.ts';
+import { OriginPolicy } from '../gateway/validate-request.ts';
 import type { Logger } from '../observability/log.ts';
 import { BridgeSession, newSessionId } from './bridge-session.ts';
 import {
@@ -55,6 +57,12 @@ export interface StdioBridgeOptions {
   warmSpares?: number;
   /** Request bodies above this get 413; default 4 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Host and Origin values accepted besides loopback ones, as the gateway's (OriginPolicy):
+   * a page on a foreign site must not reach this port through DNS rebinding either.
+   */
+  allowedHosts?: readonly string[];
+  allowedOrigins?: readonly string[];
   /** Grace between SIGTERM and SIGKILL when stopping a child; default 1500 ms. */
   killGraceMs?: number;
   /**
@@ -95,6 +103,7 @@ export async function startStdioBridge(options: StdioBridgeOptions): Promise<Std
 
 class Bridge implements StdioBridge {
   private readonly options: StdioBridgeOptions;
+  private readonly policy: OriginPolicy;
   private readonly logger: Logger;
   private readonly path: string;
   private readonly maxChildren: number;
@@ -115,6 +124,11 @@ class Bridge implements StdioBridge {
 
   constructor(options: StdioBridgeOptions) {
     this.options = options;
+    this.policy = new OriginPolicy({
+      listenHost: options.host ?? '127.0.0.1',
+      allowedHosts: options.allowedHosts,
+      allowedOrigins: options.allowedOrigins,
+    });
     this.logger = options.logger;
     this.path = options.path ?? '/mcp';
     this.maxChildren = Math.max(1, options.maxChildren ?? 64);
@@ -188,6 +202,11 @@ class Bridge implements StdioBridge {
     if (path === '/healthz' && req.method === 'GET') {
       const body = JSON.stringify({ ok: true, children: this.children.size });
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      return;
+    }
+    const verdict = this.policy.check(req.headers.host, header(req, 'origin'));
+    if (!verdict.ok) {
+      sendError(res, 403, null, SERVER_ERROR, `Forbidden: ${verdict.reason}`);
       return;
     }
     if (path === '/readyz' && req.method === 'GET') return this.handleReadyz(url, res);

@@ -32,6 +32,13 @@ function duration(value: string): number {
   }
 }
 
+function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 export function registerBridgeCommand(program: Command): void {
   program
     .command('bridge')
@@ -58,6 +65,22 @@ export function registerBridgeCommand(program: Command): void {
         .argParser(byteSize)
         .default(16 * 1024 * 1024, '16MiB'),
     )
+    .addOption(
+      new Option(
+        '--allowed-hosts <list>',
+        'comma-separated Host names (name or name:port) accepted besides loopback ones ("*" = any; any already when listening beyond loopback)',
+      )
+        .env('MCPFLEET_ALLOWED_HOSTS')
+        .argParser(commaList),
+    )
+    .addOption(
+      new Option(
+        '--allowed-origins <list>',
+        'comma-separated browser Origins accepted besides loopback ones ("*" = any)',
+      )
+        .env('MCPFLEET_ALLOWED_ORIGINS')
+        .argParser(commaList),
+    )
     .option(
       '--no-warm-spare',
       'start no process ahead of the next session (saves one idle process; a new session waits for its process to start)',
@@ -81,6 +104,8 @@ export function registerBridgeCommand(program: Command): void {
         sessionIdleMs: options.sessionIdle,
         warmSpares: options.warmSpare ? 1 : 0,
         maxMessageBytes: options.maxMessage,
+        allowedHosts: options.allowedHosts,
+        allowedOrigins: options.allowedOrigins,
       });
       logger.info({ url: bridge.url, command, args }, 'stdio bridge listening');
       await new Promise<void>((resolve) => {
@@ -104,4 +129,6 @@ interface BridgeCliOptions {
   sessionIdle: number;
   maxMessage: number;
   warmSpare: boolean;
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
 }

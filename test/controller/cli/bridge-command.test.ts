@@ -15,15 +15,17 @@ import { EVERYTHING_BIN, waitFor } from '../support/processes.ts';
 
 const BIN = new URL('../../../controller/cli/bin.js', import.meta.url).pathname;
 
-/** PIDs whose parent is `pid` (from /proc). */
+/** PIDs of the server processes whose parent is `pid` (from /proc; its watchdog aside). */
 function childrenOf(pid: number): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
     .filter((name) => {
       try {
         const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
         // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === pid && !cmdline.includes('watchdog-process.ts');
       } catch {
         return false;
       }
