@@ -27,6 +27,11 @@ export interface ServerStatus {
   lastActivity: string | null;
   lastWakeDurationMs: number | null;
   lastError: string | null;
+  /**
+   * Why a server that still serves is marked unhealthy, while it lasts: "log flood: ..." when
+   * its processes print more than the log rate limit. Null when nothing is wrong.
+   */
+  healthMark: string | null;
   /** Effective idle timeout after --idle-timeout overrides. */
   idleTimeoutMs: number;
   minReplicas: number;

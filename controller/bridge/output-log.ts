@@ -2,7 +2,10 @@
 // with the message "server stderr", through a logger bound to the server (and replica), so a
 // line reads `[<slug>] <line>` on a terminal and lands in `mcpfleet logs <slug>`. A chunk
 // that ends mid-line keeps the partial line until its newline comes (or the stream ends).
+// Each line takes a token of the replica's output rate limit first (output-rate-limit.ts): a
+// flood is sampled and counted, not written out whole.
 import type { Logger } from '../observability/log.ts';
+import { outputRateLimitOf } from '../observability/output-rate-limit.ts';
 
 /** Longest line logged; the rest of it is cut (a tail of stderr keeps the whole text). */
 const MAX_LOGGED_CHARS = 1000;
@@ -17,8 +20,9 @@ export interface OutputLog {
 
 export function outputLog(logger: Logger, stream: 'stdout' | 'stderr'): OutputLog {
   let pending = '';
+  const limit = outputRateLimitOf(logger);
   const log = (line: string): void => {
-    if (line.trim().length > 0) {
+    if (line.trim().length > 0 && limit.admit(stream)) {
       logger.info({ [stream]: line.slice(0, MAX_LOGGED_CHARS) }, `server ${stream}`);
     }
   };

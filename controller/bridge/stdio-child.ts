@@ -5,13 +5,15 @@
 // its place, a request of the server's is refused back to it, and the child carries on.
 // stderr is the server's log: it goes to our logger line by line
 // (bound to the server by the caller, so each reads `[<slug>] <line>`) and into a short tail
-// kept for error messages, and is never treated as an error by itself.
+// kept for error messages, and is never treated as an error by itself. Both that log and the
+// warnings about noise on stdout are rate-limited per replica (output-rate-limit.ts).
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../observability/log.ts';
 import { formatByteSize } from '../gateway/byte-size.ts';
 import { MESSAGE_TOO_LARGE, errorResponse, type JsonRpcMessage } from './jsonrpc.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { readMessageHead } from './message-head.ts';
+import { outputRateLimitOf, type OutputRateLimit } from '../observability/output-rate-limit.ts';
 import { outputLog, type OutputLog } from './output-log.ts';
 import { spawnInGroup, terminateGroup } from './process-group.ts';
 
@@ -44,6 +46,8 @@ export interface StdioChildOptions {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const STDERR_TAIL_CHARS = 2000;
+/** What a line holding a JSON object or array starts with. */
+const MAY_BE_JSON = /^\s*[[{]/;
 
 export class StdioChild {
   readonly exited: Promise<ChildExit>;
@@ -52,6 +56,7 @@ export class StdioChild {
   private readonly process: ChildProcess;
   private readonly logger: Logger;
   private readonly stderrLog: OutputLog;
+  private readonly outputLimit: OutputRateLimit;
   private readonly stdoutLines: LineSplitter;
   private readonly maxMessageBytes: number;
   private stderrTail = '';
@@ -63,6 +68,7 @@ export class StdioChild {
   constructor(spec: ChildCommand, logger: Logger, options: StdioChildOptions = {}) {
     this.logger = logger;
     this.stderrLog = outputLog(logger, 'stderr');
+    this.outputLimit = outputRateLimitOf(logger);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.stdoutLines = new LineSplitter({
       maxLineBytes: this.maxMessageBytes,
@@ -146,20 +152,28 @@ export class StdioChild {
   }
 
   private onLine(line: string): void {
+    // A JSON-RPC message is an object: a line that cannot start one is noise, known without
+    // the cost of a failed parse (a server printing garbage sends hundreds of thousands).
+    if (!MAY_BE_JSON.test(line)) return this.noise(line, 'non-JSON line on child stdout');
     let message: unknown;
     try {
       message = JSON.parse(line);
     } catch {
-      if (line.trim() === '') return;
-      // Some servers print banners on stdout; it is noise, not protocol.
-      this.logger.warn({ line: line.slice(0, 200) }, 'non-JSON line on child stdout');
-      return;
+      return this.noise(line, 'non-JSON line on child stdout');
     }
     if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-      this.logger.warn({ line: line.slice(0, 200) }, 'unexpected JSON on child stdout');
-      return;
+      return this.noise(line, 'unexpected JSON on child stdout');
     }
     this.onMessage(message as JsonRpcMessage, line);
+  }
+
+  /**
+   * Some servers print banners on stdout: noise, not protocol, told at the rate the replica's
+   * output may be logged (a flood of it is counted as dropped stdout lines).
+   */
+  private noise(line: string, what: string): void {
+    if (line.trim() === '' || !this.outputLimit.admit('stdout')) return;
+    this.logger.warn({ line: line.slice(0, 200) }, what);
   }
 
   private onOversized(head: string): void {

@@ -46,7 +46,7 @@ export const SERVER_COLUMNS = [
 function serverRow(s: ServerStatus, now: number): string[] {
   return [
     s.slug,
-    s.state,
+    s.healthMark === null ? s.state : `${s.state} (unhealthy)`,
     String(s.replicas),
     String(s.sessions),
     String(s.inFlight),
@@ -62,13 +62,15 @@ export function formatServers(servers: ServerStatus[], now: number = Date.now())
     servers.map((s) => serverRow(s, now)),
   );
   // A failed or unhealthy server's reason is what the operator needs next.
-  const problems = servers
-    .filter(
-      (s) =>
-        s.lastError !== null &&
-        (s.state === 'failed' || s.state === 'unhealthy' || s.state === 'unavailable'),
-    )
-    .map((s) => `${s.slug}: ${oneLine(s.lastError ?? '')}\n`);
+  const problems = servers.flatMap((s) => {
+    const reasons =
+      s.lastError !== null &&
+      (s.state === 'failed' || s.state === 'unhealthy' || s.state === 'unavailable')
+        ? [s.lastError]
+        : [];
+    if (s.healthMark !== null) reasons.push(s.healthMark);
+    return reasons.map((reason) => `${s.slug}: ${oneLine(reason)}\n`);
+  });
   return problems.length > 0 ? `${table}\n${problems.join('')}` : table;
 }
 
@@ -83,6 +85,7 @@ export function formatServerDetail(server: ServerStatus, now: number = Date.now(
     ['idle timeout', formatDuration(server.idleTimeoutMs)],
     ['replicas', `min ${server.minReplicas}, max ${server.maxReplicas}`],
     ['last error', server.lastError === null ? '-' : oneLine(server.lastError)],
+    ['unhealthy', server.healthMark === null ? '-' : oneLine(server.healthMark)],
   ];
   const width = Math.max(...details.map(([key]) => key.length)) + 2;
   return `${row}\n${details.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}\n`).join('')}`;

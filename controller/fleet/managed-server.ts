@@ -161,6 +161,7 @@ export class ManagedServer {
       lastActivity: lastActivityMs === undefined ? null : new Date(lastActivityMs).toISOString(),
       lastWakeDurationMs: lifecycle.lastWakeDurationMs,
       lastError: state.current === 'ready' ? state.lastError : (state.reason ?? state.lastError),
+      healthMark: lifecycle.healthMarks.reason,
       idleTimeoutMs: this.idleTimeoutMs,
       minReplicas: spec.scaling.minReplicas,
       maxReplicas: spec.scaling.maxReplicas,

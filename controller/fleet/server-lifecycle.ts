@@ -17,6 +17,7 @@ import type { Replica, StopIntent } from '../runtime/runtime.ts';
 import { AwakeReplica, type InFlightHooks } from './awake-replica.ts';
 import { CrashRecovery } from './crash-recovery.ts';
 import { FleetError, type AcquireOptions } from './fleet.ts';
+import { HealthMarks } from './health-marks.ts';
 import { IdleSleep } from './idle-sleep.ts';
 import { LifecycleState, type LifecycleMoves } from './lifecycle-core.ts';
 import type { Refusals } from './refusals.ts';
@@ -37,6 +38,8 @@ export class ServerLifecycle implements LifecycleMoves {
   readonly state: LifecycleState;
   /** When the server last saw traffic, and how it goes to sleep. */
   readonly idle: IdleSleep;
+  /** Why the server is unhealthy while it serves (its output floods the log), if it is. */
+  readonly healthMarks: HealthMarks;
   private readonly options: ServerLifecycleOptions;
   private readonly ctx: ServerContext;
   private readonly waker: Waker;
@@ -52,6 +55,7 @@ export class ServerLifecycle implements LifecycleMoves {
     this.spec = options.spec;
     this.ctx = ctx;
     this.state = new LifecycleState(slug, logger, ctx.events);
+    this.healthMarks = new HealthMarks(slug, ctx.events);
     this.crashes = new CrashRecovery({
       slug,
       ctx,
@@ -67,6 +71,7 @@ export class ServerLifecycle implements LifecycleMoves {
       refusals,
       stopped: () => this.state.stopped,
       onChildCrash: (replicaId, reason) => this.crashes.childCrashed(replicaId, reason),
+      healthMarks: this.healthMarks,
     });
     this.idle = new IdleSleep({
       slug,

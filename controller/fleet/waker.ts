@@ -12,6 +12,7 @@ import type { McpProbe } from '../health/mcp-probe.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Replica } from '../runtime/runtime.ts';
 import { FleetError } from './fleet.ts';
+import type { HealthMarks } from './health-marks.ts';
 import type { Refusals } from './refusals.ts';
 import type { ServerContext } from './server-context.ts';
 
@@ -24,6 +25,8 @@ export interface WakerOptions {
   stopped: () => boolean;
   /** A process behind a live bridge of `replicaId` died on its own. */
   onChildCrash(replicaId: string, reason: string): void;
+  /** Marks each replica's output flood on the server while it lasts. */
+  healthMarks: HealthMarks;
 }
 
 /** How a wake that still counts ended. */
@@ -104,10 +107,16 @@ export class Waker {
       logger,
       signal: deadline.signal,
       deadlineAt: this.deadlineAt,
-      hooks: (replicaId) => ({
-        onChildCrash: (reason) => this.options.onChildCrash(replicaId(), reason),
-        onChildCount: (count) => ctx.metrics.children.set({ server: slug }, count),
-      }),
+      hooks: (replicaId) => {
+        const replicaMark = {};
+        return {
+          onChildCrash: (reason) => this.options.onChildCrash(replicaId(), reason),
+          onChildCount: (count) => ctx.metrics.children.set({ server: slug }, count),
+          onOutputDropped: (stream, count) =>
+            ctx.metrics.outputDropped.inc({ server: slug, stream }, count),
+          onOutputFlood: (reason) => this.options.healthMarks.set(replicaMark, reason),
+        };
+      },
     })
       .then(
         ({ replica, probe }) => {

@@ -1,9 +1,12 @@
 // Structured logs (pino). One root logger; components take a child with their name,
 // requests a child with their request id, a server's lines a child with { server, replica },
 // so a line can always be traced back. JSON lines for machines; on a terminal, pino-pretty's
-// readable lines: time, level, [server] message, and the record's other fields.
+// readable lines: time, level, [server] message, and the record's other fields. Either way
+// through a bounded buffer (log-destination.ts): a reader that does not keep up loses lines,
+// counted and said, never the controller's memory.
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { isColorSupported, prettyFactory, type MessageFormatFunc } from 'pino-pretty';
+import { LogDestination } from './log-destination.ts';
 import type { LogFormat } from './log-format.ts';
 import type { ServerLogs } from './server-logs.ts';
 
@@ -18,8 +21,13 @@ export {
 export interface LoggerOptions {
   /** trace | debug | info | warn | error | fatal | silent (default: MCPFLEET_LOG_LEVEL or info) */
   level?: string;
-  /** Where lines go; default stdout. Tests pass a stream to inspect or silence output. */
-  destination?: NodeJS.WritableStream;
+  /**
+   * Where lines go: a stream, or a file descriptor; default stdout (1). Tests pass a stream to
+   * inspect or silence output.
+   */
+  destination?: NodeJS.WritableStream | number;
+  /** Log bytes held for a destination that does not keep up, beyond which lines are dropped. */
+  maxBufferedBytes?: number;
   /** JSON lines (default), or pino-pretty's readable ones. */
   format?: LogFormat;
   /** Also keeps each server's lines (those with a `server` binding) here, for `mcpfleet logs`. */
@@ -29,21 +37,39 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.MCPFLEET_LOG_LEVEL ?? 'info';
   const base = { service: 'mcpfleet' };
-  let stream: DestinationStream | NodeJS.WritableStream | undefined =
-    options.format === 'pretty' ? prettyDestination(options.destination) : options.destination;
+  const destination = new LogDestination({
+    target: options.destination ?? 1,
+    maxBufferedBytes: options.maxBufferedBytes,
+    // Colour only the terminal itself (a test's stream wants plain text).
+    format:
+      options.format === 'pretty'
+        ? prettyFormat(options.destination === undefined && isColorSupported)
+        : undefined,
+  });
   const serverLogs = options.serverLogs;
-  if (serverLogs) {
-    // A tee rather than pino.multistream: both get every line the level lets through, and
-    // neither has a level of its own to keep in step with the logger's.
-    const out = stream ?? pino.destination(1);
-    stream = {
-      write(line: string): void {
-        out.write(line);
-        serverLogs.write(line);
-      },
-    };
-  }
-  return stream ? pino({ level, base }, stream) : pino({ level, base });
+  // A tee rather than pino.multistream: both get every line the level lets through, and
+  // neither has a level of its own to keep in step with the logger's.
+  const stream: DestinationStream = serverLogs
+    ? {
+        write(line: string): void {
+          destination.write(line);
+          serverLogs.write(line);
+        },
+      }
+    : destination;
+  destinations.set(stream, destination);
+  return pino({ level, base }, stream);
+}
+
+const destinations = new WeakMap<object, LogDestination>();
+
+/**
+ * Where `logger` (createLogger's, or a child of it) writes: its dropped-line count is a
+ * metric. Undefined for other loggers (silentLogger's).
+ */
+export function logDestinationOf(logger: Logger): LogDestination | undefined {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  return typeof stream === 'object' && stream !== null ? destinations.get(stream) : undefined;
 }
 
 /** A logger that drops everything: for tests and benchmarks that measure, not read. */
@@ -73,17 +99,14 @@ const prettyMessage: MessageFormatFunc = (log, messageKey, _levelLabel, { colors
 
 /**
  * pino-pretty's formatter, called in-line (its stream form parses on later ticks, so the last
- * lines before process.exit could be lost): each JSON line is written out readable at once.
+ * lines before process.exit could be lost): each JSON line is made readable as it is written.
  */
-function prettyDestination(destination?: NodeJS.WritableStream): DestinationStream {
-  const out = destination ?? pino.destination({ dest: 1, sync: true });
-  const format = prettyFactory({
-    // Colour only the terminal itself (a test's stream wants plain text).
-    colorize: destination === undefined && isColorSupported,
+function prettyFormat(colorize: boolean): (line: string) => string {
+  return prettyFactory({
+    colorize,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: PRETTY_HIDDEN,
     singleLine: true,
     messageFormat: prettyMessage,
   });
-  return { write: (line: string) => void out.write(format(line)) };
 }

@@ -89,6 +89,24 @@ export class Metrics {
     labelNames: ['server'] as const,
     registers: [this.registry],
   });
+  readonly outputDropped = new Counter({
+    name: 'mcpfleet_server_output_dropped_total',
+    help: "Lines of a server's process output not logged: over the output rate limit (a flood)",
+    labelNames: ['server', 'stream'] as const,
+    registers: [this.registry],
+  });
+  /** Read from the log destination at each scrape (see countLogDrops). */
+  readonly logLinesDropped = new Counter({
+    name: 'mcpfleet_log_lines_dropped_total',
+    help: 'Controller log lines dropped because the log destination did not keep up',
+    registers: [this.registry],
+    collect: () => {
+      if (!this.logDrops) return;
+      this.logLinesDropped.reset();
+      this.logLinesDropped.inc(this.logDrops());
+    },
+  });
+  private logDrops: (() => number) | undefined;
   readonly inFlight = new Gauge({
     name: 'mcpfleet_in_flight_requests',
     help: 'Requests currently being proxied',
@@ -109,6 +127,11 @@ export class Metrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where mcpfleet_log_lines_dropped_total is read: the log destination's count. */
+  countLogDrops(dropped: () => number): void {
+    this.logDrops = dropped;
   }
 
   /** Prometheus text exposition for GET /metrics. */

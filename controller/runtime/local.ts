@@ -10,6 +10,11 @@ import { signalGroup, spawnInGroup, terminateGroup } from '../bridge/process-gro
 import { describeExit } from '../bridge/stdio-child.ts';
 import { outputLog } from '../bridge/output-log.ts';
 import type { Logger } from '../observability/log.ts';
+import {
+  OutputRateLimit,
+  attachOutputRateLimit,
+  type OutputRateOptions,
+} from '../observability/output-rate-limit.ts';
 import { waitUntilBridgeReady } from '../health/wait-ready.ts';
 import { childEnvironment } from './child-environment.ts';
 import { bridgeChildCap } from '../sessions/session-limits.ts';
@@ -35,6 +40,8 @@ export interface LocalRuntimeOptions {
   killGraceMs?: number;
   /** The largest message a stdio child may send; default 16 MiB (stdio-child.ts). */
   maxMessageBytes?: number;
+  /** How many lines of a replica's output are logged (output-rate-limit.ts). */
+  outputRate?: OutputRateOptions;
 }
 
 /** One initialize + ping attempt of the wake check's fallback. */
@@ -68,9 +75,22 @@ export class LocalRuntime implements Runtime {
     const resolved = resolveLaunch(spec, this.environment, this.projectRoot);
     if (!resolved.ok) throw new Error(resolved.reason);
     const logger = this.options.logger.child({ server: spec.slug, replica: id });
-    return spec.transport.type === 'stdio'
-      ? this.startBridge(id, resolved.launch, logger, hooks, spec)
-      : this.startHttp(spec, id, resolved.launch, logger, hooks);
+    // One limit for everything the replica's processes print, whichever process and stream.
+    const output = new OutputRateLimit(logger, spec.slug, this.options.outputRate, {
+      onDropped: (stream, count) => hooks.onOutputDropped?.(stream, count),
+      onFlood: (reason) => hooks.onOutputFlood?.(reason),
+    });
+    attachOutputRateLimit(logger, output);
+    const replica = await (
+      spec.transport.type === 'stdio'
+        ? this.startBridge(id, resolved.launch, logger, hooks, spec)
+        : this.startHttp(spec, id, resolved.launch, logger, hooks)
+    ).catch((err: unknown) => {
+      output.close();
+      throw err;
+    });
+    void replica.exited.then(() => output.close());
+    return replica;
   }
 
   private get environment(): NodeJS.ProcessEnv {

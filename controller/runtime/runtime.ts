@@ -26,6 +26,10 @@ export interface ReplicaHooks {
   onChildCrash?(reason: string): void;
   /** Live child process count changed. */
   onChildCount?(count: number): void;
+  /** `count` lines of the processes' output went unlogged, over the rate limit. */
+  onOutputDropped?(stream: 'stdout' | 'stderr', count: number): void;
+  /** The processes' output floods the log (a reason), or no longer does (null). */
+  onOutputFlood?(reason: string | null): void;
 }
 
 /** One address sessions can be routed to. */

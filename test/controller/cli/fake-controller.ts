@@ -37,6 +37,7 @@ export function serverStatus(slug: string, overrides: Partial<ServerStatus> = {}
     lastActivity: null,
     lastWakeDurationMs: null,
     lastError: null,
+    healthMark: null,
     idleTimeoutMs: 300_000,
     minReplicas: 0,
     maxReplicas: 1,

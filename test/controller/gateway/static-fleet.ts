@@ -106,6 +106,7 @@ export class StaticFleet implements Fleet {
       lastActivity: null,
       lastWakeDurationMs: null,
       lastError: null,
+      healthMark: null,
       idleTimeoutMs: 300_000,
       minReplicas: 0,
       maxReplicas: 1,
