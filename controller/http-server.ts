@@ -6,10 +6,18 @@ import type { RegistryStatusView } from './api/types.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { API_PREFIX, createApiHandler } from './api/routes.ts';
 import { sendApiError, sendJson } from './api/send-json.ts';
+import { ConnectionGuard } from './connections/connection-guard.ts';
+import {
+  httpServerOptions,
+  resolveConnectionLimits,
+  type ConnectionLimits,
+} from './connections/connection-limits.ts';
+import { sendOverCapacity } from './connections/over-capacity-reply.ts';
 import type { Fleet } from './fleet/fleet.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { allowOrigin, answerPreflight } from './gateway/cors.ts';
 import { SERVER_ERROR } from './gateway/jsonrpc.ts';
+import { MCP_PATH } from './gateway/mcp-path.ts';
 import { requestIdOf } from './gateway/request-id.ts';
 import { sendJsonRpcError } from './gateway/respond.ts';
 import { OriginPolicy } from './gateway/validate-request.ts';
@@ -50,19 +58,32 @@ export interface ControllerServerOptions {
   eventPollMs?: number;
   /** The keepalive comment period of the API's follow streams (default 15 s). */
   followKeepaliveMs?: number;
+  /** Connection cap, probe reserve, header and body deadlines (connections/connection-limits.ts). */
+  connections?: Partial<ConnectionLimits>;
 }
 
 export interface ControllerServer {
   server: Server;
   gateway: Gateway;
+  /** The connection cap and its reserve: open connections, limit events. */
+  connections: ConnectionGuard;
   /** Stops accepting, ends open streams after `graceMs`, closes upstream pools. */
   close(graceMs?: number): Promise<void>;
 }
 
-const MCP_PATH = /^\/servers\/([^/]+)\/mcp\/?$/;
+/** What a connection in the probe reserve may ask for. */
+function reservedForProbes(pathname: string): boolean {
+  return (
+    pathname === '/healthz' ||
+    pathname === '/readyz' ||
+    pathname === '/metrics' ||
+    pathname.startsWith(API_PREFIX)
+  );
+}
 
 export function createControllerServer(options: ControllerServerOptions): ControllerServer {
   const { fleet, metrics, logger } = options;
+  const limits = resolveConnectionLimits(options.connections);
   const policy = new OriginPolicy({
     listenHost: options.listenHost,
     allowedHosts: options.allowedHosts,
@@ -75,6 +96,8 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     maxBodyBytes: options.maxBodyBytes,
     upstreamHeadersTimeoutMs: options.upstreamHeadersTimeoutMs,
     sseKeepaliveMs: options.sseKeepaliveMs,
+    bodyTimeoutMs: limits.bodyTimeoutMs,
+    onBodyTimeout: () => connections.note('body-timeout'),
   });
   const api = createApiHandler(fleet, logger, {
     registry: options.registry,
@@ -91,6 +114,10 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    if (!connections.admits(req, pathname)) {
+      sendOverCapacity(res, MCP_PATH.test(pathname));
+      return;
+    }
 
     if (pathname === '/healthz') {
       sendJson(res, 200, { status: 'ok' });
@@ -158,20 +185,19 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     );
   }
 
-  const server = createServer(
-    { noDelay: true, keepAlive: true, keepAliveTimeout: 30_000 },
-    (req, res) => {
-      route(req, res).catch((err: unknown) => {
-        log.error({ err, url: req.url }, 'request failed');
-        if (!res.headersSent) sendApiError(res, 500, 'internal', 'Internal error; see the logs');
-        else res.destroy();
-      });
-    },
-  );
-  // A client error (malformed HTTP) gets a plain 400, not a stack trace.
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  const server = createServer(httpServerOptions(limits), (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      log.error({ err, url: req.url }, 'request failed');
+      if (!res.headersSent) sendApiError(res, 500, 'internal', 'Internal error; see the logs');
+      else res.destroy();
+    });
+  });
+  // Also answers malformed HTTP (400, 408, 431: connections/client-error-reply.ts).
+  const connections = new ConnectionGuard(server, {
+    limits,
+    logger: log,
+    metrics,
+    reservedFor: reservedForProbes,
   });
 
   async function close(graceMs = 5_000): Promise<void> {
@@ -182,10 +208,11 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     timer.unref();
     await closed;
     clearTimeout(timer);
+    connections.close();
     await gateway.close();
   }
 
-  return { server, gateway, close };
+  return { server, gateway, connections, close };
 }
 
 function headerOf(value: string | string[] | undefined): string | undefined {

@@ -14,12 +14,8 @@ import type { LocalFleetOptions } from './fleet/local-fleet.ts';
 import type { Fleet } from './fleet/fleet.ts';
 import { isLoopbackHostname } from './gateway/validate-request.ts';
 import { createControllerServer, type ControllerServer } from './http-server.ts';
-import {
-  createLogger,
-  logDestinationOf,
-  type LogFormat,
-  type Logger,
-} from './observability/log.ts';
+import type { ConnectionLimits } from './connections/connection-limits.ts';
+import { createLogger, type LogFormat, type Logger } from './observability/log.ts';
 import { ServerLogs } from './observability/server-logs.ts';
 import { Metrics } from './observability/metrics.ts';
 import {
@@ -84,6 +80,8 @@ export interface StartOptions {
   /** Overrides every server's idle timeout. */
   idleTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** Connection cap, probe reserve, header and body deadlines; unset ones are defaults. */
+  connections?: Partial<ConnectionLimits>;
   allowedOrigins?: string[];
   /** Extra Host names, added to the ones derived (see `controllerHostNames`); "*" = any. */
   allowedHosts?: string[];
@@ -255,7 +253,6 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   }
 
   const metrics = new Metrics();
-  metrics.countLogDrops(() => logDestinationOf(logger)?.dropped ?? 0);
   const reloads = new Counter({
     name: 'mcpfleet_registry_reloads_total',
     help: 'Registry changes noticed while running, by outcome (applied | rejected)',
@@ -299,6 +296,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       allowedHosts,
       allowedOrigins: options.allowedOrigins,
       maxBodyBytes: options.maxBodyBytes,
+      connections: options.connections,
       readiness: readinessChecks(store, coord, () => specs.length, fleet),
       registry: () => registryStatus.toJSON(),
       serverLogs,

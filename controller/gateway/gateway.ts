@@ -18,6 +18,10 @@ export interface GatewayOptions {
   upstreamHeadersTimeoutMs?: number;
   /** Quiet time before an SSE keep-alive comment on a relayed stream (default 25 s). */
   sseKeepaliveMs?: number;
+  /** The whole POST body within this → else 408 with a JSON-RPC error (none when absent). */
+  bodyTimeoutMs?: number;
+  /** Told of each body that timed out. */
+  onBodyTimeout?: () => void;
 }
 
 export interface Gateway {
@@ -37,6 +41,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     eras: new EraTranslation(options.logger),
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     sseKeepaliveMs: options.sseKeepaliveMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    onBodyTimeout: options.onBodyTimeout,
   });
   return { handle, upstreamStats: () => pools.stats(), close: () => pools.close() };
 }

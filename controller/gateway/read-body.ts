@@ -1,5 +1,7 @@
 // Reads a request body into memory with a hard limit, checked as bytes arrive, so an
-// oversized upload costs at most `limit` bytes of memory whatever it claims or streams.
+// oversized upload costs at most `limit` bytes of memory whatever it claims or streams, and
+// a deadline, so a body trickled a byte at a time cannot hold a request (and its
+// descriptor) open for as long as the client likes.
 import type { IncomingMessage } from 'node:http';
 
 export class BodyTooLargeError extends Error {
@@ -19,7 +21,18 @@ export class BodyAbortedError extends Error {
   }
 }
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** The whole body did not arrive within the deadline. */
+export class BodyTimeoutError extends Error {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super(`The request body did not arrive within ${timeoutMs} ms`);
+    this.name = 'BodyTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** `timeoutMs`: the whole body, from now; none when absent. */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs?: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(new BodyTooLargeError(limit));
@@ -27,7 +40,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            cleanup();
+            chunks.length = 0;
+            reject(new BodyTimeoutError(timeoutMs));
+          }, timeoutMs);
     const cleanup = (): void => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);

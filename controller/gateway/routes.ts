@@ -24,7 +24,7 @@ import { ParkedStream } from './parked-stream.ts';
 import { BRIDGE_CLIENT_HEADER, clientKeyOf, clientPseudonym } from '../sessions/client-key.ts';
 import { answeredUnknownSession, readSmallReply, sendSmallReply } from './unknown-session-reply.ts';
 import { RequestMetrics } from './request-metrics.ts';
-import { BodyAbortedError, BodyTooLargeError, readBody } from './read-body.ts';
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody } from './read-body.ts';
 import { sendFleetError, sendJsonRpcError } from './respond.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -39,6 +39,10 @@ export interface McpHandlerDeps {
   maxBodyBytes: number;
   /** Quiet time before an SSE keep-alive comment (default SSE_KEEPALIVE_MS, 25 s). */
   sseKeepaliveMs?: number;
+  /** The whole POST body within this → else 408 (none when absent). */
+  bodyTimeoutMs?: number;
+  /** Told of each body that timed out (the connection limits' report). */
+  onBodyTimeout?: () => void;
 }
 
 export interface McpRequestContext {
@@ -112,9 +116,17 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     let body: Buffer | undefined;
     if (method === 'POST') {
       try {
-        body = await readBody(req, maxBodyBytes);
+        body = await readBody(req, maxBodyBytes, deps.bodyTimeoutMs);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) {
+        if (err instanceof BodyTimeoutError) {
+          // Closed once answered: the rest of a trickled body is not worth its descriptor.
+          deps.onBodyTimeout?.();
+          res.once('finish', () => req.socket.destroy());
+          sendJsonRpcError(res, 408, null, SERVER_ERROR, err.message, {
+            ...idHeader,
+            connection: 'close',
+          });
+        } else if (err instanceof BodyTooLargeError) {
           // The rest of the upload is drained (not stored) and the connection closed.
           req.resume();
           sendJsonRpcError(res, 413, null, SERVER_ERROR, err.message, {

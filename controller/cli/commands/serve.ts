@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parseDuration } from '../../../registry/catalog/duration.ts';
 import type { RuntimeName } from '../../fleet/create-fleet.ts';
 import {
@@ -12,6 +12,13 @@ import {
   type LogFormatChoice,
 } from '../../observability/log-format.ts';
 import { parseByteSize } from '../../gateway/byte-size.ts';
+import { resolveConnectionLimits } from '../../connections/connection-limits.ts';
+import { parser } from '../option-parser.ts';
+import {
+  addConnectionOptions,
+  connectionLimitsOf,
+  type ConnectionFlags,
+} from './serve-connection-flags.ts';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -22,7 +29,7 @@ import {
 // command tree (and --help, --version) loads without it.
 import type { RunningController, StartOptions } from '../../start.ts';
 
-export interface ServeFlags {
+export interface ServeFlags extends ConnectionFlags {
   port: number;
   host: string;
   runtime: RuntimeName;
@@ -142,9 +149,12 @@ export function serveStartOptions(
       );
     }
   }
+  const connections = connectionLimitsOf(flags);
+  resolveConnectionLimits(connections); // a reserve as large as the cap is refused here
   return {
     runtime,
     ...(kubernetes ? { kubernetes } : {}),
+    ...(Object.keys(connections).length > 0 ? { connections } : {}),
     publicUrl: flags.publicUrl,
     registryDir: flags.registry,
     // Not given: startController picks by runtime (loopback, or every interface in a pod).
@@ -181,17 +191,6 @@ function parseList(text: string): string[] {
     .filter(Boolean);
 }
 
-/** commander calls parsers with a previous value; surface our messages as usage errors. */
-function parser<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (err) {
-      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-    }
-  };
-}
-
 const HOST_HELP = `
 Host names: a request whose Host header is not on the list gets 403 (DNS-rebinding
 protection; /healthz and /readyz are exempt, since the kubelet probes by pod IP).
@@ -220,7 +219,7 @@ Examples:
       --public-url https://mcp.example.com   # from a workstation, against a cluster`;
 
 export function registerServeCommand(program: Command): Command {
-  return program
+  const serve = program
     .command('serve')
     .description(
       'Run the controller: the MCP gateway at /servers/<slug>/mcp, the management API at ' +
@@ -338,7 +337,8 @@ export function registerServeCommand(program: Command): Command {
         .env('MCPFLEET_LOG_FORMAT')
         .choices(LOG_FORMATS)
         .default('auto'),
-    )
+    );
+  return addConnectionOptions(serve)
     .addHelpText('after', `${HOST_HELP}${EXAMPLES}`)
     .action(async (flags: ServeFlags, command: Command) => {
       const { RegistryError, describeServers, startController } = await import('../../start.ts');

@@ -1,0 +1,89 @@
+// The HTTP layer's limits on client connections, and how they map onto node:http's own
+// timers. A greedy client (tens of thousands of idle sockets, headers that never end, a body
+// trickled a byte at a time) must not exhaust the controller's descriptors or hold them.
+import type { ServerOptions } from 'node:http';
+import { descriptorLimit } from './descriptor-limit.ts';
+
+export interface ConnectionLimits {
+  /** Open client connections at most; past it the oldest idle one is closed to make room. */
+  maxConnections: number;
+  /** The last `probeReserve` slots below the cap serve only probes and the management API. */
+  probeReserve: number;
+  /**
+   * From accept (or the end of the previous request) to complete request headers; a socket
+   * that never sends a byte is closed at this point too, with 408.
+   */
+  headersTimeoutMs: number;
+  /** From the headers to the end of a request body (MCP POSTs) → 408. */
+  bodyTimeoutMs: number;
+  /** How often the counts of refused, evicted and timed-out connections are logged. */
+  logIntervalMs: number;
+}
+
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+const DEFAULT_LOG_INTERVAL_MS = 10_000;
+/** Keep-alive between requests on one connection (node:http's keepAliveTimeout). */
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** Descriptors kept for everything but client sockets: children's pipes, store, Redis, files. */
+const OTHER_DESCRIPTORS = 128;
+const MIN_CONNECTIONS = 16;
+
+/**
+ * Half of what the descriptor limit leaves after the controller's own needs: a proxied
+ * request holds an upstream socket (or a child's pipes) besides the client's.
+ */
+export function defaultMaxConnections(limit = descriptorLimit()): number {
+  return Math.max(MIN_CONNECTIONS, Math.floor((limit - OTHER_DESCRIPTORS) / 2));
+}
+
+/** A few slots for the kubelet's probes and an operator's CLI; a 16th of the cap at most. */
+export function defaultProbeReserve(maxConnections: number): number {
+  return Math.min(32, Math.max(1, Math.floor(maxConnections / 16)));
+}
+
+/** Fills in defaults and refuses combinations that cannot work, with the reason. */
+export function resolveConnectionLimits(given: Partial<ConnectionLimits> = {}): ConnectionLimits {
+  const maxConnections = given.maxConnections ?? defaultMaxConnections();
+  if (!Number.isInteger(maxConnections) || maxConnections < 2) {
+    throw new Error(`max connections must be a whole number ≥ 2 (got ${maxConnections})`);
+  }
+  const probeReserve = given.probeReserve ?? defaultProbeReserve(maxConnections);
+  if (!Number.isInteger(probeReserve) || probeReserve < 0 || probeReserve >= maxConnections) {
+    throw new Error(
+      `the probe reserve must be a whole number from 0 to max connections - 1 (${maxConnections - 1}); got ${probeReserve}`,
+    );
+  }
+  const limits = {
+    maxConnections,
+    probeReserve,
+    headersTimeoutMs: given.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: given.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    logIntervalMs: given.logIntervalMs ?? DEFAULT_LOG_INTERVAL_MS,
+  };
+  for (const key of ['headersTimeoutMs', 'bodyTimeoutMs', 'logIntervalMs'] as const) {
+    if (!(limits[key] > 0)) throw new Error(`${key} must be more than 0 (got ${limits[key]})`);
+  }
+  return limits;
+}
+
+/**
+ * node:http already closes what we need closed, given the right numbers: headersTimeout
+ * counts from accept, so a silent socket gets 408 and is closed (Node 22 checks every
+ * connectionsCheckingInterval; its default of 30 s would let them pile up for 30 s more).
+ * requestTimeout is only a backstop for the body: the gateway's own deadline (read-body.ts)
+ * fires first and answers with a JSON-RPC error.
+ */
+export function httpServerOptions(limits: ConnectionLimits): ServerOptions {
+  return {
+    noDelay: true,
+    keepAlive: true,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs + 1_000,
+    connectionsCheckingInterval: Math.min(
+      5_000,
+      Math.max(50, Math.floor(limits.headersTimeoutMs / 4)),
+    ),
+  };
+}
