@@ -15,7 +15,12 @@ import type { Fleet } from './fleet/fleet.ts';
 import { isLoopbackHostname } from './gateway/validate-request.ts';
 import { createControllerServer, type ControllerServer } from './http-server.ts';
 import type { ConnectionLimits } from './connections/connection-limits.ts';
-import { createLogger, type LogFormat, type Logger } from './observability/log.ts';
+import {
+  createLogger,
+  logDestinationOf,
+  type LogFormat,
+  type Logger,
+} from './observability/log.ts';
 import { ServerLogs } from './observability/server-logs.ts';
 import { Metrics } from './observability/metrics.ts';
 import {
@@ -253,6 +258,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   }
 
   const metrics = new Metrics();
+  metrics.countLogDrops(() => logDestinationOf(logger)?.dropped ?? 0);
   const reloads = new Counter({
     name: 'mcpfleet_registry_reloads_total',
     help: 'Registry changes noticed while running, by outcome (applied | rejected)',
