@@ -4,6 +4,11 @@
 // dies mid-wake (a controller pod killed) blocks the others for LOCK_TTL_MS at most, not for
 // the whole startup timeout: the next replica takes the lock and finishes the wake.
 // A coordination outage must not stop wakes, so errors degrade to "wake without the lock".
+// Such an attempt may still land: a command that timed out on the client stays queued on its
+// connection (a Redis that was stopped, not gone, runs it once it resumes; a reconnect resends
+// it), and the lock would then be held by nobody, for its TTL, against every wake. So its
+// release is queued right behind it, and the lock is re-entrant (coord.ts): this controller
+// never waits on a lock it left itself.
 import type { Coord } from '../coord/coord.ts';
 import type { Logger } from '../observability/log.ts';
 
@@ -35,6 +40,11 @@ export async function acquireWakeLock(
       acquired = await coord.acquireWakeLock(server, owner, ttlMs);
     } catch (err) {
       logger.warn({ err, server }, 'wake lock unavailable; waking without it');
+      coord
+        .releaseWakeLock(server, owner)
+        .catch((releaseErr: unknown) =>
+          logger.debug({ err: releaseErr, server }, 'could not release the unconfirmed wake lock'),
+        );
       return async () => {};
     }
     if (acquired) {

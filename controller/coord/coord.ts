@@ -7,7 +7,11 @@ export interface Coord {
   touch(server: string, atMs: number): Promise<void>;
   lastActivity(server: string): Promise<number | undefined>;
 
-  /** One wake per server across replicas: true when this owner got the lock. */
+  /**
+   * One wake per server across replicas: true when this owner got the lock, or holds it
+   * already (re-entrant: a lock this owner left behind, e.g. one whose SET landed after an
+   * outage, never makes it wait on itself; the TTL starts again).
+   */
   acquireWakeLock(server: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseWakeLock(server: string, owner: string): Promise<void>;
   /** Extends the lock's TTL if `owner` still holds it; false if it expired or changed hands. */

@@ -59,7 +59,7 @@ export class MemoryCoord implements Coord {
     const ttl = normalizeTtl(ttlMs);
     const now = Date.now();
     const held = this.#wakeLocks.get(server);
-    if (held && held.expiresAt > now) return false;
+    if (held && held.expiresAt > now && held.value !== owner) return false;
     this.#wakeLocks.set(server, { value: owner, expiresAt: now + ttl });
     return true;
   }

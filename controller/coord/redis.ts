@@ -1,7 +1,7 @@
 // Coordination over Redis (REDIS_URL): what gateway replicas share in real time.
 // Keys (all under keyPrefix, default "mcpfleet:"):
 //   activity:<server>            last activity, ms since epoch (only moves forward)
-//   wakelock:<server>            owner id, SET NX PX — one wake per server across replicas
+//   wakelock:<server>            owner id, SET NX PX (re-entrant) — one wake per server
 //   route:<server>:<session>     replica/backend id owning an MCP session, with a TTL
 //   live:<server>                sorted set: live session id → until when its mark holds (ms)
 //   channel:<name>               pub/sub channels (on a second, subscriber-mode connection)
@@ -30,6 +30,18 @@ if not current or tonumber(current) < tonumber(ARGV[1]) then
 end
 return 0`;
 
+// Take the lock, or extend it when this owner holds it already (re-entrant).
+const ACQUIRE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if current then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
 // Compare-and-delete: a slow owner whose lock expired and was taken over must not free
 // the new holder's lock.
 const RELEASE_SCRIPT = `
@@ -46,6 +58,7 @@ return 0`;
 
 interface ScriptedRedis extends Redis {
   mcpfleetTouch(key: string, atMs: string): Promise<number>;
+  mcpfleetAcquire(key: string, owner: string, ttlMs: string): Promise<number>;
   mcpfleetRelease(key: string, owner: string): Promise<number>;
   mcpfleetRenew(key: string, owner: string, ttlMs: string): Promise<number>;
 }
@@ -78,6 +91,7 @@ export class RedisCoord implements Coord {
       options.connectionName ?? 'mcpfleet',
     ) as ScriptedRedis;
     this.#redis.defineCommand('mcpfleetTouch', { numberOfKeys: 1, lua: TOUCH_SCRIPT });
+    this.#redis.defineCommand('mcpfleetAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
     this.#redis.defineCommand('mcpfleetRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
     this.#redis.defineCommand('mcpfleetRenew', { numberOfKeys: 1, lua: RENEW_SCRIPT });
     watchErrors(this.#redis, this.#url, this.#logger);
@@ -99,8 +113,8 @@ export class RedisCoord implements Coord {
 
   async acquireWakeLock(server: string, owner: string, ttlMs: number): Promise<boolean> {
     const ttl = normalizeTtl(ttlMs);
-    const reply = await this.#redis.set(this.#key('wakelock', server), owner, 'PX', ttl, 'NX');
-    return reply === 'OK';
+    const key = this.#key('wakelock', server);
+    return (await this.#redis.mcpfleetAcquire(key, owner, String(ttl))) === 1;
   }
 
   async releaseWakeLock(server: string, owner: string): Promise<void> {
