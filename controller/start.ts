@@ -35,15 +35,17 @@ import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_REGISTRY,
+  DEFAULT_SHUTDOWN_GRACE_MS,
   KUBERNETES_DEFAULT_HOST,
 } from './start-defaults.ts';
+import { readinessChecks } from './readiness-checks.ts';
 import { openStore } from './store/open-store.ts';
-import type { Store } from './store/store.ts';
 import { formatProblem } from '../registry/catalog/problems.ts';
 import type { Problem, ServerSpec } from '../registry/catalog/spec.ts';
 import { CONTROLLER_NAME } from '../registry/catalog/workload-names.ts';
 
 export { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGISTRY, KUBERNETES_DEFAULT_HOST };
+export { DEFAULT_SHUTDOWN_GRACE_MS };
 
 export interface StartOptions {
   /**
@@ -80,6 +82,11 @@ export interface StartOptions {
   databaseUrl?: string;
   /** PGlite directory (default .mcpfleet/pgdata; "memory://" for tests). */
   dataDir?: string;
+  /**
+   * Bound on each database call and on closing the database (default 10 s): a database that
+   * stops answering fails calls instead of holding them, and cannot hold up a shutdown.
+   */
+  storeTimeoutMs?: number;
   /** Real Redis; absent → in-process coordination. */
   redisUrl?: string;
   /** Overrides every server's idle timeout. */
@@ -100,6 +107,11 @@ export interface StartOptions {
    * `serverLogs`), or `mcpfleet logs` shows nothing.
    */
   serverLogs?: ServerLogs;
+  /**
+   * How long a shutdown (close(), SIGTERM) lets the requests in flight finish before it ends
+   * them with a JSON-RPC error; new requests are refused (503) from its start. Default 20 s.
+   */
+  shutdownGraceMs?: number;
   /** Lifecycle tuning passed to the fleet (drain grace, runtime options...). */
   fleet?: Partial<Omit<LocalFleetOptions, 'specs' | 'store' | 'coord' | 'metrics' | 'logger'>>;
 }
@@ -117,7 +129,11 @@ export interface RunningController {
   serverLogs: ServerLogs;
   /** The specs in force: the loaded ones, then each accepted registry change. */
   specs(): ServerSpec[];
-  /** Graceful: stop accepting, end streams, stop every child, close store and coord. */
+  /**
+   * Graceful: refuse new requests (503) and let those in flight finish within the shutdown
+   * grace, then end the rest with an error, end streams, stop every child, close store and
+   * coord (each bounded).
+   */
   close(): Promise<void>;
 }
 
@@ -244,6 +260,9 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   const store = await openStore({
     databaseUrl: options.databaseUrl,
     dataDir: options.dataDir,
+    ...(options.storeTimeoutMs !== undefined
+      ? { queryTimeoutMs: options.storeTimeoutMs, closeTimeoutMs: options.storeTimeoutMs }
+      : {}),
     logger: logger.child({ component: 'store' }),
   });
   let coord: Coord;
@@ -266,6 +285,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     registers: [metrics.registry],
   });
   let fleet: Fleet;
+  let shuttingDown = false;
   try {
     // Loaded here, not at import: the Kubernetes client alone takes ~0.7 s to load, and every
     // `mcpfleet` command (the runner images' `mcpfleet bridge` on each wake) imports this file.
@@ -303,7 +323,13 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       allowedOrigins: options.allowedOrigins,
       maxBodyBytes: options.maxBodyBytes,
       connections: options.connections,
-      readiness: readinessChecks(store, coord, () => specs.length, fleet),
+      readiness: readinessChecks({
+        store,
+        coord,
+        servers: () => specs.length,
+        fleet,
+        shuttingDown: () => shuttingDown,
+      }),
       registry: () => registryStatus.toJSON(),
       serverLogs,
     });
@@ -350,8 +376,13 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     close: () =>
       (closing ??= (async () => {
         stopWatching();
-        // Stop the fleet first: it ends every open stream (lease signals) and child
-        // process, so the HTTP server's connections drain by themselves.
+        // Still listening through the grace: a request arriving now gets a 503 with a JSON-RPC
+        // error (and /readyz says not-ready, so a Service stops sending any), not a refused
+        // connection.
+        shuttingDown = true;
+        await fleet.drain?.(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+        // Then the fleet stops: it ends every open stream and the requests still in flight
+        // (lease signals) and every child process, so the connections drain by themselves.
         const stopped = fleet.stop();
         await server.close(2_000);
         await stopped;
@@ -391,37 +422,6 @@ async function assertPortFree(port: number, host: string): Promise<void> {
   const probe = createNetServer();
   await listenOn(probe, port, host);
   await new Promise((resolve) => probe.close(resolve));
-}
-
-/** /readyz: the store and coordination answer, the registry loaded, the runtime sees its pods. */
-function readinessChecks(store: Store, coord: Coord, servers: () => number, fleet: Fleet) {
-  const probe = async (what: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        what(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer within 2 s')), 2_000);
-        }),
-      ]);
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, error: err instanceof Error ? err.message : String(err) };
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  return async () => {
-    const cluster = fleet.runtimeReadiness?.();
-    return {
-      store: await probe(() => store.listEvents({ limit: 1 })),
-      // Without coordination each replica decides alone (its own sessions, servers it woke):
-      // degraded, not unready, so a Redis outage does not empty the controller's Service.
-      coord: { ...(await probe(() => coord.lastActivity('readyz'))), degradable: true },
-      registry: { ok: true, servers: servers() } as { ok: boolean; servers: number },
-      ...(cluster ? { cluster } : {}),
-    };
-  };
 }
 
 /** One line per server for the serve banner: its URL and whether it can run here. */

@@ -12,6 +12,8 @@ import { sendApiError, sendJson } from './send-json.ts';
 import type { RegistryStatusView, ServerStatus } from './types.ts';
 
 export const API_PREFIX = '/api/v1/';
+/** What a 503 of the events API suggests waiting before asking again. */
+const STORE_RETRY_AFTER_S = 5;
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
@@ -67,15 +69,20 @@ export function createApiHandler(fleet: Fleet, logger: Logger, options: ApiOptio
           sendApiError(res, 404, 'unknown-server', `Unknown server "${server}"`);
           return;
         }
-        if (parsed.follow) {
-          // The last `limit` events oldest first, then each new one: SSE `event` events.
-          await followEvents(fleet, parsed.query, () => streams.open(res), {
-            pollMs: options.eventPollMs,
-            logger: log,
-          });
-          return;
+        try {
+          if (parsed.follow) {
+            // The last `limit` events oldest first, then each new one: SSE `event` events.
+            await followEvents(fleet, parsed.query, () => streams.open(res), {
+              pollMs: options.eventPollMs,
+              logger: log,
+            });
+            return;
+          }
+          sendJson(res, 200, { events: await fleet.events(parsed.query) });
+        } catch (err) {
+          if (res.headersSent) throw err;
+          sendStoreUnavailable(res, err, log);
         }
-        sendJson(res, 200, { events: await fleet.events(parsed.query) });
         return;
       }
       if (parts[0] === 'servers' && parts[1]) {
@@ -141,6 +148,18 @@ export function createApiHandler(fleet: Fleet, logger: Logger, options: ApiOptio
   };
 
   return { handle, close: () => streams.closeAll() };
+}
+
+/**
+ * Events live in the store: while it is down (or does not answer in time) that is a 503 the
+ * client may retry, not an internal error; the rest of the API and MCP keep working.
+ */
+function sendStoreUnavailable(res: ServerResponse, err: unknown, log: Logger): void {
+  const reason = err instanceof Error ? err.message : String(err);
+  log.warn({ err: reason }, 'events: the store is unavailable');
+  sendApiError(res, 503, 'store-unavailable', `The event store is unavailable: ${reason}`, {
+    'retry-after': String(STORE_RETRY_AFTER_S),
+  });
 }
 
 function sendStatus(res: ServerResponse, slug: string, status: ServerStatus | undefined): void {

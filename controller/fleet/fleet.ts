@@ -159,6 +159,12 @@ export interface Fleet {
   runtimeReadiness?(): { ok: boolean; error?: string } | undefined;
 
   start(): Promise<void>;
+  /**
+   * The first half of a graceful shutdown: from now on every new request (and every request
+   * held for a wake) is refused with 503; resolves once the requests in flight have ended, or
+   * after `graceMs` with some still running (`stop()` then ends them with an error).
+   */
+  drain?(graceMs: number): Promise<{ unfinished: number }>;
   /** Stops every child/backend (no orphans) and closes store/coord. */
   stop(): Promise<void>;
 }

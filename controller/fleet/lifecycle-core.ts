@@ -10,6 +10,11 @@ import type { EventLog } from './event-log.ts';
 export class LifecycleState {
   /** The last crash, failed start or failed health check. */
   lastError: string | null = null;
+  /**
+   * The controller is shutting down: new requests are refused while those in flight finish
+   * (the shutdown grace). `stopped` follows once the grace is over.
+   */
+  closing = false;
   /** The controller is stopping the server: nothing starts any more. */
   stopped = false;
   private readonly slug: string;

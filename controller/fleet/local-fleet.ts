@@ -3,6 +3,7 @@
 // The lifecycle is the same whatever the runtime; a cluster adds leadership (only the leader
 // of several controller replicas puts servers to sleep).
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerStatus } from '../api/types.ts';
 import type { Coord } from '../coord/coord.ts';
 import type { Logger } from '../observability/log.ts';
@@ -43,6 +44,9 @@ export interface LocalFleetOptions {
   leadership?: { isLeader(): boolean; start?(): void; stop?(): Promise<void> };
   runtimeOptions?: Omit<LocalRuntimeOptions, 'logger'>;
 }
+
+/** How often a draining fleet looks whether its requests in flight have ended. */
+const DRAIN_POLL_MS = 20;
 
 export function createLocalFleet(options: LocalFleetOptions): Fleet {
   return new LocalFleet(options);
@@ -206,6 +210,28 @@ class LocalFleet implements Fleet {
     this.options.leadership?.start?.();
     await Promise.all([...this.servers.values()].map((server) => server.init()));
     this.logger.info({ servers: this.servers.size }, 'fleet started');
+  }
+
+  async drain(graceMs: number): Promise<{ unfinished: number }> {
+    const servers = [...this.servers.values()];
+    for (const server of servers) server.beginShutdown();
+    const inFlight = (): number => servers.reduce((sum, server) => sum + server.inFlight, 0);
+    const deadline = Date.now() + graceMs;
+    if (inFlight() > 0)
+      this.logger.info(
+        { inFlight: inFlight(), graceMs },
+        'shutting down: waiting for the requests in flight',
+      );
+    // Polled, not signalled: a lease may end on a replica that sleep or a crash already took
+    // away, and this is one short loop once per shutdown.
+    while (inFlight() > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
+    const unfinished = inFlight();
+    if (unfinished > 0)
+      this.logger.warn(
+        { unfinished, graceMs },
+        'shutdown grace is over: the requests still in flight end with an error',
+      );
+    return { unfinished };
   }
 
   stop(): Promise<void> {

@@ -141,8 +141,18 @@ export class ManagedServer {
     return this.lifecycle.sleep();
   }
 
+  /** The controller shuts down: new requests are refused, those in flight go on. */
+  beginShutdown(): void {
+    this.lifecycle.beginShutdown();
+  }
+
   stop(): Promise<void> {
     return this.lifecycle.stop();
+  }
+
+  /** Request leases out on its replica. */
+  get inFlight(): number {
+    return this.lifecycle.inFlight;
   }
 
   status(): ServerStatus {

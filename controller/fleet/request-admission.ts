@@ -85,6 +85,7 @@ export class RequestAdmission {
     const { lifecycle, sessions, refusals } = this.options;
     const { state } = lifecycle;
     const id = options.sessionId;
+    if (lifecycle.shuttingDown) throw refusals.shuttingDown();
     let record: SessionRecord | undefined;
     if (id !== undefined) {
       record = await sessions.find(id);
@@ -109,10 +110,11 @@ export class RequestAdmission {
         case 'draining': {
           // A replica whose every pod just went away is about to be replaced (its exit is on
           // the way): hold the request for the restart instead of routing it nowhere.
+          // No replica at all: the controller stops (holdForWake refuses).
           const awake = lifecycle.awake;
-          if (!awake?.emptied) {
+          if (awake && !awake.emptied) {
             lifecycle.idle.cancelIdleDrain();
-            const lease = await this.routing.lease(awake!, options, record, unreachable);
+            const lease = await this.routing.lease(awake, options, record, unreachable);
             if (lease) return lease;
             break; // the replica went away under a replay: around again (a wake)
           }
@@ -126,7 +128,7 @@ export class RequestAdmission {
             options.onPark?.();
             await sessions.changed(id, options.signal ?? new AbortController().signal);
             if (options.signal?.aborted) throw new FleetError(503, 'unavailable', 'client left');
-            if (state.stopped) throw refusals.shuttingDown();
+            if (lifecycle.shuttingDown) throw refusals.shuttingDown();
             record = await sessions.find(id, true);
             if (!record) throw refusals.unknownSession();
             break;

@@ -114,6 +114,11 @@ export class ServerLifecycle implements LifecycleMoves {
     return this.ctx.idleTimeoutOverrideMs ?? this.spec.scaling.idleTimeoutMs;
   }
 
+  /** The controller is shutting down (in its grace, or past it): nothing new is taken on. */
+  get shuttingDown(): boolean {
+    return this.state.closing || this.state.stopped;
+  }
+
   get alwaysOn(): boolean {
     return this.spec.kind === 'remote' || this.spec.scaling.minReplicas > 0;
   }
@@ -143,7 +148,7 @@ export class ServerLifecycle implements LifecycleMoves {
 
   /** Activator: waits (bounded queue) for the wake in progress, starting one if asleep. */
   async holdForWake(options: AcquireOptions): Promise<void> {
-    if (this.state.stopped) throw this.options.refusals.shuttingDown();
+    if (this.shuttingDown) throw this.options.refusals.shuttingDown();
     const held = this.waker.hold(options.signal);
     this.ensureWake();
     await held;
@@ -155,7 +160,7 @@ export class ServerLifecycle implements LifecycleMoves {
   }
 
   startWake(kind: 'wake' | 'restart'): void {
-    if (this.waker.waking || this.state.stopped) return;
+    if (this.waker.waking || this.shuttingDown) return;
     this.state.set('waking', kind === 'restart' ? this.state.reason : null);
     this.waker.start(this.spec, {
       woke: (replica, probe, durationMs) => this.woke(kind, replica, probe, durationMs),
@@ -225,6 +230,7 @@ export class ServerLifecycle implements LifecycleMoves {
   /** Wakes the server (a failed one too) and resolves once it is ready. */
   async wake(): Promise<void> {
     const { state } = this;
+    if (this.shuttingDown) throw this.options.refusals.shuttingDown();
     if (state.current === 'unavailable') throw this.options.refusals.unavailable(state.reason);
     if (state.current === 'failed') {
       this.crashes.reset();
@@ -250,6 +256,16 @@ export class ServerLifecycle implements LifecycleMoves {
     return this.idle.sleep();
   }
 
+  /**
+   * The controller begins to shut down: new requests are refused (503), and so are those held
+   * for a wake (they never reached a server, so the client may send them elsewhere); requests
+   * in flight go on until they end or `stop()` takes the replica away.
+   */
+  beginShutdown(): void {
+    this.state.closing = true;
+    this.waker.failHeld(this.options.refusals.shuttingDown());
+  }
+
   /** The controller stops: held requests fail, and the replica is released, not scaled down. */
   async stop(): Promise<void> {
     const { ctx, slug } = this;
@@ -265,5 +281,9 @@ export class ServerLifecycle implements LifecycleMoves {
     this.waker.failHeld(this.options.refusals.shuttingDown());
     await this.waker.waking?.catch(() => {});
     await this.teardownReplica('shutdown');
+    // Nothing runs for it here any more: its status says so (an unavailable or failed server
+    // keeps saying why).
+    if (this.state.current !== 'unavailable' && this.state.current !== 'failed')
+      this.state.set('asleep', 'the controller stopped');
   }
 }

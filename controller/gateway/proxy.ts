@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errors, type Dispatcher } from 'undici';
 import type { BodyRewriter } from '../eras/message-rewrite.ts';
+import { jsonRpcErrorBody, SERVER_ERROR } from './jsonrpc.ts';
 import { isEventStream, SseKeepalive, SSE_KEEPALIVE_MS } from './sse-keepalive.ts';
 import type { UpstreamTarget } from './upstream-pools.ts';
 
@@ -40,6 +41,12 @@ export interface RelayOptions {
   rewriter?: BodyRewriter;
   /** Quiet time before an SSE keep-alive comment (default SSE_KEEPALIVE_MS). */
   keepaliveMs?: number;
+  /**
+   * The one request an SSE reply answers: should its server be taken away before the answer
+   * came (a shutdown past its grace, a sleep, a crash), the stream ends with this JSON-RPC
+   * error for it rather than with no answer at all, which a client would wait on.
+   */
+  unanswered?: { id: string | number; message: string };
 }
 
 /** Where the body goes once someone takes it; `data` returns false to apply backpressure. */
@@ -179,8 +186,16 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       error: () => {
         keepalive?.stop();
         if (res.destroyed) return;
-        if (leaseSignal.aborted) res.end();
-        else res.destroy();
+        if (!leaseSignal.aborted) {
+          res.destroy();
+          return;
+        }
+        const { unanswered } = options;
+        if (keepalive && unanswered)
+          res.write(
+            `event: message\ndata: ${jsonRpcErrorBody(unanswered.id, SERVER_ERROR, unanswered.message)}\n\n`,
+          );
+        res.end();
       },
     });
   }

@@ -395,6 +395,9 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
         flushHeaders: method === 'GET',
         rewriter,
         keepaliveMs: deps.sseKeepaliveMs,
+        ...(rpcId !== null
+          ? { unanswered: { id: rpcId, message: `Server "${slug}" went away before answering` } }
+          : {}),
       });
       return;
     }

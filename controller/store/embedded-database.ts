@@ -17,6 +17,7 @@ import {
   startEmbeddedProcess,
   type ChildExit,
 } from './embedded-database-child.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
 import { assertSchemaName, type SqlDatabase, type SqlExecutor } from './sql.ts';
 
@@ -58,8 +59,11 @@ export async function openEmbeddedDatabase(
   const inMemory = dataDir.startsWith('memory://');
   const location = inMemory ? dataDir : resolve(dataDir);
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  let unlock: (() => Promise<void>) | undefined;
   let child: ChildProcess;
   try {
+    // Before anything touches the files: a second controller on them stops here.
+    if (!inMemory) unlock = await lockDataDir(location, { logger });
     // A fresh data directory is created (initdb) by a process that exits right after:
     // initdb's peak (~600 MB RSS) would otherwise stay with the serving process for good.
     if (!inMemory && !existsSync(join(location, 'PG_VERSION'))) {
@@ -75,6 +79,7 @@ export async function openEmbeddedDatabase(
     }
     child = await startEmbeddedProcess(location, 'serve', { logger, timeoutMs: startTimeoutMs });
   } catch (err) {
+    await unlock?.();
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot open the embedded database under "${dataDir}": ${reason}`, {
       cause: err,
@@ -84,8 +89,14 @@ export async function openEmbeddedDatabase(
     ...options,
     description: inMemory ? dataDir : `embedded PostgreSQL under ${dataDir}`,
     startTimeoutMs,
+    ...(unlock ? { unlock } : {}),
   });
-  await db.serve(child);
+  try {
+    await db.serve(child);
+  } catch (err) {
+    await unlock?.();
+    throw err;
+  }
   return db;
 }
 
@@ -119,6 +130,8 @@ function sessionOf(child: EmbeddedChild, description: string): SqlDatabase {
 interface ChildProcessDatabaseOptions extends EmbeddedDatabaseOptions {
   description: string;
   startTimeoutMs: number;
+  /** Releases the data directory's lock, once the last process is gone. */
+  unlock?: () => Promise<void>;
 }
 
 /** Why the last process went (or a restart failed): for the log, and for giving up. */
@@ -138,6 +151,7 @@ class ChildProcessDatabase implements EmbeddedDatabase {
   readonly #startTimeoutMs: number;
   readonly #closeGraceMs: number;
   readonly #onRestart: ((db: SqlDatabase) => Promise<void>) | undefined;
+  readonly #unlock: (() => Promise<void>) | undefined;
   readonly #policy: RestartPolicy;
   /** Aborted by close(): a pending restart stops (its backoff ends, a starting process is killed). */
   readonly #stopRestarts = new AbortController();
@@ -161,6 +175,7 @@ class ChildProcessDatabase implements EmbeddedDatabase {
     this.#startTimeoutMs = options.startTimeoutMs;
     this.#closeGraceMs = options.closeGraceMs ?? 10_000;
     this.#onRestart = options.onRestart;
+    this.#unlock = options.unlock;
     this.#policy = new RestartPolicy(options.restartPolicy);
   }
 
@@ -216,6 +231,7 @@ class ChildProcessDatabase implements EmbeddedDatabase {
     await this.#restarting;
     while (this.#transaction) await this.#transaction;
     await this.#child.close(this.#closeGraceMs, closed);
+    await this.#unlock?.();
   }
 
   /**

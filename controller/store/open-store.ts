@@ -1,6 +1,11 @@
 // Opens the durable store: a real PostgreSQL when a URL is given, otherwise embedded PGlite
 // in a child process of its own (embedded-database.ts).
 // Migrations are applied before the store is returned, so callers can write at once.
+import {
+  boundDatabase,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_QUERY_TIMEOUT_MS,
+} from './bounded-database.ts';
 import { openEmbeddedDatabase } from './embedded-database.ts';
 import { migrate } from './migrate.ts';
 import { openPostgresDatabase } from './postgres-database.ts';
@@ -11,11 +16,16 @@ import type { Store, StoreOptions } from './store.ts';
 export const DEFAULT_DATA_DIR = '.mcpfleet/pgdata';
 
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
-  const db: SqlDatabase = options.databaseUrl
+  const timeouts = {
+    queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+  };
+  const opened: SqlDatabase = options.databaseUrl
     ? openPostgresDatabase({
         url: options.databaseUrl,
         schema: options.schema,
         connectTimeoutMs: options.connectTimeoutMs,
+        queryTimeoutMs: timeouts.queryTimeoutMs,
         logger: options.logger,
       })
     : await openEmbeddedDatabase(options.dataDir ?? DEFAULT_DATA_DIR, {
@@ -30,6 +40,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
           await migrate(restarted, { schema: options.schema });
         },
       });
+  const db = boundDatabase(opened, timeouts, options.logger);
   const store = new SqlStore(db, {
     schema: options.schema,
     healthRetention: options.healthRetention,

@@ -9,6 +9,11 @@ export interface PostgresOptions {
   schema?: string;
   /** Bound on opening a connection; default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * pg's own bound on a statement: past it the connection is given up, so the pool can end
+   * (closing waits for every connection); default none.
+   */
+  queryTimeoutMs?: number;
   /** Pool size; default 5 (writes are small and off the request path). */
   maxConnections?: number;
   logger?: Logger;
@@ -21,6 +26,7 @@ export function openPostgresDatabase(options: PostgresOptions): SqlDatabase {
     connectionString: options.url,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     max: options.maxConnections ?? 5,
+    ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
     // Set at connection start, so every pooled connection sees the same schema.
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
@@ -30,12 +36,16 @@ export function openPostgresDatabase(options: PostgresOptions): SqlDatabase {
   pool.on('error', (err) =>
     options.logger?.warn({ err: err.message, url: description }, 'postgres connection lost'),
   );
-  return new PostgresDatabase(pool, description);
+  const db = new PostgresDatabase(pool, description);
+  pool.on('connect', (client) => db.opened(client));
+  return db;
 }
 
 class PostgresDatabase implements SqlDatabase {
   readonly #pool: pg.Pool;
   readonly description: string;
+  /** Every connection the pool opened, so closing can cut those a hung server holds. */
+  readonly #connections = new Set<pg.PoolClient>();
   #closed = false;
 
   constructor(pool: pg.Pool, description: string) {
@@ -73,10 +83,25 @@ class PostgresDatabase implements SqlDatabase {
     }
   }
 
+  opened(client: pg.PoolClient): void {
+    this.#connections.add(client);
+    client.once('end', () => this.#connections.delete(client));
+  }
+
+  /**
+   * Ends the pool; its connections are then cut whatever state they are in: one ended
+   * politely toward a server that no longer answers (half-closed, waiting for its reply)
+   * would otherwise stay open for good. The caller bounds the wait (bounded-database.ts).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pool.end();
+    try {
+      await this.#pool.end();
+    } finally {
+      for (const client of this.#connections) client.connection.stream.destroy();
+      this.#connections.clear();
+    }
   }
 }
 

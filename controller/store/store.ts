@@ -86,6 +86,10 @@ export interface StoreOptions {
   healthRetention?: number;
   /** Bound on connecting to PostgreSQL; default 5 s. */
   connectTimeoutMs?: number;
+  /** Bound on every statement: a database that stops answering fails the call; default 10 s. */
+  queryTimeoutMs?: number;
+  /** Bound on close(): past it the database is left as it is; default 10 s. */
+  closeTimeoutMs?: number;
   /** Where connection trouble after start is reported. */
   logger?: Logger;
 }

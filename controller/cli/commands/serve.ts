@@ -42,6 +42,8 @@ export interface ServeFlags extends ConnectionFlags {
   redisUrl?: string;
   dataDir: string;
   idleTimeout?: number;
+  shutdownGrace?: number;
+  storeTimeout?: number;
   maxBody?: number;
   allowedOrigins?: string[];
   allowedHosts?: string[];
@@ -164,6 +166,8 @@ export function serveStartOptions(
     dataDir: flags.dataDir,
     redisUrl: flags.redisUrl,
     idleTimeoutMs: flags.idleTimeout,
+    ...(flags.shutdownGrace !== undefined ? { shutdownGraceMs: flags.shutdownGrace } : {}),
+    ...(flags.storeTimeout !== undefined ? { storeTimeoutMs: flags.storeTimeout } : {}),
     maxBodyBytes: flags.maxBody,
     allowedOrigins: flags.allowedOrigins,
     allowedHosts: flags.allowedHosts,
@@ -302,6 +306,23 @@ export function registerServeCommand(program: Command): Command {
     .addOption(
       new Option('--idle-timeout <duration>', "override every server's idle timeout, e.g. 2s")
         .env('MCPFLEET_IDLE_TIMEOUT')
+        .argParser(parser(parseDuration)),
+    )
+    .addOption(
+      new Option(
+        '--shutdown-grace <duration>',
+        'on SIGTERM / Ctrl-C, how long calls in flight may finish before they end with an ' +
+          'error; new requests get 503 meanwhile (default 20s; a second signal exits at once)',
+      )
+        .env('MCPFLEET_SHUTDOWN_GRACE')
+        .argParser(parser(parseDuration)),
+    )
+    .addOption(
+      new Option(
+        '--store-timeout <duration>',
+        'bound on each database call and on closing the database (default 10s)',
+      )
+        .env('MCPFLEET_STORE_TIMEOUT')
         .argParser(parser(parseDuration)),
     )
     .addOption(
