@@ -3,8 +3,7 @@
 // One child process per MCP session (server state is per client): an `initialize` POST
 // without a session spawns a child (or takes the warm spare) and mints MCP-Session-Id;
 // later requests route by that id. Sessionless requests (revision 2026-07-28: no session,
-// no initialize) go to a child per client (sessionless-pool.ts), initialized by the bridge
-// itself — never to one child shared by every client — except a lone sessionless
+// no initialize) share one child the bridge initialized itself, except a lone sessionless
 // `ping`, which the warm spare answers (MCP allows ping before initialize). GET /readyz is the
 // fleet's wake check: a child of its own must answer initialize (initialize-check.ts), since
 // answering ping proves nothing about that. Bounded: a cap on children
@@ -30,12 +29,8 @@ import {
   type JsonRpcId,
   type JsonRpcMessage,
 } from './jsonrpc.ts';
-import { hasStarted, whenStarted } from './child-start.ts';
 import { checkInitializes } from './initialize-check.ts';
 import { PostExchange } from './post-exchange.ts';
-import { MemoryFloor } from './memory-floor.ts';
-import { SessionlessFullError, SessionlessPool } from './sessionless-pool.ts';
-import { BRIDGE_CLIENT_HEADER } from '../sessions/client-key.ts';
 import { StdioChild, describeExit, type ChildCommand, type ChildExit } from './stdio-child.ts';
 
 export const LATEST_PROTOCOL_VERSION = '2025-11-25';
@@ -49,17 +44,8 @@ export interface StdioBridgeOptions {
   port?: number;
   /** MCP endpoint path, default /mcp. */
   path?: string;
-  /** Live children (sessions + sessionless + spare) at most; default 64. */
+  /** Live children (sessions + shared + spare) at most; default 64. */
   maxChildren?: number;
-  /**
-   * No new child while less memory than this is left (memory-floor.ts); default
-   * MCPFLEET_MIN_FREE_MEMORY or 256 MiB, 0 for none.
-   */
-  minFreeMemoryBytes?: number;
-  /** Sessionless children (one per client) at most; default 8 (sessionless-pool.ts). */
-  maxSessionless?: number;
-  /** A sessionless child unused this long is stopped; default 5 min. */
-  sessionlessIdleMs?: number;
   /** A session with no request for this long is closed and its child killed; default 30 min. */
   sessionIdleMs?: number;
   /**
@@ -87,13 +73,8 @@ export interface StdioBridgeOptions {
   maxBufferedBytes?: number;
   /** The largest message a child may send (larger ones are dropped, answered with an error); default 16 MiB. */
   maxMessageBytes?: number;
-  /**
-   * Every child exit, including expected ones (exit.expected). `started`: it had answered
-   * initialize (child-start.ts); an unexpected exit before that is a failed start.
-   */
-  onChildExit?: (exit: ChildExit, role: ChildRole, started: boolean) => void;
-  /** A child answered its first initialize: the server started, once more. */
-  onChildStarted?: () => void;
+  /** Every child exit, including expected ones (exit.expected). */
+  onChildExit?: (exit: ChildExit, role: ChildRole) => void;
   /** The number of live children changed. */
   onChildCount?: (count: number) => void;
 }
@@ -132,9 +113,8 @@ class Bridge implements StdioBridge {
   private readonly children = new Set<StdioChild>();
   readonly server: http.Server;
   private spare: StdioChild | undefined;
-  /** Sessionless requests: a child per client, never one for all of them. */
-  private readonly sessionless: SessionlessPool;
-  private readonly memory: MemoryFloor;
+  private shared: Promise<BridgeSession> | undefined;
+  private sharedChild: StdioChild | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private closing = false;
   private boundPort = 0;
@@ -154,16 +134,6 @@ class Bridge implements StdioBridge {
     this.maxChildren = Math.max(1, options.maxChildren ?? 64);
     this.maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.resumeGraceMs = options.resumeGraceMs ?? 30_000;
-    this.memory = new MemoryFloor(options.minFreeMemoryBytes, this.logger);
-    this.sessionless = new SessionlessPool({
-      spawn: () => this.spawn('shared'),
-      room: () => this.room(),
-      initialize: (session, version) => this.initializeSessionless(session, version),
-      maxBufferedBytes: options.maxBufferedBytes,
-      killGraceMs: options.killGraceMs,
-      max: options.maxSessionless,
-      idleMs: options.sessionlessIdleMs,
-    });
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.logger.error({ err }, 'bridge request failed');
@@ -214,7 +184,6 @@ class Bridge implements StdioBridge {
     if (this.closing) return;
     this.closing = true;
     if (this.sweeper) clearInterval(this.sweeper);
-    this.sessionless.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions.values()) session.fail(undefined, 'MCP bridge closed');
     this.sessions.clear();
@@ -328,22 +297,18 @@ class Bridge implements StdioBridge {
       return;
     }
 
-    let sessionless: Awaited<ReturnType<SessionlessPool['acquire']>>;
+    let shared: BridgeSession;
     try {
-      sessionless = await this.sessionless.acquire(
-        header(req, BRIDGE_CLIENT_HEADER),
-        header(req, 'mcp-protocol-version'),
-      );
+      shared = await this.sharedSession(header(req, 'mcp-protocol-version'));
     } catch (err) {
-      if (err instanceof SessionlessFullError) {
-        this.rejectFull(res, ids[0] ?? null, err.message);
+      if (err instanceof BridgeFullError) {
+        this.rejectFull(res, ids[0] ?? null);
         return;
       }
       sendError(res, 502, ids[0] ?? null, INTERNAL_ERROR, (err as Error).message);
       return;
     }
-    res.once('close', sessionless.done);
-    this.dispatch(sessionless.session, messages, batch, ids, accept, res, {}, undefined);
+    this.dispatch(shared, messages, batch, ids, accept, res, {}, undefined);
   }
 
   private dispatch(
@@ -449,7 +414,7 @@ class Bridge implements StdioBridge {
 
   /** Answers a sessionless ping with the warm spare's own reply (spawning one if needed). */
   private async answerPingFromSpare(id: JsonRpcId, res: ServerResponse): Promise<void> {
-    if (!this.spare && this.room() === undefined) this.spare = this.spawn('spare');
+    if (!this.spare && this.children.size < this.maxChildren) this.spare = this.spawn('spare');
     const spare = this.spare;
     if (!spare) {
       this.rejectFull(res, id);
@@ -521,7 +486,7 @@ class Bridge implements StdioBridge {
     this.spare = undefined;
     if (child) this.failPingsOf(child, 'the process was handed to a new session; retry');
     if (!child) {
-      if (this.room() !== undefined) return undefined;
+      if (this.children.size >= this.maxChildren) return undefined;
       child = this.spawn();
     }
     const session = new BridgeSession(newSessionId(), child, false, this.options.maxBufferedBytes);
@@ -532,26 +497,33 @@ class Bridge implements StdioBridge {
     return session;
   }
 
-  /** A sessionless child is initialized by the bridge itself (its clients never do). */
-  private async initializeSessionless(
-    session: BridgeSession,
-    protocolVersion: string | undefined,
-  ): Promise<void> {
+  private sharedSession(protocolVersion: string | undefined): Promise<BridgeSession> {
+    if (!this.shared) {
+      const starting = this.startShared(protocolVersion);
+      this.shared = starting;
+      starting.catch(() => {
+        if (this.shared === starting) this.shared = undefined;
+      });
+    }
+    return this.shared;
+  }
+
+  private async startShared(protocolVersion: string | undefined): Promise<BridgeSession> {
+    if (this.children.size >= this.maxChildren) throw new BridgeFullError();
+    const child = this.spawn('shared');
+    this.sharedChild = child;
+    const session = new BridgeSession('shared', child, true, this.options.maxBufferedBytes);
     const reply = await session.request('initialize', {
       protocolVersion: protocolVersion ?? LATEST_PROTOCOL_VERSION,
       capabilities: {},
       clientInfo: { name: 'mcpfleet-bridge', version: '1' },
     });
-    if (reply.error !== undefined)
+    if (reply.error !== undefined) {
+      void child.stop(this.options.killGraceMs);
       throw new Error(`the MCP server refused initialize: ${JSON.stringify(reply.error)}`);
+    }
     session.notify('notifications/initialized');
-  }
-
-  /** Why no child may start now — the cap on children, the memory floor — or undefined. */
-  private room(): string | undefined {
-    if (this.children.size >= this.maxChildren)
-      return `MCP bridge at capacity (${this.maxChildren} processes)`;
-    return this.memory.refusal();
+    return session;
   }
 
   private spawn(role: ChildRole = 'session'): StdioChild {
@@ -561,28 +533,30 @@ class Bridge implements StdioBridge {
     this.children.add(child);
     this.options.onChildCount?.(this.children.size);
     let currentRole = role;
-    whenStarted(child, () => this.options.onChildStarted?.());
     void child.exited.then((exit) => {
       this.children.delete(child);
       this.failPingsOf(child, `MCP server process ${describeExit(exit)}`);
       // A spare taken by a session exits as a session.
       if (this.spare === child) this.spare = undefined;
       else if (currentRole === 'spare') currentRole = 'session';
-      this.sessionless.exited(child);
+      if (this.sharedChild === child) {
+        this.sharedChild = undefined;
+        this.shared = undefined;
+      }
       const level = exit.expected ? 'debug' : 'warn';
       this.logger[level](
         { pid: child.pid, code: exit.code, signal: exit.signal, role: currentRole },
         `MCP server process ${describeExit(exit)}`,
       );
       this.options.onChildCount?.(this.children.size);
-      this.options.onChildExit?.(exit, currentRole, hasStarted(child));
+      this.options.onChildExit?.(exit, currentRole);
     });
     return child;
   }
 
   private ensureSpare(): void {
     if ((this.options.warmSpares ?? 1) < 1 || this.spare || this.closing) return;
-    if (this.room() !== undefined) return;
+    if (this.children.size >= this.maxChildren) return;
     this.spare = this.spawn('spare');
   }
 
@@ -602,14 +576,21 @@ class Bridge implements StdioBridge {
     }
   }
 
-  /** 503: no child could start (`reason`, else what room() says now). */
-  private rejectFull(res: ServerResponse, id: JsonRpcId | null, reason?: string): void {
-    const why = reason ?? this.room() ?? `MCP bridge at capacity (${this.maxChildren} processes)`;
-    sendError(res, 503, id, SERVER_UNAVAILABLE, why, {
-      'retry-after': String(RETRY_AFTER_SECONDS),
-    });
+  private rejectFull(res: ServerResponse, id: JsonRpcId | null): void {
+    sendError(
+      res,
+      503,
+      id,
+      SERVER_UNAVAILABLE,
+      `MCP bridge at capacity (${this.maxChildren} processes)`,
+      {
+        'retry-after': String(RETRY_AFTER_SECONDS),
+      },
+    );
   }
 }
+
+class BridgeFullError extends Error {}
 
 interface PendingPing {
   child: StdioChild;

@@ -1,10 +1,8 @@
 // Backend sessions the gateway holds on behalf of 2026-07-28 clients of 2025 servers. Such a
-// client has no session; its envelope says who it is on every request. Requests of the same
-// client (sessions/client-key.ts) with the same envelope (same client info, capabilities and
-// log level) at the same backend share one backend session — two clients never do, even with
-// the same envelope (two users of one app): what one stored in it the other would read. Each
-// is opened the way a 2025 client would open it (session-replay.ts: initialize, initialized,
-// setLevel). Bounded: the oldest is ended when the pool is full.
+// client has no session; its envelope says who it is on every request. Requests with the
+// same envelope (same client info, capabilities and log level) at the same backend share
+// one backend session, opened the way a 2025 client would open it (session-replay.ts:
+// initialize, initialized, setLevel). Bounded: the oldest is ended when the pool is full.
 import { createHash } from 'node:crypto';
 import type { Logger } from '../observability/log.ts';
 import { replaySession } from '../sessions/session-replay.ts';
@@ -30,13 +28,8 @@ export class LegacySessions {
   }
 
   /** The backend session for this envelope at `url`, opened on first use. */
-  get(
-    url: string,
-    headers: Record<string, string>,
-    envelope: Envelope,
-    client = '',
-  ): Promise<LegacySession> {
-    const key = poolKey(url, envelope, client);
+  get(url: string, headers: Record<string, string>, envelope: Envelope): Promise<LegacySession> {
+    const key = poolKey(url, envelope);
     let session = this.pool.get(key);
     if (session === undefined) {
       session = this.open(url, headers, envelope);
@@ -48,8 +41,8 @@ export class LegacySessions {
   }
 
   /** The backend no longer knows the session (404): the next request opens a new one. */
-  forget(url: string, envelope: Envelope, client = ''): void {
-    this.pool.delete(poolKey(url, envelope, client));
+  forget(url: string, envelope: Envelope): void {
+    this.pool.delete(poolKey(url, envelope));
   }
 
   get size(): number {
@@ -102,11 +95,9 @@ export class LegacySessions {
   }
 }
 
-function poolKey(url: string, envelope: Envelope, client: string): string {
+function poolKey(url: string, envelope: Envelope): string {
   const who = createHash('sha256')
-    .update(
-      JSON.stringify([client, envelope.clientInfo, envelope.capabilities, envelope.logLevel ?? '']),
-    )
+    .update(JSON.stringify([envelope.clientInfo, envelope.capabilities, envelope.logLevel ?? '']))
     .digest('base64url');
   return `${url} ${who}`;
 }
