@@ -209,6 +209,15 @@ Bound to a non-loopback address with the local runtime and neither --public-url 
 --allowed-hosts, the names clients use are unknown, so any Host is accepted.
 `;
 
+const LIMITS_HELP = `
+Limits per server (_meta "dev.mcpfleet/v1" sessions.maxPerClient, sessions.idleTimeout; see
+README "What one client may take"), from the environment:
+  MCPFLEET_CLIENT_HEADER    a client is its address; behind a proxy, name a header the proxy
+                            sets (e.g. X-Real-IP) and a client is its address plus that value
+  MCPFLEET_MIN_FREE_MEMORY  no new stdio server process while less memory is left (default
+                            256MiB, 0 for no floor)
+`;
+
 const EXAMPLES = `
 Examples:
   npm start
@@ -360,7 +369,7 @@ export function registerServeCommand(program: Command): Command {
         .default('auto'),
     );
   return addConnectionOptions(serve)
-    .addHelpText('after', `${HOST_HELP}${EXAMPLES}`)
+    .addHelpText('after', `${HOST_HELP}${LIMITS_HELP}${EXAMPLES}`)
     .action(async (flags: ServeFlags, command: Command) => {
       const { RegistryError, describeServers, startController } = await import('../../start.ts');
       let controller: RunningController;
