@@ -10,6 +10,7 @@ import { sessionStateServer } from '../fleet/specs.ts';
 import { startGateway, type RunningGateway } from '../gateway/start-gateway.ts';
 import { isAlive, waitFor } from '../support/processes.ts';
 import { clientAt, type Answer, type ClientAt } from './client-at.ts';
+import { CLIENT_HEADER_VARIABLE } from '../../../controller/sessions/client-key.ts';
 
 const STATE_CALL = { name: 'session-state', arguments: {} };
 
@@ -93,6 +94,26 @@ describe('session limits (issue 12: one client cannot hold every session)', func
       'mcpfleet_rejected_requests_total',
     );
     assert.match(counted, /server="per-client",reason="session-limit"} 1/);
+  });
+
+  it('behind a proxy, MCPFLEET_CLIENT_HEADER tells the clients of one address apart', async function () {
+    const url = gateway.mcpUrl('per-client');
+    const proxied = (ip: string): ClientAt => {
+      const c = clientAt('127.0.0.9', { 'x-real-ip': ip });
+      clients.push(c);
+      return c;
+    };
+    const alice = proxied('10.0.0.1');
+    const bob = proxied('10.0.0.2');
+    process.env[CLIENT_HEADER_VARIABLE] = 'X-Real-IP';
+    try {
+      assert.equal((await alice.initialize(url)).status, 200);
+      assert.equal((await alice.initialize(url)).status, 200);
+      assert.equal((await alice.initialize(url)).status, 429);
+      assert.equal((await bob.initialize(url)).status, 200, 'another client behind the proxy');
+    } finally {
+      delete process.env[CLIENT_HEADER_VARIABLE];
+    }
   });
 
   it('takes exactly maxReplicas × sessionsPerReplica sessions (1 × 2), then refuses with 503', async function () {
