@@ -96,6 +96,14 @@ describe('session limits (issue 12: one client cannot hold every session)', func
     assert.match(counted, /server="per-client",reason="session-limit"} 1/);
   });
 
+  it('gives a burst of 20 concurrent initializes from one client exactly its 2 sessions', async function () {
+    const url = gateway.mcpUrl('per-client');
+    const greedy = client(10);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => greedy.initialize(url)));
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [...Array(2).fill(200), ...Array(18).fill(429)]);
+  });
+
   it('behind a proxy, MCPFLEET_CLIENT_HEADER tells the clients of one address apart', async function () {
     const url = gateway.mcpUrl('per-client');
     const proxied = (ip: string): ClientAt => {
