@@ -32,6 +32,12 @@ export interface ServerStatus {
    * its processes print more than the log rate limit. Null when nothing is wrong.
    */
   healthMark: string | null;
+  /**
+   * Present when the server's processes listen beyond loopback, where anyone who reaches the
+   * machine reaches them past the gateway: the runtime could not confine it ("not confined:
+   * listens on [::]:41234, ..."). Local runtime only.
+   */
+  exposure?: string;
   /** Effective idle timeout after --idle-timeout overrides. */
   idleTimeoutMs: number;
   minReplicas: number;

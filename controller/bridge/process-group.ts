@@ -185,3 +185,13 @@ export function liveChildPids(): number[] {
 export function watchdogPid(): number | undefined {
   return watchdog.pid;
 }
+
+/** PIDs of every running process of the child's tree (its leader first, while it runs). */
+export function treePids(child: ChildProcess): number[] {
+  const group = live.get(child);
+  if (!group) return [];
+  const pids = group.tree.members().map((entry) => entry.pid);
+  return child.pid !== undefined && pids.includes(child.pid)
+    ? [child.pid, ...pids.filter((pid) => pid !== child.pid)]
+    : pids;
+}

@@ -69,6 +69,7 @@ export function formatServers(servers: ServerStatus[], now: number = Date.now())
         ? [s.lastError]
         : [];
     if (s.healthMark !== null) reasons.push(s.healthMark);
+    if (s.exposure) reasons.push(s.exposure);
     return reasons.map((reason) => `${s.slug}: ${oneLine(reason)}\n`);
   });
   return problems.length > 0 ? `${table}\n${problems.join('')}` : table;
@@ -87,6 +88,7 @@ export function formatServerDetail(server: ServerStatus, now: number = Date.now(
     ['last error', server.lastError === null ? '-' : oneLine(server.lastError)],
     ['unhealthy', server.healthMark === null ? '-' : oneLine(server.healthMark)],
   ];
+  if (server.exposure) details.push(['exposure', oneLine(server.exposure)]);
   const width = Math.max(...details.map(([key]) => key.length)) + 2;
   return `${row}\n${details.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}\n`).join('')}`;
 }

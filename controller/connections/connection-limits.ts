@@ -42,12 +42,6 @@ export function defaultProbeReserve(maxConnections: number): number {
   return Math.min(32, Math.max(1, Math.floor(maxConnections / 16)));
 }
 
-const DEADLINES = [
-  ['headersTimeoutMs', 'headers timeout'],
-  ['bodyTimeoutMs', 'body timeout'],
-  ['logIntervalMs', 'log interval'],
-] as const;
-
 /** Fills in defaults and refuses combinations that cannot work, with the reason. */
 export function resolveConnectionLimits(given: Partial<ConnectionLimits> = {}): ConnectionLimits {
   const maxConnections = given.maxConnections ?? defaultMaxConnections();
@@ -67,9 +61,8 @@ export function resolveConnectionLimits(given: Partial<ConnectionLimits> = {}): 
     bodyTimeoutMs: given.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
     logIntervalMs: given.logIntervalMs ?? DEFAULT_LOG_INTERVAL_MS,
   };
-  for (const [key, name] of DEADLINES) {
-    if (!(limits[key] > 0))
-      throw new Error(`the ${name} must be more than 0 (got ${limits[key]} ms)`);
+  for (const key of ['headersTimeoutMs', 'bodyTimeoutMs', 'logIntervalMs'] as const) {
+    if (!(limits[key] > 0)) throw new Error(`${key} must be more than 0 (got ${limits[key]})`);
   }
   return limits;
 }

@@ -159,6 +159,7 @@ export class ManagedServer {
     const { lifecycle } = this;
     const { spec, state } = lifecycle;
     const lastActivityMs = lifecycle.idle.lastActivityMs;
+    const exposure = lifecycle.awake?.replica.exposure?.();
     return {
       slug: this.slug,
       name: spec.name,
@@ -176,6 +177,7 @@ export class ManagedServer {
       minReplicas: spec.scaling.minReplicas,
       maxReplicas: spec.scaling.maxReplicas,
       endpoint: `/servers/${this.slug}/mcp`,
+      ...(exposure ? { exposure } : {}),
     };
   }
 

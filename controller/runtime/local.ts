@@ -1,10 +1,16 @@
 // The local runtime: each replica is processes on this machine.
 //   stdio            → an in-process stdio bridge on a loopback port (one child per session)
-//   streamable-http  → the server itself on a loopback port we allocate (e.g. PORT=41234)
+//   streamable-http  → the server itself on a loopback port we allocate (e.g. PORT=41234),
+//                      bound to loopback through its own variables (loopback-confinement.ts)
 //   remote           → no process; the upstream is the remote URL plus its headers
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import type { RemoteSpec, ServerSpec, WorkloadSpec } from '../../registry/catalog/spec.ts';
+import {
+  POD_BIND_ADDRESS,
+  type RemoteSpec,
+  type ServerSpec,
+  type WorkloadSpec,
+} from '../../registry/catalog/spec.ts';
 import { startStdioBridge } from '../bridge/stdio-bridge.ts';
 import { signalGroup, spawnInGroup, terminateGroup } from '../bridge/process-group.ts';
 import { describeExit } from '../bridge/stdio-child.ts';
@@ -18,6 +24,7 @@ import {
 import { waitUntilBridgeReady } from '../health/wait-ready.ts';
 import { childEnvironment } from './child-environment.ts';
 import { bridgeChildCap } from '../sessions/session-limits.ts';
+import { LOOPBACK, watchExposure } from './loopback-confinement.ts';
 import { resolveLaunch, PROJECT_ROOT, type ResolvedLaunch } from './launch-plan.ts';
 import type { LaunchCheck, Replica, ReplicaExit, ReplicaHooks, Runtime } from './runtime.ts';
 
@@ -173,13 +180,28 @@ export class LocalRuntime implements Runtime {
     const transport = spec.transport as Extract<WorkloadSpec['transport'], { port: number }>;
     const port = await freeLoopbackPort();
     const variable = transport.portVariable ?? 'PORT';
-    // The port may also be an argument (e.g. --port 8080): swap the spec's port for ours.
-    const args = launch.args.map((arg) => (arg === String(transport.port) ? String(port) : arg));
+    const { hostVariable } = transport;
+    // The port and the bind address may also be arguments (--port 8080 --host 0.0.0.0): the
+    // spec's values, set for a pod, are swapped for ours.
+    const args = launch.args.map((arg) =>
+      arg === String(transport.port)
+        ? String(port)
+        : hostVariable && arg === POD_BIND_ADDRESS
+          ? LOOPBACK
+          : arg,
+    );
     const child = spawnInGroup(launch.command, args, {
       cwd: this.projectRoot,
-      env: { ...this.childEnvironment(launch), [variable]: String(port), HOST: '127.0.0.1' },
+      env: {
+        ...this.childEnvironment(launch),
+        [variable]: String(port),
+        // Many servers read HOST; one that names its own variable gets it there.
+        HOST: LOOPBACK,
+        ...(hostVariable ? { [hostVariable]: LOOPBACK } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const exposure = watchExposure(child, port, hostVariable, logger);
     let stopping = false;
     let stderrTail = '';
     // An HTTP server's stdout is not the protocol: both streams are its log, line by line,
@@ -214,9 +236,10 @@ export class LocalRuntime implements Runtime {
     });
     return {
       id,
-      url: `http://127.0.0.1:${port}${transport.path}`,
+      url: `http://${LOOPBACK}:${port}${transport.path}`,
       headers: {},
       exited,
+      exposure: () => exposure.current(),
       children: () =>
         child.exitCode === null && child.signalCode === null && child.pid !== undefined ? 1 : 0,
       stop: async () => {

@@ -50,6 +50,11 @@ export interface Replica {
   /** Live child processes behind it (0 for remotes). */
   children(): number;
   /**
+   * Where its processes listen beyond loopback, when they do (a sentence for status: the
+   * server could not be confined to loopback); absent or undefined when confined.
+   */
+  exposure?(): string | undefined;
+  /**
    * A runtime-specific readiness round trip, when it has a cheaper one than a full MCP
    * session (a sessionless ping through the bridge, answered by its warm child). Absent:
    * the fleet probes `url` itself (initialize + ping).

@@ -27,6 +27,7 @@ import {
   type Sessions,
   type Transport,
   type WorkloadSpec,
+  POD_BIND_ADDRESS,
 } from './spec.ts';
 
 const META_PATH = joinPath('_meta', PLATFORM_META_KEY);
@@ -367,10 +368,18 @@ function resolveArguments(
 interface ParsedUrl {
   port?: number;
   portVariable?: string;
+  /** http://{HOST}:…: the server's bind-address variable. */
+  hostVariable?: string;
   path: string;
 }
 
 function parseTransportUrl(url: string): ParsedUrl {
+  const hostVariable = /^https?:\/\/\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(url)?.[1];
+  const parsed = parsePortAndPath(url);
+  return hostVariable ? { ...parsed, hostVariable } : parsed;
+}
+
+function parsePortAndPath(url: string): ParsedUrl {
   const templated = /^https?:\/\/[^/:]+:\{([A-Za-z_][A-Za-z0-9_]*)\}(\/[^?#]*)?/.exec(url);
   if (templated) return { portVariable: templated[1], path: templated[2] || '/' };
   const literal = /^https?:\/\/[^/:]+(?::(\d+))?(\/[^?#]*)?/.exec(url);
@@ -423,10 +432,15 @@ function compileWorkload(
       port,
       path: parsed.path,
       ...(parsed.portVariable ? { portVariable: parsed.portVariable } : {}),
+      ...(parsed.hostVariable ? { hostVariable: parsed.hostVariable } : {}),
     };
     if (parsed.portVariable) {
       resolver.provide(parsed.portVariable, String(port));
       known.push(parsed.portVariable);
+    }
+    if (parsed.hostVariable) {
+      resolver.provide(parsed.hostVariable, POD_BIND_ADDRESS);
+      known.push(parsed.hostVariable);
     }
   }
 
@@ -458,17 +472,19 @@ function compileWorkload(
     // A bound secret lands in the variable itself (secretKeyRef), not as a plain value.
     if (value !== undefined && value !== `$(${variable.name})`) env[variable.name] = value;
   });
-  if (
-    transport.type !== 'stdio' &&
-    transport.portVariable &&
-    env[transport.portVariable] === undefined
-  ) {
-    const portIsArgument = (pkg.packageArguments ?? []).some(
-      (a) =>
-        (a.type === 'positional' ? a.valueHint : a.name.replace(/^-+/, '')) ===
-        transport.portVariable,
-    );
-    if (!portIsArgument) env[transport.portVariable] = String(transport.port);
+  if (transport.type !== 'stdio') {
+    // The URL's variables are set in the environment, unless they are arguments.
+    const urlVariables: [string | undefined, string][] = [
+      [transport.portVariable, String(transport.port)],
+      [transport.hostVariable, POD_BIND_ADDRESS],
+    ];
+    for (const [variable, value] of urlVariables) {
+      if (variable === undefined || env[variable] !== undefined) continue;
+      const isArgument = (pkg.packageArguments ?? []).some(
+        (a) => (a.type === 'positional' ? a.valueHint : a.name.replace(/^-+/, '')) === variable,
+      );
+      if (!isArgument) env[variable] = value;
+    }
   }
   resolver.reportUnused(known);
   refuseLaunchHooks(pkg, pkgPath, runtimeArgs, file, problems);

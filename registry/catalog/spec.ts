@@ -37,9 +37,20 @@ export type Transport =
   /**
    * The server speaks HTTP itself. `port` is where it listens in a pod; `portVariable`
    * names the env var / argument the URL template used for the port (e.g. "PORT"), which a
-   * runtime sets when it allocates a port. `path` is the MCP endpoint path.
+   * runtime sets when it allocates a port. `hostVariable` likewise names the variable the
+   * URL template used for the host (http://{HOST}:{PORT}/mcp): the server's own bind-address
+   * setting, POD_BIND_ADDRESS in a pod, loopback on a laptop. `path` is the MCP endpoint path.
    */
-  | { type: 'streamable-http' | 'sse'; port: number; path: string; portVariable?: string };
+  | {
+      type: 'streamable-http' | 'sse';
+      port: number;
+      path: string;
+      portVariable?: string;
+      hostVariable?: string;
+    };
+
+/** Where a server with a bind-address setting listens in its pod: the pod's every address. */
+export const POD_BIND_ADDRESS = '0.0.0.0';
 
 /** A secret value fed from a Kubernetes Secret key (never an inline value). */
 export interface SecretRef {
