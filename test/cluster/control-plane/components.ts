@@ -65,6 +65,12 @@ export function apiserverArgs(
     `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
     `--enable-admission-plugins=${ADMISSION_PLUGINS.join(',')}`,
     '--allow-privileged=false',
+    // The kubelet API (pods/log): nodes report only their InternalIP that the apiserver can
+    // dial (their Hostname does not resolve), served with a certificate of the serving CA.
+    `--kubelet-client-certificate=${pki.apiserverKubeletClient.certPath}`,
+    `--kubelet-client-key=${pki.apiserverKubeletClient.keyPath}`,
+    `--kubelet-certificate-authority=${pki.servingCa.certPath}`,
+    '--kubelet-preferred-address-types=InternalIP',
     // End open watches 2 s into a shutdown: otherwise SIGTERM waits on them (restart() took 12 s).
     '--shutdown-watch-termination-grace-period=2s',
     '--profiling=false',

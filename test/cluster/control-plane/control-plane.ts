@@ -20,10 +20,10 @@ import { ensurePodNetworkBridge, POD_GATEWAY_IP } from './pod-network.ts';
 import { freePort } from './ports.ts';
 import { ManagedProcess } from './processes.ts';
 import { httpsGet, waitUntil } from './readiness.ts';
-import type { ControlPlane, ControlPlaneOptions } from './types.ts';
+import type { ControlPlane, ControlPlaneOptions, KubeletServingCredentials } from './types.ts';
 import { createWorkspace, type Workspace } from './workspace.ts';
 
-export type { ControlPlane, ControlPlaneOptions };
+export type { ControlPlane, ControlPlaneOptions, KubeletServingCredentials };
 
 interface Parts {
   versions: ControlPlaneVersions;
@@ -183,6 +183,11 @@ class RunningControlPlane implements ControlPlane {
       usage: 'client',
     });
     return makeKubeConfig(this.server, this.caPem, user, pair);
+  }
+
+  kubeletServing(): KubeletServingCredentials {
+    const { certPem, keyPem } = this.pki.kubeletServing;
+    return { certPem, keyPem, clientCaPem: this.pki.clientCa.certPem };
   }
 
   async serviceAccountKubeConfig(namespace: string, name: string): Promise<KubeConfig> {

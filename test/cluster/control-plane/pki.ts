@@ -1,6 +1,8 @@
 // Every certificate and key one control plane needs, in one folder: the serving CA and
 // kube-apiserver's serving certificate, the client CA and the components' and admin's client
-// certificates (with their kubeconfigs), and the service-account token key pair.
+// certificates (with their kubeconfigs), the service-account token key pair, and the kubelet
+// API's pair: the serving certificate a process kubelet presents on the node address and the
+// client certificate kube-apiserver presents to it (for `kubectl logs`).
 import { join } from 'node:path';
 import { CertificateAuthority, createServiceAccountKeys, type KeyPair } from './certificates.ts';
 import { writeKubeconfigFile } from './kubeconfig.ts';
@@ -21,7 +23,14 @@ export interface ControlPlanePki {
   controllerManagerKubeconfig: string;
   schedulerKubeconfig: string;
   serviceAccount: { privateKeyPath: string; publicKeyPath: string };
+  /** The kubelet API's serving certificate, for the node address (signed by servingCa). */
+  kubeletServing: KeyPair;
+  /** kube-apiserver's --kubelet-client-certificate (signed by clientCa, which kubelets trust). */
+  apiserverKubeletClient: KeyPair;
 }
+
+/** kubeadm's name for the identity kube-apiserver uses towards kubelets. */
+export const APISERVER_KUBELET_CLIENT = 'kube-apiserver-kubelet-client';
 
 export function createControlPlanePki(
   dir: string,
@@ -70,5 +79,16 @@ export function createControlPlanePki(
     ),
     schedulerKubeconfig: kubeconfig('scheduler', 'system:kube-scheduler', scheduler),
     serviceAccount: createServiceAccountKeys(dir),
+    // Nodes register `address` (the pod bridge) as their InternalIP: what the apiserver dials.
+    kubeletServing: servingCa.issue({
+      name: 'kubelet-serving',
+      commonName: 'system:node:process-kubelet',
+      organizations: ['system:nodes'],
+      usage: 'server',
+      hosts: ['localhost', '127.0.0.1', address],
+    }),
+    apiserverKubeletClient: client('apiserver-kubelet-client', APISERVER_KUBELET_CLIENT, [
+      'system:masters',
+    ]),
   };
 }

@@ -11,6 +11,13 @@ export interface ControlPlaneOptions {
   logsDir?: string;
 }
 
+export interface KubeletServingCredentials {
+  certPem: string;
+  keyPem: string;
+  /** Verifies the client certificates of callers (kube-apiserver's among them). */
+  clientCaPem: string;
+}
+
 export interface ControlPlane {
   /** https://10.244.0.1:PORT — reachable from the host and from pods on the bridge. */
   server: string;
@@ -27,6 +34,11 @@ export interface ControlPlane {
   kubeConfig(): KubeConfig;
   /** A client certificate user (CN=user, O=groups) signed by the client CA. */
   userKubeConfig(user: string, groups?: string[]): KubeConfig;
+  /**
+   * What a process kubelet needs to serve the kubelet API to this apiserver: a serving
+   * certificate for the node address the apiserver dials, and the CA of its client certificate.
+   */
+  kubeletServing(): KubeletServingCredentials;
   /** A bearer token of an existing ServiceAccount, from the TokenRequest API. */
   serviceAccountKubeConfig(namespace: string, name: string): Promise<KubeConfig>;
   /**

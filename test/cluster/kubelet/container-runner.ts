@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CrashLoopBackoff, goDuration, type BackoffSettings } from './backoff.ts';
+import { ContainerLog } from './container-log.ts';
 import type { ContainerProcessSpec, ContainerStarter, ImageConfig } from './container-starter.ts';
 import { ContainerConfigError } from './env.ts';
 import { runAction, type ActionTarget } from './handlers.ts';
@@ -56,6 +57,9 @@ interface Instance {
   logPath: string;
   exited: Promise<{ exitCode: number; signal: string | null }>;
 }
+
+/** How long an exited container's output may still be arriving (a daemon may hold its pipe). */
+const LOG_DRAIN_MS = 1_000;
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -295,9 +299,9 @@ export class ContainerRunner {
     const logPath = this.ctx.logPath(this.name, this.restartCount);
     this.lastLogPath = logPath;
     fs.mkdirSync(path.dirname(logPath), { recursive: true });
-    const fd = fs.openSync(logPath, 'a');
+    const log = new ContainerLog(logPath);
     const containerID = `mcpfleet://${randomBytes(32).toString('hex')}`;
-    const spec: ContainerProcessSpec = { ...prepared.spec, stdout: fd, stderr: fd };
+    const spec: ContainerProcessSpec = { ...prepared.spec, stdout: 'pipe', stderr: 'pipe' };
     let child: ChildProcess;
     this.ctx.event(
       'Normal',
@@ -307,18 +311,19 @@ export class ContainerRunner {
     try {
       child = this.ctx.starter.start(prepared.image, spec);
     } catch (err) {
-      fs.closeSync(fd);
+      log.close();
       this.ctx.event('Warning', 'Failed', `Error: ${String(err)}`);
       this.setState({ waiting: { reason: 'RunContainerError', message: String(err) } });
       return 'start-failed';
     }
     this.ctx.event('Normal', 'Created', `Created container: ${this.name}`);
     this.ctx.event('Normal', 'Started', `Started container ${this.name}`);
-    fs.closeSync(fd);
+    log.attach(child.stdout, 'stdout');
+    log.attach(child.stderr, 'stderr');
     const exited = new Promise<{ exitCode: number; signal: string | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ exitCode: exitCodeOf(code, signal), signal }));
       child.once('error', (err) => {
-        fs.appendFileSync(logPath, `process kubelet: failed to start: ${String(err)}\n`);
+        log.note(`process kubelet: failed to start: ${String(err)}`);
         resolve({ exitCode: 128, signal: null });
       });
     });
@@ -374,6 +379,8 @@ export class ContainerRunner {
     const finishedAt = Date.now();
     for (const probe of this.probes.splice(0)) probe.stop();
     signalGroup(instance.pid, 'SIGKILL', false); // the rest of the container's process group
+    await log.drained(LOG_DRAIN_MS);
+    log.close();
     this.instance = undefined;
     this.started = false;
     this.ready = false;

@@ -42,9 +42,9 @@ export interface ContainerProcessSpec {
   readOnlyRootFilesystem: boolean;
   /** securityContext.allowPrivilegeEscalation: false */
   noNewPrivileges: boolean;
-  /** File descriptors the process writes its stdout and stderr to. */
-  stdout: number;
-  stderr: number;
+  /** Where the process writes its stdout and stderr: file descriptors, or pipes to the kubelet. */
+  stdout: number | 'pipe';
+  stderr: number | 'pipe';
 }
 
 export interface ExecResult {

@@ -17,6 +17,7 @@ import { toLogger, type Logger } from './logger.ts';
 import { startNodeHeartbeats, type NodeHeartbeats, type NodeSpec } from './node-registration.ts';
 import { watchConfigObjects, type WatchedObjectSource } from './object-source.ts';
 import { checkBridge, sweepStaleSandboxes, type PodNetworkConfig } from './pod-sandbox.ts';
+import { startKubeletServer, type KubeletServing } from './kubelet-server.ts';
 import { isTerminalPhase } from './pod-status.ts';
 import { PodWorker, type PodInfo } from './pod-worker.ts';
 import { startReflector, type Reflector } from './reflector.ts';
@@ -32,6 +33,7 @@ export type { NodeSpec } from './node-registration.ts';
 export type { PodInfo, ContainerInfo } from './pod-worker.ts';
 export type { Logger } from './logger.ts';
 export type { BackoffSettings } from './backoff.ts';
+export type { KubeletServing } from './kubelet-server.ts';
 
 export interface ProcessKubeletOptions {
   /** Admin credentials (the kubelet creates Nodes, Leases, TokenRequests, deletes pods). */
@@ -55,6 +57,12 @@ export interface ProcessKubeletOptions {
    * address, where nothing answers, so lookups fail fast (there is no cluster DNS).
    */
   dnsServer?: string;
+  /**
+   * Serve the kubelet API (`kubectl logs`) on the node address with this certificate, trusting
+   * callers whose client certificates this CA signed: ControlPlane.kubeletServing(). Without it
+   * there is no kubelet API (the nodes still report port 10250).
+   */
+  serving?: KubeletServing;
   /** Grace period cap for the pods still running at stop() (default 2 s). */
   stopGraceMs?: number;
   leaseRenewMs?: number;
@@ -113,6 +121,29 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
     recorders.set(node.name, createEventRecorder(api, node.name));
   }
 
+  const workers = new Map<string, PodWorker>();
+  const findWorker = (namespace: string, name: string) =>
+    [...workers.values()].find((w) => w.namespace === namespace && w.name === name);
+  const kubeletApi = options.serving
+    ? await startKubeletServer({
+        api,
+        serving: options.serving,
+        host: network.gateway,
+        nodeNames: options.nodes.map((node) => node.name),
+        logger,
+        pod(namespace, name) {
+          const worker = findWorker(namespace, name);
+          if (!worker) return undefined;
+          const info = worker.info();
+          return {
+            nodeName: info.nodeName,
+            containers: info.containers.map((c) => c.name),
+            logSource: (container) => worker.logSource(container),
+          };
+        },
+      })
+    : undefined;
+
   const heartbeats: NodeHeartbeats = await startNodeHeartbeats({
     api,
     nodes: options.nodes,
@@ -121,6 +152,7 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
     logger,
     leaseRenewMs: options.leaseRenewMs,
     statusUpdateMs: options.nodeStatusUpdateMs,
+    kubeletPort: kubeletApi?.port,
   });
 
   const images = new Map<string, Promise<ImageConfig>>();
@@ -135,7 +167,6 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
     return image;
   };
 
-  const workers = new Map<string, PodWorker>();
   let stopping = false;
   const source: WatchedObjectSource = watchConfigObjects(api, logger, (kind, namespace, name) => {
     for (const worker of workers.values()) {
@@ -225,8 +256,7 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
     rootDir,
     logsDir,
     pods: () => [...workers.values()].map((worker) => worker.info()),
-    pod: (namespace, name) =>
-      [...workers.values()].find((w) => w.namespace === namespace && w.name === name)?.info(),
+    pod: (namespace, name) => findWorker(namespace, name)?.info(),
     async stop(stopOptions = {}) {
       if (stopping) return;
       stopping = true;
@@ -241,6 +271,7 @@ export async function startProcessKubelet(options: ProcessKubeletOptions): Promi
         }),
       );
       await heartbeats.stop(!stopOptions.keepNodes);
+      await kubeletApi?.close();
       await api.close();
       await fs.rm(podsDir, { recursive: true, force: true }).catch(() => undefined);
     },

@@ -33,6 +33,8 @@ export interface NodeHeartbeatOptions {
   leaseRenewMs?: number;
   /** Node status patch period (kubelet: nodeStatusUpdateFrequency 10 s). */
   statusUpdateMs?: number;
+  /** status.daemonEndpoints.kubeletEndpoint.Port: where the kubelet API listens (10250). */
+  kubeletPort?: number;
 }
 
 export interface NodeHeartbeats {
@@ -110,7 +112,7 @@ function nodeStatus(
       { type: 'InternalIP', address: options.hostIP },
       { type: 'Hostname', address: node.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: options.kubeletPort ?? 10250 } },
     nodeInfo: {
       architecture: node.arch,
       operatingSystem: 'linux',

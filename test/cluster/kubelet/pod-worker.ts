@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BackoffSettings } from './backoff.ts';
 import { prepareContainer } from './container-config.ts';
+import type { LogSource } from './container-logs.ts';
 import { ContainerRunner, type ContainerKind, type RestartPolicy } from './container-runner.ts';
 import type { ContainerStarter, ImageConfig, Mount } from './container-starter.ts';
 import type { PodRuntimeInfo } from './downward-api.ts';
@@ -526,6 +527,12 @@ export class PodWorker {
     this.writer.close();
     await fs.rm(this.podDir, { recursive: true, force: true }).catch(() => undefined);
     this.deps.onFinished(this.uid);
+  }
+
+  /** What the kubelet API reads a container's logs from (undefined: no such container). */
+  logSource(container: string): LogSource | undefined {
+    const runner = [...this.initRunners, ...this.runners].find((r) => r.name === container);
+    return runner && { status: runner.status(), dir: path.join(this.podLogDir, runner.name) };
   }
 
   info(): PodInfo {
