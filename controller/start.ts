@@ -101,6 +101,8 @@ export interface StartOptions {
   logger?: Logger;
   logLevel?: string;
   logFormat?: LogFormat;
+  /** Log bytes held while stdout does not keep up (log-destination.ts); default 8 MiB. */
+  logBufferBytes?: number;
   /**
    * Where each server's recent lines are kept for GET /api/v1/servers/<slug>/logs. The default
    * logger feeds it; a `logger` passed in must have been created with it (createLogger's
@@ -227,7 +229,12 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   const serverLogs = options.serverLogs ?? new ServerLogs();
   const logger =
     options.logger ??
-    createLogger({ level: options.logLevel, format: options.logFormat, serverLogs });
+    createLogger({
+      level: options.logLevel,
+      format: options.logFormat,
+      maxBufferedBytes: options.logBufferBytes,
+      serverLogs,
+    });
   const runtime = options.runtime ?? 'local';
   if (runtime === 'kubernetes' && !options.kubernetes) {
     throw new Error('runtime "kubernetes" needs kubernetes: { namespace, podName }');

@@ -49,6 +49,8 @@ export interface ServeFlags extends ConnectionFlags {
   allowedHosts?: string[];
   logLevel?: string;
   logFormat: LogFormatChoice;
+  logBuffer?: number;
+  serverLogRate?: number;
 }
 
 /** Where a flag's value came from (commander's getOptionValueSource). */
@@ -173,6 +175,16 @@ export function serveStartOptions(
     allowedHosts: flags.allowedHosts,
     logLevel: flags.logLevel,
     logFormat: resolveLogFormat(flags.logFormat, environment.stdoutIsTTY),
+    ...(flags.logBuffer !== undefined ? { logBufferBytes: flags.logBuffer } : {}),
+    ...(flags.serverLogRate !== undefined
+      ? {
+          fleet: {
+            runtimeOptions: {
+              outputRate: { linesPerSecond: flags.serverLogRate, burst: 10 * flags.serverLogRate },
+            },
+          },
+        }
+      : {}),
   };
 }
 
@@ -186,6 +198,14 @@ function parsePort(text: string): number {
     throw new Error(`"${text}" is not a port: use a number from 0 to 65535`);
   }
   return port;
+}
+
+function parsePositiveNumber(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new Error(`"${text}" is not a positive number`);
+  }
+  return value;
 }
 
 function parseList(text: string): string[] {
@@ -367,6 +387,25 @@ export function registerServeCommand(program: Command): Command {
         .env('MCPFLEET_LOG_FORMAT')
         .choices(LOG_FORMATS)
         .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--log-buffer <size>',
+        'log bytes held while stdout does not keep up; beyond, lines are dropped and a line ' +
+          'says how many (default 8MiB)',
+      )
+        .env('MCPFLEET_LOG_BUFFER')
+        .argParser(parser(parseByteSize)),
+    )
+    .addOption(
+      new Option(
+        '--server-log-rate <lines>',
+        "lines per second of a server's process output logged, after a burst of 10 times " +
+          'that; beyond, lines are counted, not logged, and the server is marked unhealthy ' +
+          '("log flood") while it lasts (default 100)',
+      )
+        .env('MCPFLEET_SERVER_LOG_RATE')
+        .argParser(parser(parsePositiveNumber)),
     );
   return addConnectionOptions(serve)
     .addHelpText('after', `${HOST_HELP}${LIMITS_HELP}${EXAMPLES}`)

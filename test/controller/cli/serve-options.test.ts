@@ -145,6 +145,29 @@ describe('mcpfleet serve options', function () {
     assert.equal(options.host, '10.0.0.7');
   });
 
+  it('bounds the log: --log-buffer and --server-log-rate, or their variables', async function () {
+    const defaults = await resolve([]);
+    assert.equal(defaults.logBufferBytes, undefined);
+    assert.equal(defaults.fleet, undefined);
+    const options = await resolve(['--log-buffer', '1MiB', '--server-log-rate', '20']);
+    assert.equal(options.logBufferBytes, 1024 * 1024);
+    assert.deepEqual(options.fleet?.runtimeOptions?.outputRate, {
+      linesPerSecond: 20,
+      burst: 200,
+    });
+    const fromEnv = await resolve([], {
+      MCPFLEET_LOG_BUFFER: '64KiB',
+      MCPFLEET_SERVER_LOG_RATE: '0.5',
+    });
+    assert.equal(fromEnv.logBufferBytes, 64 * 1024);
+    assert.equal(fromEnv.fleet?.runtimeOptions?.outputRate?.linesPerSecond, 0.5);
+    await assert.rejects(
+      resolve(['--server-log-rate', '0']),
+      /option '--server-log-rate <lines>' argument '0' is invalid\. "0" is not a positive number/,
+    );
+    await assert.rejects(resolve(['--log-buffer', 'lots']), /--log-buffer <size>/);
+  });
+
   it('defaults: local runtime, the registry checkout, the host left to startController', async function () {
     const options = await resolve([]);
     assert.equal(options.runtime, 'local');
