@@ -46,10 +46,11 @@ export function renderObjects(config: StackConfig, specs: readonly ServerSpec[])
     ...registryConfigMaps(specs, config.namespace),
   ];
   for (const spec of specs.filter((s): s is WorkloadSpec => s.kind === 'workload')) {
-    const { deployment, service, networkPolicy } = serverManifests(spec, {
+    const { deployment, service, networkPolicy, persistentVolumeClaim } = serverManifests(spec, {
       namespace: config.namespace,
       images: config.images,
     });
+    if (persistentVolumeClaim) objects.push(persistentVolumeClaim);
     objects.push(deployment, service, networkPolicy);
   }
   return objects;

@@ -108,6 +108,7 @@ const WorkloadSpecSchema = z.object({
   transport: TransportSchema,
   warmSpare: z.boolean(),
   resources: z.object({ requests: ResourceListSchema, limits: ResourceListSchema }),
+  storage: z.object({ size: text, storageClass: text.optional() }).optional(),
   egress: z.array(EgressRuleSchema),
   local: LocalLaunchSchema,
 });

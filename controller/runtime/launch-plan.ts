@@ -6,10 +6,10 @@
 // `$(VAR)` references (Kubernetes syntax for secrets) are expanded from the server's own
 // variables only, and never onto a command line (variable-references.ts); secrets are read
 // from the controller's environment, each under its own name, and only those the spec declares.
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WorkloadSpec } from '../../registry/catalog/spec.ts';
+import { DATA_DIR_VARIABLE, type WorkloadSpec } from '../../registry/catalog/spec.ts';
 import { pythonTools } from './python-tools.ts';
 import { VariableReferences } from './variable-references.ts';
 
@@ -34,6 +34,7 @@ export function resolveLaunch(
   if (!plan.runnable) return { ok: false, reason: plan.reason };
 
   const values: Record<string, string> = { ...spec.env };
+  if (spec.storage) values[DATA_DIR_VARIABLE] = serverDataDir(spec.slug, environment);
   const missing: string[] = [];
   for (const ref of spec.secretEnv) {
     const value = environment[ref.env];
@@ -82,6 +83,21 @@ export function resolveLaunch(
     return { ok: false, reason: `needs the secret environment variable(s) ${names}` };
   }
   return { ok: true, launch };
+}
+
+/** Where servers with `storage` keep their files on this machine, one folder per server. */
+export const SERVER_DATA_ROOT_VARIABLE = 'MCPFLEET_SERVER_DATA_DIR';
+const DEFAULT_SERVER_DATA_ROOT = '.mcpfleet/servers';
+
+/**
+ * The folder behind $(MCPFLEET_DATA_DIR) for one server (created, private to this user): the
+ * laptop's stand-in for the cluster's volume, so the files survive sleeps and restarts too.
+ */
+export function serverDataDir(slug: string, environment: NodeJS.ProcessEnv): string {
+  const root = environment[SERVER_DATA_ROOT_VARIABLE] || DEFAULT_SERVER_DATA_ROOT;
+  const dir = resolve(root, slug);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }
 
 /** The bin script of `name` installed at exactly `version`, or undefined. */

@@ -1,6 +1,7 @@
-// One registry server as a workload: Deployment + Service + default-deny NetworkPolicy, built by
-// the pure `serverManifests`. The controller owns spec.replicas after creation (it wakes and
-// sleeps the server through the scale subresource), so Pulumi ignores changes to it.
+// One registry server as a workload: Deployment + Service + default-deny NetworkPolicy, and the
+// volume claim of a server with storage, built by the pure `serverManifests`. The controller
+// owns spec.replicas after creation (it wakes and sleeps the server through the scale
+// subresource), so Pulumi ignores changes to it.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -54,13 +55,22 @@ export class Server extends pulumi.ComponentResource {
         parent: this,
       },
     );
+    // The server's files outlive the server's removal from the registry: deleting the
+    // Deployment must not take its data (docs/runbooks/adding-a-server.md, removing one).
+    const claim = manifests.persistentVolumeClaim
+      ? new k8s.core.v1.PersistentVolumeClaim(
+          `${name}-data`,
+          manifests.persistentVolumeClaim as k8s.core.v1.PersistentVolumeClaimArgs,
+          { parent: this, retainOnDelete: true },
+        )
+      : undefined;
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       pinImage(manifests.deployment, args.pinnedImage),
       {
         parent: this,
         ignoreChanges: REPLICAS_OWNED_BY_CONTROLLER,
-        dependsOn: args.dependsOn ?? [],
+        dependsOn: [...(args.dependsOn ?? []), ...(claim ? [claim] : [])],
       },
     );
     this.deploymentName = manifests.deployment.metadata!.name!;

@@ -5,10 +5,15 @@ import { posix } from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
+import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
-import type { EgressRule, WorkloadSpec } from '../../registry/catalog/spec.ts';
+import {
+  STORAGE_MOUNT_PATH,
+  type EgressRule,
+  type WorkloadSpec,
+} from '../../registry/catalog/spec.ts';
 import type { ImagesConfig } from '../config.ts';
 import { planArtifact, runnerImage, type ArtifactPlan } from './artifacts.ts';
 import {
@@ -23,6 +28,7 @@ import {
   controllerSelectorLabels,
   serverLabels,
   serverSelectorLabels,
+  serverStableLabels,
   workloadName,
 } from '../../registry/catalog/workload-names.ts';
 import {
@@ -54,6 +60,13 @@ export interface ServerManifests {
   deployment: IDeployment;
   service: IService;
   networkPolicy: INetworkPolicy;
+  /** The server's persistent volume, when its spec has `storage`. */
+  persistentVolumeClaim?: IPersistentVolumeClaim;
+}
+
+/** The claim of a server with storage: `<workload>-data`. */
+export function storageClaimName(slug: string): string {
+  return `${workloadName(slug)}-data`;
 }
 
 export function serverPort(spec: WorkloadSpec): { port: number; path: string } {
@@ -110,6 +123,15 @@ export function serverManifests(
     main.volumeMounts!.push({ name: 'server-image', mountPath: SERVER_IMAGE_DIR, readOnly: true });
   }
 
+  const persistentVolumeClaim = storageClaim(spec, options.namespace);
+  if (persistentVolumeClaim) {
+    volumes.push({
+      name: 'data',
+      persistentVolumeClaim: { claimName: persistentVolumeClaim.metadata!.name! },
+    });
+    main.volumeMounts!.push({ name: 'data', mountPath: STORAGE_MOUNT_PATH });
+  }
+
   const nodeSelector: Record<string, string> = { 'kubernetes.io/os': 'linux' };
   if (plan.nodeArch) nodeSelector['kubernetes.io/arch'] = plan.nodeArch;
 
@@ -123,7 +145,11 @@ export function serverManifests(
       replicas: spec.scaling.minReplicas,
       revisionHistoryLimit: 3,
       selector: { matchLabels: serverSelectorLabels(spec.slug) },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      // A ReadWriteOnce volume attaches to one node: a surge pod of a rolling update could
+      // wait for it forever on another node, so a server with storage is replaced in place.
+      strategy: persistentVolumeClaim
+        ? { type: 'Recreate' }
+        : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: { labels, annotations },
         spec: {
@@ -184,7 +210,37 @@ export function serverManifests(
     },
   };
 
-  return { deployment, service, networkPolicy };
+  return {
+    deployment,
+    service,
+    networkPolicy,
+    ...(persistentVolumeClaim ? { persistentVolumeClaim } : {}),
+  };
+}
+
+/**
+ * The claim behind $(MCPFLEET_DATA_DIR). Labelled without the version, and never awaited:
+ * with a WaitForFirstConsumer class (gp3 on EKS) a claim binds only when a pod uses it, and a
+ * server that starts asleep has none — pulumi-kubernetes awaits Bound on every update
+ * (pulumi/pulumi-kubernetes#4181), so a version label would hang each version bump.
+ */
+function storageClaim(spec: WorkloadSpec, namespace: string): IPersistentVolumeClaim | undefined {
+  if (!spec.storage) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: storageClaimName(spec.slug),
+      namespace,
+      labels: serverStableLabels(spec.slug),
+      annotations: { [SKIP_AWAIT]: 'true', 'mcpfleet.dev/source': spec.source },
+    },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(spec.storage.storageClass ? { storageClassName: spec.storage.storageClass } : {}),
+      resources: { requests: { storage: spec.storage.size } },
+    },
+  };
 }
 
 function serverContainer(

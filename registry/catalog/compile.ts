@@ -28,6 +28,8 @@ import {
   type Transport,
   type WorkloadSpec,
   POD_BIND_ADDRESS,
+  DATA_DIR_VARIABLE,
+  STORAGE_MOUNT_PATH,
 } from './spec.ts';
 
 const META_PATH = joinPath('_meta', PLATFORM_META_KEY);
@@ -457,7 +459,10 @@ function compileWorkload(
     known,
   );
 
-  const env: Record<string, string> = {};
+  // First, so Kubernetes expands $(MCPFLEET_DATA_DIR) in the variables after it.
+  const env: Record<string, string> = settings.storage
+    ? { [DATA_DIR_VARIABLE]: STORAGE_MOUNT_PATH }
+    : {};
   (pkg.environmentVariables ?? []).forEach((variable, i) => {
     known.push(variable.name);
     const values = resolver.resolve(
@@ -487,6 +492,8 @@ function compileWorkload(
     }
   }
   resolver.reportUnused(known);
+  if (!settings.storage)
+    refuseDataDirWithoutStorage(env, [...runtimeArgs, ...packageArgs], file, problems);
   refuseLaunchHooks(pkg, pkgPath, runtimeArgs, file, problems);
   if (problems.length) return undefined;
 
@@ -508,8 +515,30 @@ function compileWorkload(
       limits: { ...DEFAULTS.resources.limits, ...settings.resources?.limits },
     },
     egress: settings.egress ?? [],
+    ...(settings.storage ? { storage: settings.storage } : {}),
     local,
   };
+}
+
+/** $(MCPFLEET_DATA_DIR) names the storage volume: without one it would expand to nothing. */
+function refuseDataDirWithoutStorage(
+  env: Record<string, string>,
+  args: readonly string[],
+  file: string,
+  problems: Problem[],
+): void {
+  const reference = `$(${DATA_DIR_VARIABLE})`;
+  const where = [
+    ...Object.entries(env).map(([name, value]) => ({ value, what: `the variable ${name}` })),
+    ...args.map((value) => ({ value, what: `the argument "${value}"` })),
+  ].find(({ value }) => value.includes(reference));
+  if (where === undefined) return;
+  problems.push({
+    file,
+    path: joinPath(META_PATH, 'storage'),
+    rule: 'storage',
+    message: `${where.what} uses ${reference}, which only a server with storage has: add "storage": { "size": "1Gi" } (and scaling.maxReplicas 1), or write another path`,
+  });
 }
 
 /** The runner command (before the package's own args) and the laptop launch plan. */

@@ -24,6 +24,8 @@ export const PLATFORM_RULES = {
     'a deployed mcpb bundle is an https URL with its fileSha256, so the download is verified',
   'inputs-filled':
     'every input the deployed package needs has a value (from the document or _meta inputs), within its choices, and every _meta input is used',
+  storage:
+    'a server that names $(MCPFLEET_DATA_DIR) declares "storage", the persistent volume that variable names (without it the path would be empty)',
   'secrets-bound':
     'secret inputs are bound to Kubernetes Secret keys under _meta secrets, never written inline, and every binding is used',
 } as const;

@@ -21,6 +21,7 @@ export const DEFAULTS = {
   /** Sessions one client may hold at once: this share of maxReplicas × sessionsPerReplica. */
   sessionsPerClientShare: 0.25,
   warmSpare: true,
+  storageSize: '1Gi',
   port: 8080,
   resources: {
     requests: { cpu: '50m', memory: '128Mi' },
@@ -179,6 +180,26 @@ export const PlatformSettingsSchema = z
         idleTimeout: duration('1s', '24h').optional(),
       })
       .optional(),
+    /**
+     * A persistent volume for a server that keeps state in files (the memory server's graph):
+     * it survives sleep, restarts and new versions. The server finds it at $(MCPFLEET_DATA_DIR)
+     * (use that in `inputs`); in a cluster it is a ReadWriteOnce claim, so such a server runs
+     * one replica. Default: none (files live as long as the process).
+     */
+    storage: z
+      .strictObject({
+        size: z
+          .string()
+          .regex(/^[0-9]+(Mi|Gi|Ti)$/, 'a volume size like "1Gi" or "500Mi"')
+          .default(DEFAULTS.storageSize),
+        /** The cluster's StorageClass (default: the cluster's default class). */
+        storageClass: z
+          .string()
+          .max(253)
+          .regex(DNS1123_SUBDOMAIN, 'a StorageClass name (lowercase, digits, "-", ".")')
+          .optional(),
+      })
+      .optional(),
     /** Allowed egress destinations besides DNS. Default: none (deny all). */
     egress: z.array(EgressRuleSchema).optional(),
     /** Which Kubernetes Secret key feeds each isSecret variable, argument or header. */
@@ -189,6 +210,16 @@ export const PlatformSettingsSchema = z
     port: z.number().int().min(1).max(65535).optional(),
   })
   .superRefine((settings, ctx) => {
+    const maxReplicas = settings.scaling?.maxReplicas ?? DEFAULTS.maxReplicas;
+    if (settings.storage !== undefined && maxReplicas !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scaling', 'maxReplicas'],
+        message:
+          `a server with "storage" runs one replica (its volume attaches to one node at a ` +
+          `time): set scaling.maxReplicas to 1 (it is ${maxReplicas})`,
+      });
+    }
     for (const key of Object.keys(settings.inputs ?? {})) {
       if (settings.secrets?.[key] !== undefined) {
         ctx.addIssue({

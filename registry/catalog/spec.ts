@@ -95,6 +95,22 @@ export interface Sessions {
   idleTimeoutMs?: number;
 }
 
+/**
+ * Where a server with `storage` finds its persistent directory: this variable, set by the
+ * platform (first in the environment, so Kubernetes expands `$(MCPFLEET_DATA_DIR)` in later
+ * variables), names the volume's mount in a cluster and a per-server directory on a laptop.
+ */
+export const DATA_DIR_VARIABLE = 'MCPFLEET_DATA_DIR';
+/** The volume's mount path in a server's pod. */
+export const STORAGE_MOUNT_PATH = '/var/lib/mcpfleet/data';
+
+/** A persistent volume for a server's files (sizes as Kubernetes quantities, e.g. "1Gi"). */
+export interface Storage {
+  size: string;
+  /** Absent: the cluster's default StorageClass. */
+  storageClass?: string;
+}
+
 /** Kubernetes resource quantities, e.g. { cpu: "100m", memory: "128Mi" }. */
 export interface ResourceList {
   cpu?: string;
@@ -180,6 +196,8 @@ export interface WorkloadSpec extends SpecCommon {
   warmSpare: boolean;
   resources: Resources;
   egress: EgressRule[];
+  /** A persistent volume at $(MCPFLEET_DATA_DIR); absent: none. */
+  storage?: Storage;
   local: LocalLaunch;
 }
 

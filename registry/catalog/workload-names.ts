@@ -31,15 +31,23 @@ export function serverSelectorLabels(slug: string): Record<string, string> {
   };
 }
 
-export function serverLabels(slug: string, version: string): Record<string, string> {
+/**
+ * A server's labels without its version: for what outlives a version bump unchanged (its
+ * volume claim, which an update would make Pulumi await).
+ */
+export function serverStableLabels(slug: string): Record<string, string> {
   return {
     ...serverSelectorLabels(slug),
     'app.kubernetes.io/component': SERVER_COMPONENT,
     'app.kubernetes.io/part-of': PART_OF,
     'app.kubernetes.io/managed-by': MANAGED_BY,
-    'app.kubernetes.io/version': labelValue(version),
     [SERVER_LABEL]: slug.slice(0, 63),
   };
+}
+
+export function serverLabels(slug: string, version: string): Record<string, string> {
+  const { [SERVER_LABEL]: server, ...labels } = serverStableLabels(slug);
+  return { ...labels, 'app.kubernetes.io/version': labelValue(version), [SERVER_LABEL]: server! };
 }
 
 export function controllerSelectorLabels(): Record<string, string> {

@@ -1,6 +1,6 @@
 // Runs the real Pulumi program under Pulumi's mocks (the engine boundary) and records every
 // resource registration, including the resource options the engine would receive (ignoreChanges,
-// parent, dependencies) by observing the mock monitor's registerResource requests.
+// parent, dependencies, retainOnDelete) by observing the mock monitor's registerResource requests.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
@@ -16,6 +16,8 @@ export interface Recorded {
   ignoreChanges: string[];
   parentUrn: string;
   dependencies: string[];
+  /** The resource option: the engine leaves the object in place when the resource is deleted. */
+  retainOnDelete: boolean;
   /** Paths of inputs that arrived marked secret (e.g. `stringData.password`). */
   secretPaths: string[];
 }
@@ -209,6 +211,7 @@ type RegisterRequest = {
   getParent(): string;
   getIgnorechangesList(): string[];
   getDependenciesList(): string[];
+  getRetainondelete(): boolean;
 };
 
 export interface RunOptions {
@@ -263,6 +266,7 @@ export async function runStack(options: RunOptions): Promise<StackRun> {
       parentUrn: req.getParent(),
       ignoreChanges: req.getIgnorechangesList(),
       dependencies: req.getDependenciesList(),
+      retainOnDelete: req.getRetainondelete() === true,
     });
     return register(req, callback);
   };

@@ -132,8 +132,9 @@ describe('mcpfleet registry diff', function () {
     );
     assert.deepEqual(diff.summary, {
       servers: { added: 1, changed: 1, removed: 1 },
-      // demo's three added, fetch's three changed plus the registry ConfigMap, memory's three gone.
-      objects: { added: 3, changed: 4, removed: 3 },
+      // demo's three added, fetch's three changed plus the registry ConfigMap, memory's four gone
+      // (its volume claim too: Pulumi lets go of it, retainOnDelete keeps it in the cluster).
+      objects: { added: 3, changed: 4, removed: 4 },
     });
 
     const fetch = server(diff, 'fetch');
@@ -192,6 +193,7 @@ describe('mcpfleet registry diff', function () {
       memory.objects.map((o) => `${o.change} ${o.kind}/${o.name}`),
       [
         'changed ConfigMap/mcpfleet-registry-0',
+        'removed PersistentVolumeClaim/mcp-memory-data',
         'removed Deployment/mcp-memory',
         'removed Service/mcp-memory',
         'removed NetworkPolicy/mcp-memory',
@@ -215,7 +217,7 @@ describe('mcpfleet registry diff', function () {
     assert.equal(lines[0], '### Registry diff: 1 added, 1 changed, 1 removed (3 servers)');
     assert.match(
       stdout,
-      /on stack <code>prod<\/code>; Kubernetes objects: 3 added, 4 changed, 3 removed\./,
+      /on stack <code>prod<\/code>; Kubernetes objects: 3 added, 4 changed, 4 removed\./,
     );
     assert.ok(lines.includes('| Server | Change | Version | Kubernetes objects |'));
     assert.ok(
@@ -233,7 +235,7 @@ describe('mcpfleet registry diff', function () {
     );
     assert.ok(
       lines.some((l) =>
-        /^\| <code>memory<\/code> .*\| removed \|.*\| 1 changed, 3 removed \|$/.test(l),
+        /^\| <code>memory<\/code> .*\| removed \|.*\| 1 changed, 4 removed \|$/.test(l),
       ),
     );
     assert.equal(stdout.match(/<details>\n<summary><code>/g)?.length, 3, 'one section per server');

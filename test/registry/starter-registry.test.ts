@@ -111,7 +111,8 @@ describe('the starter registry', () => {
   it('applies defaults where settings are silent', () => {
     const memory = workload('memory');
     assert.equal(memory.scaling.idleTimeoutMs, 15 * 60_000);
-    assert.equal(memory.scaling.maxReplicas, 3);
+    assert.equal(memory.scaling.maxReplicas, 1, 'set: a server with storage runs one replica');
+    assert.equal(memory.scaling.sessionsPerReplica, 100);
     assert.deepEqual(memory.resources.requests, { cpu: '50m', memory: '128Mi' });
     assert.equal(memory.health.failureThreshold, 3);
   });
