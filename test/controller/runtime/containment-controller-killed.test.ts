@@ -32,46 +32,62 @@ function commandLine(pid: number): string {
   }
 }
 
+function watchdogsOf(pid: number): number[] {
+  return childrenOf(pid).filter((child) => commandLine(child).includes('watchdog-process.ts'));
+}
+
 describe('containment: children die with a controller killed by SIGKILL', function () {
   this.timeout(60_000);
 
-  it("leaves no process of an HTTP server's tree, nor the watchdog", async () => {
-    const pidFile = pidFilePath();
-    const spec = hostileHttp('killed', {
-      HOSTILE: 'grandchildren,orphans,ignore-sigterm',
-      HOSTILE_PID_FILE: pidFile,
-    });
-    const controller = spawn(process.execPath, [CONTROLLER_MAIN], {
-      env: { ...process.env, MCPFLEET_TEST_SPECS: JSON.stringify([spec]) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    try {
-      let out = '';
-      controller.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await waitFor(() => /listening on (\S+)/.test(out), 30_000, 'the controller to serve');
-      const url = /listening on (\S+)/.exec(out)![1]!;
-      // Waking the server: an initialize through the gateway.
-      const answer = await fetch(`${url}/servers/killed/mcp`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: initializeBody(),
+  for (const watchdogKilledFirst of [false, true]) {
+    const title = watchdogKilledFirst
+      ? 'the same when its watchdog was killed first: another one took over'
+      : "leaves no process of an HTTP server's tree, nor the watchdog";
+    it(title, async () => {
+      const pidFile = pidFilePath();
+      const spec = hostileHttp('killed', {
+        HOSTILE: 'grandchildren,orphans,ignore-sigterm',
+        HOSTILE_PID_FILE: pidFile,
       });
-      assert.equal(answer.status, 200, `${url}: ${await answer.text()}\n${out}`);
-      const pids = await hostilePids(pidFile);
-      const direct = childrenOf(controller.pid!);
-      assert.ok(direct.includes(pids[0]!), 'the HTTP server is the controller’s child');
-      const watchdog = direct.filter((pid) => commandLine(pid).includes('watchdog-process.ts'));
-      assert.equal(watchdog.length, 1, 'and so is its watchdog');
-      const everything = [...new Set([...direct, ...pids])];
-      assert.ok(everything.every(running));
+      const controller = spawn(process.execPath, [CONTROLLER_MAIN], {
+        env: { ...process.env, MCPFLEET_TEST_SPECS: JSON.stringify([spec]) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        let out = '';
+        controller.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        await waitFor(() => /listening on (\S+)/.test(out), 30_000, 'the controller to serve');
+        const url = /listening on (\S+)/.exec(out)![1]!;
+        // Waking the server: an initialize through the gateway.
+        const answer = await fetch(`${url}/servers/killed/mcp`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: initializeBody(),
+        });
+        assert.equal(answer.status, 200, `${url}: ${await answer.text()}\n${out}`);
+        const pids = await hostilePids(pidFile);
+        assert.ok(childrenOf(controller.pid!).includes(pids[0]!), 'the server is its child');
+        const [first, ...others] = watchdogsOf(controller.pid!);
+        assert.ok(first !== undefined && others.length === 0, 'and so is one watchdog');
+        if (watchdogKilledFirst) {
+          process.kill(first, 'SIGKILL');
+          await waitFor(
+            () => watchdogsOf(controller.pid!).some((pid) => pid !== first),
+            10_000,
+            'a new watchdog',
+          );
+        }
+        const everything = [...new Set([...childrenOf(controller.pid!), ...pids])];
+        assert.ok(everything.every(running));
 
-      controller.kill('SIGKILL');
-      await waitUntilGone(everything, 15_000);
-    } finally {
-      if (controller.exitCode === null) controller.kill('SIGKILL');
-    }
-  });
+        controller.kill('SIGKILL');
+        await waitUntilGone(everything, 15_000);
+      } finally {
+        if (controller.exitCode === null) controller.kill('SIGKILL');
+      }
+    });
+  }
 });
