@@ -26,7 +26,7 @@ export function addConnectionOptions(command: Command): Command {
       new Option(
         '--max-connections <n>',
         'open client connections at most; at the cap the longest-idle one is closed to admit a new one ' +
-          '(default: from the descriptor limit, (ulimit -n - 128) / 2)',
+          '(default: from the descriptor limit, (ulimit -n - 128) / 2, at most 16384)',
       )
         .env('MCPFLEET_MAX_CONNECTIONS')
         .argParser(parser(parseCount)),
