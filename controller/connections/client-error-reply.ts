@@ -1,7 +1,9 @@
 // The answer to a request that never became one (node:http's 'clientError'): headers too
 // large → 431, headers that did not complete in time (a silent socket included) → 408,
 // anything else malformed → 400. A proper HTTP response with a JSON body — JSON-RPC when the
-// request line, if it arrived, names an MCP endpoint — and then the socket is destroyed:
+// request line names an MCP endpoint (node:http hands over the bytes it failed on, never any
+// for a timeout, so a timed-out request gets the API's error shape) — and then the socket is
+// destroyed:
 // ending it politely would keep its descriptor until the client closes, which a greedy
 // client never does.
 import { STATUS_CODES, maxHeaderSize } from 'node:http';
