@@ -3,7 +3,8 @@
 // One child process per MCP session (server state is per client): an `initialize` POST
 // without a session spawns a child (or takes the warm spare) and mints MCP-Session-Id;
 // later requests route by that id. Sessionless requests (revision 2026-07-28: no session,
-// no initialize) share one child the bridge initialized itself, except a lone sessionless
+// no initialize) go to a child per client (sessionless-pool.ts), initialized by the bridge
+// itself — never to one child shared by every client — except a lone sessionless
 // `ping`, which the warm spare answers (MCP allows ping before initialize). GET /readyz is the
 // fleet's wake check: a child of its own must answer initialize (initialize-check.ts), since
 // answering ping proves nothing about that. Bounded: a cap on children
@@ -31,6 +32,9 @@ import {
 } from './jsonrpc.ts';
 import { checkInitializes } from './initialize-check.ts';
 import { PostExchange } from './post-exchange.ts';
+import { MemoryFloor } from './memory-floor.ts';
+import { SessionlessFullError, SessionlessPool } from './sessionless-pool.ts';
+import { BRIDGE_CLIENT_HEADER } from '../sessions/client-key.ts';
 import { StdioChild, describeExit, type ChildCommand, type ChildExit } from './stdio-child.ts';
 
 export const LATEST_PROTOCOL_VERSION = '2025-11-25';
@@ -44,8 +48,17 @@ export interface StdioBridgeOptions {
   port?: number;
   /** MCP endpoint path, default /mcp. */
   path?: string;
-  /** Live children (sessions + shared + spare) at most; default 64. */
+  /** Live children (sessions + sessionless + spare) at most; default 64. */
   maxChildren?: number;
+  /**
+   * No new child while less memory than this is left (memory-floor.ts); default
+   * MCPFLEET_MIN_FREE_MEMORY or 256 MiB, 0 for none.
+   */
+  minFreeMemoryBytes?: number;
+  /** Sessionless children (one per client) at most; default 8 (sessionless-pool.ts). */
+  maxSessionless?: number;
+  /** A sessionless child unused this long is stopped; default 5 min. */
+  sessionlessIdleMs?: number;
   /** A session with no request for this long is closed and its child killed; default 30 min. */
   sessionIdleMs?: number;
   /**
@@ -113,8 +126,9 @@ class Bridge implements StdioBridge {
   private readonly children = new Set<StdioChild>();
   readonly server: http.Server;
   private spare: StdioChild | undefined;
-  private shared: Promise<BridgeSession> | undefined;
-  private sharedChild: StdioChild | undefined;
+  /** Sessionless requests: a child per client, never one for all of them. */
+  private readonly sessionless: SessionlessPool;
+  private readonly memory: MemoryFloor;
   private sweeper: NodeJS.Timeout | undefined;
   private closing = false;
   private boundPort = 0;
@@ -134,6 +148,16 @@ class Bridge implements StdioBridge {
     this.maxChildren = Math.max(1, options.maxChildren ?? 64);
     this.maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.resumeGraceMs = options.resumeGraceMs ?? 30_000;
+    this.memory = new MemoryFloor(options.minFreeMemoryBytes, this.logger);
+    this.sessionless = new SessionlessPool({
+      spawn: () => this.spawn('shared'),
+      room: () => this.room(),
+      initialize: (session, version) => this.initializeSessionless(session, version),
+      maxBufferedBytes: options.maxBufferedBytes,
+      killGraceMs: options.killGraceMs,
+      max: options.maxSessionless,
+      idleMs: options.sessionlessIdleMs,
+    });
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.logger.error({ err }, 'bridge request failed');
@@ -184,6 +208,7 @@ class Bridge implements StdioBridge {
     if (this.closing) return;
     this.closing = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    this.sessionless.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions.values()) session.fail(undefined, 'MCP bridge closed');
     this.sessions.clear();
@@ -297,18 +322,22 @@ class Bridge implements StdioBridge {
       return;
     }
 
-    let shared: BridgeSession;
+    let sessionless: Awaited<ReturnType<SessionlessPool['acquire']>>;
     try {
-      shared = await this.sharedSession(header(req, 'mcp-protocol-version'));
+      sessionless = await this.sessionless.acquire(
+        header(req, BRIDGE_CLIENT_HEADER),
+        header(req, 'mcp-protocol-version'),
+      );
     } catch (err) {
-      if (err instanceof BridgeFullError) {
-        this.rejectFull(res, ids[0] ?? null);
+      if (err instanceof SessionlessFullError) {
+        this.rejectFull(res, ids[0] ?? null, err.message);
         return;
       }
       sendError(res, 502, ids[0] ?? null, INTERNAL_ERROR, (err as Error).message);
       return;
     }
-    this.dispatch(shared, messages, batch, ids, accept, res, {}, undefined);
+    res.once('close', sessionless.done);
+    this.dispatch(sessionless.session, messages, batch, ids, accept, res, {}, undefined);
   }
 
   private dispatch(
@@ -414,7 +443,7 @@ class Bridge implements StdioBridge {
 
   /** Answers a sessionless ping with the warm spare's own reply (spawning one if needed). */
   private async answerPingFromSpare(id: JsonRpcId, res: ServerResponse): Promise<void> {
-    if (!this.spare && this.children.size < this.maxChildren) this.spare = this.spawn('spare');
+    if (!this.spare && this.room() === undefined) this.spare = this.spawn('spare');
     const spare = this.spare;
     if (!spare) {
       this.rejectFull(res, id);
@@ -486,7 +515,7 @@ class Bridge implements StdioBridge {
     this.spare = undefined;
     if (child) this.failPingsOf(child, 'the process was handed to a new session; retry');
     if (!child) {
-      if (this.children.size >= this.maxChildren) return undefined;
+      if (this.room() !== undefined) return undefined;
       child = this.spawn();
     }
     const session = new BridgeSession(newSessionId(), child, false, this.options.maxBufferedBytes);
@@ -497,33 +526,26 @@ class Bridge implements StdioBridge {
     return session;
   }
 
-  private sharedSession(protocolVersion: string | undefined): Promise<BridgeSession> {
-    if (!this.shared) {
-      const starting = this.startShared(protocolVersion);
-      this.shared = starting;
-      starting.catch(() => {
-        if (this.shared === starting) this.shared = undefined;
-      });
-    }
-    return this.shared;
-  }
-
-  private async startShared(protocolVersion: string | undefined): Promise<BridgeSession> {
-    if (this.children.size >= this.maxChildren) throw new BridgeFullError();
-    const child = this.spawn('shared');
-    this.sharedChild = child;
-    const session = new BridgeSession('shared', child, true, this.options.maxBufferedBytes);
+  /** A sessionless child is initialized by the bridge itself (its clients never do). */
+  private async initializeSessionless(
+    session: BridgeSession,
+    protocolVersion: string | undefined,
+  ): Promise<void> {
     const reply = await session.request('initialize', {
       protocolVersion: protocolVersion ?? LATEST_PROTOCOL_VERSION,
       capabilities: {},
       clientInfo: { name: 'mcpfleet-bridge', version: '1' },
     });
-    if (reply.error !== undefined) {
-      void child.stop(this.options.killGraceMs);
+    if (reply.error !== undefined)
       throw new Error(`the MCP server refused initialize: ${JSON.stringify(reply.error)}`);
-    }
     session.notify('notifications/initialized');
-    return session;
+  }
+
+  /** Why no child may start now — the cap on children, the memory floor — or undefined. */
+  private room(): string | undefined {
+    if (this.children.size >= this.maxChildren)
+      return `MCP bridge at capacity (${this.maxChildren} processes)`;
+    return this.memory.refusal();
   }
 
   private spawn(role: ChildRole = 'session'): StdioChild {
@@ -539,10 +561,7 @@ class Bridge implements StdioBridge {
       // A spare taken by a session exits as a session.
       if (this.spare === child) this.spare = undefined;
       else if (currentRole === 'spare') currentRole = 'session';
-      if (this.sharedChild === child) {
-        this.sharedChild = undefined;
-        this.shared = undefined;
-      }
+      this.sessionless.exited(child);
       const level = exit.expected ? 'debug' : 'warn';
       this.logger[level](
         { pid: child.pid, code: exit.code, signal: exit.signal, role: currentRole },
@@ -556,7 +575,7 @@ class Bridge implements StdioBridge {
 
   private ensureSpare(): void {
     if ((this.options.warmSpares ?? 1) < 1 || this.spare || this.closing) return;
-    if (this.children.size >= this.maxChildren) return;
+    if (this.room() !== undefined) return;
     this.spare = this.spawn('spare');
   }
 
@@ -576,21 +595,14 @@ class Bridge implements StdioBridge {
     }
   }
 
-  private rejectFull(res: ServerResponse, id: JsonRpcId | null): void {
-    sendError(
-      res,
-      503,
-      id,
-      SERVER_UNAVAILABLE,
-      `MCP bridge at capacity (${this.maxChildren} processes)`,
-      {
-        'retry-after': String(RETRY_AFTER_SECONDS),
-      },
-    );
+  /** 503: no child could start (`reason`, else what room() says now). */
+  private rejectFull(res: ServerResponse, id: JsonRpcId | null, reason?: string): void {
+    const why = reason ?? this.room() ?? `MCP bridge at capacity (${this.maxChildren} processes)`;
+    sendError(res, 503, id, SERVER_UNAVAILABLE, why, {
+      'retry-after': String(RETRY_AFTER_SECONDS),
+    });
   }
 }
-
-class BridgeFullError extends Error {}
 
 interface PendingPing {
   child: StdioChild;

@@ -73,6 +73,8 @@ export interface PlanInput {
   upstream: Upstream;
   /** The client's MCP-Session-Id, if it sent one. */
   clientSession: string | undefined;
+  /** Who sent it (sessions/client-key.ts): backend sessions held for clients are theirs alone. */
+  client?: string;
 }
 
 const NATIVE: Plan = { kind: 'native' };
@@ -203,7 +205,12 @@ export class EraTranslation {
         'subscriptions/listen is not available: this server speaks a 2025 revision, whose ' +
           'notifications travel on a session stream the gateway cannot open for you',
       );
-    const session = await this.legacySessions.get(upstream.url, upstream.headers, era.envelope);
+    const session = await this.legacySessions.get(
+      upstream.url,
+      upstream.headers,
+      era.envelope,
+      input.client,
+    );
     const serverInfo = session.initializeResult.serverInfo;
     if (era.method === 'server/discover') {
       const init = session.initializeResult;
@@ -233,7 +240,7 @@ export class EraTranslation {
         'mcp-protocol-version': session.protocolVersion,
       },
       rewrite: (message) => modernResult(message, era.method, serverInfo),
-      onLost: () => this.legacySessions.forget(upstream.url, era.envelope),
+      onLost: () => this.legacySessions.forget(upstream.url, era.envelope, input.client),
       hideSession: true,
     };
   }

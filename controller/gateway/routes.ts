@@ -226,6 +226,7 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
         body,
         upstream: lease.upstream,
         clientSession: sessionId,
+        client,
       };
       let plan: Plan;
       try {

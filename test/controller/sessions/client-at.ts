@@ -22,6 +22,8 @@ export interface ClientAt {
     method: string,
     params?: unknown,
   ): Promise<Answer>;
+  /** A POST of `message` with exactly `headers` (besides content type and accept). */
+  post(url: string, message: unknown, headers: Record<string, string>): Promise<Answer>;
   end(url: string, sessionId: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -81,6 +83,17 @@ export function clientAt(address: string, headers: Record<string, string> = {}):
     },
     request: (url, sessionId, method, params) =>
       send(url, sessionId, JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params })),
+    post: (url, message, extra) =>
+      exchange(
+        url,
+        'POST',
+        {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...extra,
+        },
+        JSON.stringify(message),
+      ),
     async end(url, sessionId) {
       return (await exchange(url, 'DELETE', { 'mcp-session-id': sessionId })).status;
     },
