@@ -40,6 +40,8 @@ export class OutputRateLimit {
   private refilledAt = performance.now();
   private readonly dropped: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
   private timer: NodeJS.Timeout | undefined;
+  /** Its replica is gone: late lines are still limited, but start no flood. */
+  private closed = false;
 
   constructor(
     logger: Logger,
@@ -74,12 +76,14 @@ export class OutputRateLimit {
       return true;
     }
     this.dropped[stream]++;
-    if (!this.timer) this.startFlood();
+    if (!this.timer && !this.closed) this.startFlood();
     return false;
   }
 
   /** The replica is gone: what was dropped is reported, and the flood (if any) is over. */
   close(): void {
+    this.closed = true;
+    for (const [replica, limit] of byReplica) if (limit === this) byReplica.delete(replica);
     if (!this.timer) return;
     this.report();
     this.endFlood();
@@ -139,21 +143,24 @@ function seconds(ms: number): string {
 }
 
 // The limit of a replica's output travels with the logger its processes log through (the one
-// bound to { server, replica }): every process of the replica and both its streams share it,
-// wherever they are spawned. A logger nobody attached a limit to (the bridge in a pod) gets
-// one of its own, with the defaults, on first use.
-const limits = new WeakMap<Logger, OutputRateLimit>();
+// bound to { server, replica }), and with any child of it (same `replica` binding): every
+// process of the replica and both its streams share it, wherever they are spawned. A logger
+// nobody attached a limit to (the bridge in a pod) gets one of its own, with the defaults.
+const byLogger = new WeakMap<Logger, OutputRateLimit>();
+const byReplica = new Map<string, OutputRateLimit>();
 
 export function attachOutputRateLimit(logger: Logger, limit: OutputRateLimit): void {
-  limits.set(logger, limit);
+  byLogger.set(logger, limit);
+  const replica = logger.bindings().replica;
+  if (typeof replica === 'string') byReplica.set(replica, limit);
 }
 
 export function outputRateLimitOf(logger: Logger): OutputRateLimit {
-  let limit = limits.get(logger);
-  if (!limit) {
-    const server = logger.bindings().server;
-    limit = new OutputRateLimit(logger, typeof server === 'string' ? server : 'the MCP server');
-    limits.set(logger, limit);
-  }
+  let limit = byLogger.get(logger);
+  if (limit) return limit;
+  const { server, replica } = logger.bindings();
+  limit = typeof replica === 'string' ? byReplica.get(replica) : undefined;
+  limit ??= new OutputRateLimit(logger, typeof server === 'string' ? server : 'the MCP server');
+  byLogger.set(logger, limit);
   return limit;
 }

@@ -143,14 +143,15 @@ describe('log flood', function () {
       assert.equal(limit.flooding, false);
     });
 
-    it('shares one bucket between streams and processes, and closing reports what is left', function () {
+    it('shares one bucket between streams and processes; closing reports what is left, and ends it', function () {
       const { out, server, limit, floods, drops } = limited({
         linesPerSecond: 1,
         burst: 3,
         intervalMs: 60_000,
       });
       const first = outputLog(server, 'stderr');
-      const second = outputLog(server, 'stdout');
+      // Another process of the replica, logging through a child of its logger.
+      const second = outputLog(server.child({ pid: 4242 }), 'stdout');
       for (let i = 0; i < 100; i++) {
         first.write(`a ${i}\n`);
         second.write(`b ${i}\n`);
@@ -162,6 +163,10 @@ describe('log flood', function () {
       const dropped = drops.reduce((sum, [, count]) => sum + count, 0);
       assert.equal(logged + dropped, 200);
       assert.deepEqual(drops.map(([stream]) => stream).sort(), ['stderr', 'stdout']);
+      // The replica is gone: a process still dying may print, but raises no new flood.
+      first.write('late\n'.repeat(100));
+      assert.equal(limit.flooding, false);
+      assert.equal(floods.length, 2);
     });
 
     it('refuses a limit that is not a positive number', function () {
