@@ -9,6 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_MAX_BUFFERED_BYTES, writeBounded, type WriteLimits } from './bounded-write.ts';
+import { markStarted } from './child-start.ts';
 import { PostExchange } from './post-exchange.ts';
 import { messageEvent, openEventStream } from './sse.ts';
 import {
@@ -35,6 +36,8 @@ interface PendingRequest {
   exchange: PostExchange;
   clientId: JsonRpcId;
   progressToken?: JsonRpcId;
+  /** An initialize: its answer says whether the child started. */
+  initialize?: true;
 }
 
 export function newSessionId(): string {
@@ -61,6 +64,8 @@ export class BridgeSession {
   private streamCount = 0;
   /** Requests the bridge itself sent (the shared child's initialize). */
   private readonly own = new Map<JsonRpcId, (message: JsonRpcMessage) => void>();
+  /** The id of the bridge's own initialize, if it sent one. */
+  private ownInitialize: JsonRpcId | undefined;
 
   /**
    * How the child's output is written to this session's clients (bounded-write.ts): a
@@ -125,6 +130,7 @@ export class BridgeSession {
           exchange,
           clientId,
           ...(token !== undefined ? { progressToken: token } : {}),
+          ...(message.method === 'initialize' ? { initialize: true } : {}),
         });
         if (token !== undefined) this.progressRoutes.set(token, exchange);
         const raw = this.shared
@@ -196,6 +202,7 @@ export class BridgeSession {
   /** Sends a request of the bridge's own and resolves with the child's response. */
   request(method: string, params: Record<string, unknown>): Promise<JsonRpcMessage> {
     const id = `bridge-${this.nextInternalId++}`;
+    if (method === 'initialize') this.ownInitialize = id;
     return new Promise((resolve, reject) => {
       this.own.set(id, resolve);
       if (!this.child.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }))) {
@@ -218,12 +225,15 @@ export class BridgeSession {
       const own = this.own.get(message.id);
       if (own) {
         this.own.delete(message.id);
+        if (this.ownInitialize === message.id && message.error === undefined)
+          markStarted(this.child);
         own(message);
         return;
       }
       const pending = this.pending.get(message.id);
       if (!pending) return; // answer to an abandoned or cancelled request
       this.pending.delete(message.id);
+      if (pending.initialize && message.error === undefined) markStarted(this.child);
       if (pending.progressToken !== undefined) this.progressRoutes.delete(pending.progressToken);
       const out = this.shared ? JSON.stringify({ ...message, id: pending.clientId }) : raw;
       pending.exchange.deliverResponse(pending.clientId, out);

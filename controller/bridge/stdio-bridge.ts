@@ -30,6 +30,7 @@ import {
   type JsonRpcId,
   type JsonRpcMessage,
 } from './jsonrpc.ts';
+import { hasStarted, whenStarted } from './child-start.ts';
 import { checkInitializes } from './initialize-check.ts';
 import { PostExchange } from './post-exchange.ts';
 import { MemoryFloor } from './memory-floor.ts';
@@ -86,8 +87,13 @@ export interface StdioBridgeOptions {
   maxBufferedBytes?: number;
   /** The largest message a child may send (larger ones are dropped, answered with an error); default 16 MiB. */
   maxMessageBytes?: number;
-  /** Every child exit, including expected ones (exit.expected). */
-  onChildExit?: (exit: ChildExit, role: ChildRole) => void;
+  /**
+   * Every child exit, including expected ones (exit.expected). `started`: it had answered
+   * initialize (child-start.ts); an unexpected exit before that is a failed start.
+   */
+  onChildExit?: (exit: ChildExit, role: ChildRole, started: boolean) => void;
+  /** A child answered its first initialize: the server started, once more. */
+  onChildStarted?: () => void;
   /** The number of live children changed. */
   onChildCount?: (count: number) => void;
 }
@@ -555,6 +561,7 @@ class Bridge implements StdioBridge {
     this.children.add(child);
     this.options.onChildCount?.(this.children.size);
     let currentRole = role;
+    whenStarted(child, () => this.options.onChildStarted?.());
     void child.exited.then((exit) => {
       this.children.delete(child);
       this.failPingsOf(child, `MCP server process ${describeExit(exit)}`);
@@ -568,7 +575,7 @@ class Bridge implements StdioBridge {
         `MCP server process ${describeExit(exit)}`,
       );
       this.options.onChildCount?.(this.children.size);
-      this.options.onChildExit?.(exit, currentRole);
+      this.options.onChildExit?.(exit, currentRole, hasStarted(child));
     });
     return child;
   }

@@ -1,12 +1,17 @@
 // What follows when one server's replica crashes, fails its health checks or fails to start:
-// a restart after an exponential backoff or, after a crash loop (by default 3 within a minute),
-// the `failed` state, which only a wake (or a spec change) clears. A remote that does not answer
-// is someone else's outage: it is retried for as long as it takes, never failed.
+// a restart after an exponential backoff, for as long as it takes, while the server does
+// start. Only failed starts make it `failed` (by default 3 in a row: a wake that did not come
+// up, or a process behind a live bridge that died before it answered initialize), which only
+// a wake (or a spec change) clears. A process of one session that crashes after it started
+// ends that session and nothing else: other sessions and the server serve on. After a failed
+// start, a wake waits out the backoff (503 + Retry-After meanwhile). A remote that does not
+// answer is someone else's outage: it is retried for as long as it takes, never failed.
 import { WakeTimeoutError } from '../activator/wake-lock.ts';
 import { CrashLoop } from '../health/crash-loop.ts';
 import { HealthMonitor } from '../health/health-monitor.ts';
 import { HealthReporter } from '../health/health-reporter.ts';
 import type { McpProbe } from '../health/mcp-probe.ts';
+import type { ChildStart } from '../runtime/runtime.ts';
 import { FleetError } from './fleet.ts';
 import type { LifecycleMoves } from './lifecycle-core.ts';
 import type { Refusals } from './refusals.ts';
@@ -27,6 +32,8 @@ export class CrashRecovery {
   private readonly options: CrashRecoveryOptions;
   private readonly crashLoop: CrashLoop;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** When the next start may be tried after a failed one (epoch ms); 0: now. */
+  private nextStartAt = 0;
 
   constructor(options: CrashRecoveryOptions) {
     this.options = options;
@@ -56,30 +63,51 @@ export class CrashRecovery {
       durationMs,
       message: reason,
     });
-    if (this.givesUp()) {
-      this.enterFailed(`${this.crashLoop.recent()} failed starts in a row; last: ${reason}`);
+    if (this.startFailed()) {
+      this.enterFailed(
+        `${this.crashLoop.failedStartsInARow()} failed starts in a row; last: ${reason}`,
+      );
       return;
     }
-    const retryAfter = Math.max(1, Math.ceil(this.crashLoop.backoffMs() / 1000));
-    this.options.failHeld(
-      this.options.refusals.rejected(
-        new FleetError(503, 'failed', `server ${slug} could not start: ${reason}`, retryAfter),
-      ),
-    );
+    this.options.failHeld(this.couldNotStart(reason, this.crashLoop.backoffMs()));
     lifecycle.state.set(lifecycle.spec.kind === 'remote' ? 'unhealthy' : 'asleep', reason);
     if (lifecycle.alwaysOn) this.scheduleRestart();
   }
 
-  /** A process behind a live bridge died on its own (the bridge itself lives on). */
+  /** The server came up: a run of failed starts is over. */
+  started(): void {
+    this.crashLoop.started();
+    this.nextStartAt = 0;
+  }
+
+  /**
+   * A process of one session behind a live bridge died on its own after it started: that
+   * session ended (its client gets an error, then 404); the server and other sessions serve on.
+   */
   childCrashed(replicaId: string, reason: string): void {
     const { slug, ctx, lifecycle } = this.options;
-    // While waking, the failed wake is what counts; afterwards each crash counts.
     if (this.options.replicaId() !== replicaId || lifecycle.state.stopped) return;
+    lifecycle.state.lastError = `a session's MCP server process ${reason}`;
+    ctx.events.event({
+      server: slug,
+      type: 'crash',
+      message: `a session's MCP server process ${reason}; that session ended, the server serves on`,
+      data: { scope: 'session' },
+    });
+  }
+
+  /** A process behind a live bridge started (answered initialize), or died before it did. */
+  childStart(replicaId: string, outcome: ChildStart): void {
+    const { slug, ctx, lifecycle } = this.options;
+    // While waking, the wake's own outcome is what counts.
+    if (this.options.replicaId() !== replicaId || lifecycle.state.stopped) return;
+    if (outcome.ok) return this.started();
+    const reason = `an MCP server process did not start: it ${outcome.reason}`;
     lifecycle.state.lastError = reason;
-    ctx.events.event({ server: slug, type: 'crash', message: `MCP server process ${reason}` });
-    if (this.crashLoop.record())
+    ctx.events.event({ server: slug, type: 'crash', message: reason, data: { scope: 'start' } });
+    if (this.startFailed())
       this.enterFailed(
-        `crash loop: ${this.crashLoop.recent()} crashes within a minute; last: MCP server process ${reason}`,
+        `${this.crashLoop.failedStartsInARow()} failed starts in a row; last: ${reason}`,
       );
   }
 
@@ -89,12 +117,8 @@ export class CrashRecovery {
     if (lifecycle.state.stopped) return;
     lifecycle.state.lastError = reason;
     ctx.events.event({ server: slug, type, message: reason });
-    if (this.givesUp()) {
-      this.enterFailed(
-        `crash loop: ${this.crashLoop.recent()} crashes within a minute; last: ${reason}`,
-      );
-      return;
-    }
+    // It had started: restarting is worth trying again (with backoff); only failed starts fail it.
+    this.crashLoop.record();
     lifecycle.cancelPending();
     void lifecycle.teardownReplica('replace');
     lifecycle.state.set('unhealthy', reason);
@@ -113,9 +137,24 @@ export class CrashRecovery {
     this.restartTimer = undefined;
   }
 
+  /** Milliseconds a wake still waits after a failed start; 0: it may start now. */
+  startBackoffMs(): number {
+    return Math.max(0, this.nextStartAt - Date.now());
+  }
+
+  /** The refusal of a request while the server waits out the backoff of a failed start. */
+  backingOff(): FleetError {
+    const { lifecycle } = this.options;
+    return this.couldNotStart(
+      lifecycle.state.lastError ?? 'it failed to start',
+      this.startBackoffMs(),
+    );
+  }
+
   /** A wake asked for clears the failed state: crashes so far are forgotten. */
   reset(): void {
     this.crashLoop.reset();
+    this.nextStartAt = 0;
     this.options.ctx.events.event({
       server: this.options.slug,
       type: 'reset',
@@ -123,9 +162,19 @@ export class CrashRecovery {
     });
   }
 
-  /** Counts a crash or failed start; true when it makes a crash loop of a server of ours. */
-  private givesUp(): boolean {
-    return this.crashLoop.record() && this.options.lifecycle.spec.kind !== 'remote';
+  /** Counts a failed start; true when it makes the run that fails a server of ours. */
+  private startFailed(): boolean {
+    const givesUp = this.crashLoop.startFailed() && this.options.lifecycle.spec.kind !== 'remote';
+    this.nextStartAt = Date.now() + this.crashLoop.backoffMs();
+    return givesUp;
+  }
+
+  private couldNotStart(reason: string, retryInMs: number): FleetError {
+    const { slug, refusals } = this.options;
+    const retryAfter = Math.max(1, Math.ceil(retryInMs / 1000));
+    return refusals.rejected(
+      new FleetError(503, 'failed', `server ${slug} could not start: ${reason}`, retryAfter),
+    );
   }
 
   private scheduleRestart(): void {

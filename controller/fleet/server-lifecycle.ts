@@ -71,6 +71,7 @@ export class ServerLifecycle implements LifecycleMoves {
       refusals,
       stopped: () => this.state.stopped,
       onChildCrash: (replicaId, reason) => this.crashes.childCrashed(replicaId, reason),
+      onChildStart: (replicaId, outcome) => this.crashes.childStart(replicaId, outcome),
       healthMarks: this.healthMarks,
     });
     this.idle = new IdleSleep({
@@ -149,6 +150,9 @@ export class ServerLifecycle implements LifecycleMoves {
   /** Activator: waits (bounded queue) for the wake in progress, starting one if asleep. */
   async holdForWake(options: AcquireOptions): Promise<void> {
     if (this.shuttingDown) throw this.options.refusals.shuttingDown();
+    // After a failed start, no new start before the backoff passed (a wake in progress is joined).
+    if (this.state.current === 'asleep' && this.crashes.startBackoffMs() > 0)
+      throw this.crashes.backingOff();
     const held = this.waker.hold(options.signal);
     this.ensureWake();
     await held;
@@ -177,6 +181,7 @@ export class ServerLifecycle implements LifecycleMoves {
     const { ctx, slug } = this;
     const awake = (this.running = new AwakeReplica(replica, this.inFlightHooks));
     this.wakeDurationMs = durationMs;
+    this.crashes.started();
     this.idle.lastActivityMs ??= Date.now();
     this.state.set('ready', null);
     ctx.metrics.wakes.inc({ server: slug, outcome: 'ok' });

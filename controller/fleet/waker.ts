@@ -10,7 +10,7 @@ import { HoldQueue } from '../activator/hold-queue.ts';
 import { WakeTimeoutError } from '../activator/wake-lock.ts';
 import type { McpProbe } from '../health/mcp-probe.ts';
 import type { Logger } from '../observability/log.ts';
-import type { Replica } from '../runtime/runtime.ts';
+import type { ChildStart, Replica } from '../runtime/runtime.ts';
 import { FleetError } from './fleet.ts';
 import type { HealthMarks } from './health-marks.ts';
 import type { Refusals } from './refusals.ts';
@@ -23,8 +23,10 @@ export interface WakerOptions {
   refusals: Refusals;
   /** The controller is stopping the server. */
   stopped: () => boolean;
-  /** A process behind a live bridge of `replicaId` died on its own. */
+  /** A process of one session behind a live bridge of `replicaId` died on its own. */
   onChildCrash(replicaId: string, reason: string): void;
+  /** A process behind a live bridge of `replicaId` started, or failed to. */
+  onChildStart(replicaId: string, outcome: ChildStart): void;
   /** Marks each replica's output flood on the server while it lasts. */
   healthMarks: HealthMarks;
 }
@@ -111,6 +113,7 @@ export class Waker {
         const replicaMark = {};
         return {
           onChildCrash: (reason) => this.options.onChildCrash(replicaId(), reason),
+          onChildStart: (outcome) => this.options.onChildStart(replicaId(), outcome),
           onChildCount: (count) => ctx.metrics.children.set({ server: slug }, count),
           onOutputDropped: (stream, count) =>
             ctx.metrics.outputDropped.inc({ server: slug, stream }, count),

@@ -148,9 +148,12 @@ export class LocalRuntime implements Runtime {
       warmSpares: spec.warmSpare ? (this.options.warmSpares ?? 1) : 0,
       killGraceMs: this.options.killGraceMs,
       maxMessageBytes: this.options.maxMessageBytes,
-      onChildExit: (exit) => {
-        if (!exit.expected) hooks.onChildCrash?.(describeExit(exit));
+      onChildExit: (exit, _role, started) => {
+        if (exit.expected) return;
+        if (started) hooks.onChildCrash?.(describeExit(exit));
+        else hooks.onChildStart?.({ ok: false, reason: describeExit(exit) });
       },
+      onChildStarted: () => hooks.onChildStart?.({ ok: true }),
       onChildCount: (count) => hooks.onChildCount?.(count),
     });
     let stopped: (exit: ReplicaExit) => void = () => {};

@@ -20,10 +20,18 @@ export interface ReplicaExit {
   sleptElsewhere?: boolean;
 }
 
+/** How a process behind a replica started: it answered initialize, or died first. */
+export type ChildStart = { ok: true } | { ok: false; reason: string };
+
 /** Callbacks a replica makes about the processes behind it. */
 export interface ReplicaHooks {
-  /** A process behind the replica died unexpectedly while the replica lives on (bridge). */
+  /**
+   * A process behind the replica that had started serving died unexpectedly while the
+   * replica lives on (one session's child behind a bridge): that session ends, nothing else.
+   */
   onChildCrash?(reason: string): void;
+  /** A process behind the replica answered initialize, or died before it did (failed start). */
+  onChildStart?(outcome: ChildStart): void;
   /** Live child process count changed. */
   onChildCount?(count: number): void;
   /** `count` lines of the processes' output went unlogged, over the rate limit. */
