@@ -9,7 +9,7 @@
 //   - a child whose leader exits by itself (a crash) has whatever it left behind stopped too.
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { PROCESS_TAG_VARIABLE, readProcess, readProcessTable } from './process-tree.ts';
+import { PROCESS_TAG_VARIABLE, readProcess } from './process-tree.ts';
 import { TrackedTree } from './tracked-tree.ts';
 import { Watchdog } from './watchdog.ts';
 
@@ -48,15 +48,18 @@ function exited(child: ChildProcess): boolean {
 }
 
 /** Remembers the group's members running now, and tells the watchdog of new ones. */
-function collect(group: Group, table = readProcessTable()): number {
-  const fresh = group.tree.collect(table);
+function collect(group: Group, tagged = true): number {
+  const fresh = group.tree.collect(tagged);
   for (const entry of fresh) watchdog.track(group.tree.tag, entry);
   return fresh.length;
 }
 
+/**
+ * While servers run, their trees are followed by parentage alone (the cost follows the trees):
+ * a tagged orphan is found when its tree stops, by the controller or the watchdog.
+ */
 function collectAll(): void {
-  const table = readProcessTable();
-  for (const group of live.values()) if (!group.stopping) collect(group, table);
+  for (const group of live.values()) if (!group.stopping) collect(group, false);
 }
 
 function killAllNow(): void {

@@ -62,6 +62,60 @@ export function readProcess(pid: number): ProcessEntry | undefined {
   };
 }
 
+/**
+ * Every descendant of `roots` (not the roots themselves), read from each process's own list
+ * of children (/proc/<pid>/task/<tid>/children): the cost follows the tree, not the machine.
+ * Where the kernel has no such lists, from the whole table instead.
+ */
+export function descendantsFrom(roots: Iterable<number>): ProcessEntry[] {
+  const found = new Map<number, ProcessEntry>();
+  const pending = [...roots];
+  const rootSet = new Set(pending);
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    const children = childrenOf(pid);
+    if (children === undefined) return descendantsOf(rootSet, readProcessTable());
+    for (const child of children) {
+      if (found.has(child) || rootSet.has(child)) continue;
+      const entry = readProcess(child);
+      if (!entry) continue;
+      found.set(child, entry);
+      pending.push(child);
+    }
+  }
+  return [...found.values()];
+}
+
+/** The PIDs of `pid`'s children, [] once it is gone, undefined where the kernel cannot tell. */
+function childrenOf(pid: number): number[] | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const task of tasks) {
+    try {
+      const list = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+      for (const child of list.split(' ')) if (child.trim() !== '') children.push(Number(child));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && existsTask(pid, task))
+        return undefined;
+    }
+  }
+  return children;
+}
+
+/** Whether the task is still there (its children file missing means no CONFIG_PROC_CHILDREN). */
+function existsTask(pid: number, task: string): boolean {
+  try {
+    readdirSync(`/proc/${pid}/task/${task}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Every descendant of `roots` in `table` (not the roots themselves). */
 export function descendantsOf(roots: Iterable<number>, table: ProcessTable): ProcessEntry[] {
   const children = new Map<number, ProcessEntry[]>();

@@ -2,7 +2,7 @@
 // tag (process-tree.ts says why both). Shared by the controller, which stops a server's tree,
 // and by the watchdog process, which kills every tree it was told of once the controller dies.
 import {
-  descendantsOf,
+  descendantsFrom,
   readProcess,
   readProcessTable,
   signalEach,
@@ -27,24 +27,27 @@ export class TrackedTree {
     this.#known.set(entry.pid, entry);
   }
 
-  /** The members running now: those seen before, their descendants, and tagged processes. */
-  members(table: ProcessTable = readProcessTable()): ProcessEntry[] {
-    const live = [...this.#known.values()].filter(
-      (entry) => table.get(entry.pid)?.startTime === entry.startTime,
+  /**
+   * The members running now: those seen before, their descendants, and (unless `tagged` is
+   * false) the processes carrying the tag, which takes a look at every process of the machine.
+   */
+  members(tagged = true): ProcessEntry[] {
+    const live = [...readKnown(this.#known.keys()).values()].filter(
+      (entry) => this.#known.get(entry.pid)?.startTime === entry.startTime,
     );
     const found = new Map(live.map((entry) => [entry.pid, entry]));
     const others = [
-      ...descendantsOf(found.keys(), table),
-      ...taggedProcesses(new Set([this.tag]), table),
+      ...descendantsFrom(found.keys()),
+      ...(tagged ? taggedProcesses(new Set([this.tag]), readProcessTable()) : []),
     ];
     for (const entry of others) found.set(entry.pid, entry);
     return [...found.values()];
   }
 
-  /** Remembers every member running now; returns those not seen before. */
-  collect(table: ProcessTable = readProcessTable()): ProcessEntry[] {
+  /** Remembers every member running now (see members); returns those not seen before. */
+  collect(tagged = true): ProcessEntry[] {
     const fresh: ProcessEntry[] = [];
-    for (const entry of this.members(table)) {
+    for (const entry of this.members(tagged)) {
       if (this.#known.get(entry.pid)?.startTime === entry.startTime) continue;
       this.remember(entry);
       fresh.push(entry);
@@ -58,8 +61,8 @@ export class TrackedTree {
   }
 
   /** Whether a member seen before still runs (cheap: no scan of the whole machine). */
-  knownAlive(table?: ProcessTable): boolean {
-    const current = table ?? readKnown(this.#known.keys());
+  knownAlive(): boolean {
+    const current = readKnown(this.#known.keys());
     return [...this.#known.values()].some(
       (entry) => current.get(entry.pid)?.startTime === entry.startTime,
     );
