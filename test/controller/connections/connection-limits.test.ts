@@ -103,6 +103,26 @@ describe('connection limits (issue 12: descriptors)', function () {
     assert.equal(upstream.requests.length, 0);
   });
 
+  it('answers a byte every so often, never a request line, with 408', async function () {
+    await start({ headersTimeoutMs: 400 });
+    const drip = await greedy.drip({ everyMs: 50 });
+    await drip.closedByServer;
+    assert.equal(drip.status(), 408);
+    await pollUntil(async () => (await serverConnections()) === 0, 'the server to drop it');
+    assert.equal((await eventCounts())['headers-timeout'], 1);
+  });
+
+  it('answers what is not HTTP with 400 and a JSON body, and lets go of the socket', async function () {
+    await start({});
+    const junk = await greedy.connect('HELLO\r\n\r\n');
+    await junk.closedByServer;
+    assert.equal(junk.status(), 400);
+    assert.deepEqual(JSON.parse(junk.body()!), {
+      error: { code: 'bad-request', message: 'Malformed HTTP request' },
+    });
+    await pollUntil(async () => (await serverConnections()) === 0, 'the server to drop it');
+  });
+
   it('answers oversized headers with 431: a JSON-RPC error on an MCP endpoint', async function () {
     await start({});
     const mcp = await greedy.oversizedHeaders(MCP, 20_000);
