@@ -212,6 +212,27 @@ describe('connection limits (issue 12: descriptors)', function () {
     assert.equal((await eventCounts())['reserve-refused'], 1);
   });
 
+  it('closes a new connection at once only when every connection is busy', async function () {
+    await start({ maxConnections: 4, probeReserve: 1 });
+    const busy = await Promise.all(
+      Array.from({ length: 3 }, () => greedy.trickleBody(MCP, 100_000, { everyMs: 1_000 })),
+    );
+    await pollUntil(async () => gateway.controller.connections.open === 3, 'three busy');
+    // The reserve's slot, busy too: a management API stream.
+    const follow = await greedy.connect(
+      'GET /api/v1/events?follow=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+    );
+    await pollUntil(async () => follow.status() === 200, 'the follow stream');
+    const refused = await greedy.connect();
+    await refused.closedByServer;
+    assert.equal(refused.status(), undefined, 'closed, not answered');
+    assert.ok(
+      [...busy, follow].every((s) => !s.closed()),
+      'the busy ones were left alone',
+    );
+    assert.equal((await eventCounts()).refused, 1);
+  });
+
   it('leaves ordinary MCP traffic alone under small limits', async function () {
     await start({
       maxConnections: 4,
