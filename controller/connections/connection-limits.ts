@@ -10,8 +10,9 @@ export interface ConnectionLimits {
   /** The last `probeReserve` slots below the cap serve only probes and the management API. */
   probeReserve: number;
   /**
-   * From accept (or the end of the previous request) to complete request headers; a socket
-   * that never sends a byte is closed at this point too, with 408.
+   * From accept (for a later request on a kept-alive connection, from its first byte) to
+   * complete request headers; a socket that never sends a byte is closed then too, with 408.
+   * Between requests node:http's keep-alive timeout (30 s) applies instead.
    */
   headersTimeoutMs: number;
   /** From the headers to the end of a request body (MCP POSTs) → 408. */
