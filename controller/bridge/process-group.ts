@@ -189,11 +189,14 @@ export function watchdogPid(): number | undefined {
   return watchdog.pid;
 }
 
-/** PIDs of every running process of the child's tree (its leader first, while it runs). */
-export function treePids(child: ChildProcess): number[] {
+/**
+ * PIDs of every running process of the child's tree (its leader first, while it runs);
+ * `tagged: false` leaves out orphans, found only by a look at every process of the machine.
+ */
+export function treePids(child: ChildProcess, tagged = true): number[] {
   const group = live.get(child);
   if (!group) return [];
-  const pids = group.tree.members().map((entry) => entry.pid);
+  const pids = group.tree.members(tagged).map((entry) => entry.pid);
   return child.pid !== undefined && pids.includes(child.pid)
     ? [child.pid, ...pids.filter((pid) => pid !== child.pid)]
     : pids;

@@ -46,10 +46,11 @@ export function watchExposure(
   const look = () => describeExposure(listeningSockets(treePids(child)), hostVariable);
   const deadline = Date.now() + GIVE_UP_MS;
   const timer = setInterval(() => {
-    const sockets = listeningSockets(treePids(child));
-    if (!sockets.some((socket) => socket.port === port) && Date.now() < deadline) return;
+    // Until it listens, its own tree is enough (orphans are looked for once it does).
+    const own = listeningSockets(treePids(child, false));
+    if (!own.some((socket) => socket.port === port) && Date.now() < deadline) return;
     clearInterval(timer);
-    const exposure = describeExposure(sockets, hostVariable);
+    const exposure = look();
     if (exposure) logger.warn({ exposure }, `MCP server ${exposure}`);
   }, POLL_MS);
   timer.unref();

@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { checkServerJson, type WorkloadSpec } from '../../../registry/catalog/index.ts';
 import { McpProbe } from '../../../controller/health/mcp-probe.ts';
-import { silentLogger } from '../../../controller/observability/log.ts';
+import { createLogger, silentLogger } from '../../../controller/observability/log.ts';
 import { LocalRuntime } from '../../../controller/runtime/local.ts';
 import { listeningSockets } from '../../../controller/runtime/listening-sockets.ts';
 import type { Replica } from '../../../controller/runtime/runtime.ts';
@@ -112,7 +113,11 @@ describe('containment: HTTP servers listen on loopback only', function () {
   });
 
   it('says when a server declares no such variable and listens on every interface', async () => {
-    const replica = await runtime.start(hostileHttp('unbound', {}));
+    const log = new PassThrough();
+    let logged = '';
+    log.on('data', (chunk: Buffer) => (logged += chunk.toString()));
+    const logging = new LocalRuntime({ logger: createLogger({ level: 'warn', destination: log }) });
+    const replica = await logging.start(hostileHttp('unbound', {}));
     try {
       await serving(replica);
       const port = portOf(replica);
@@ -122,6 +127,11 @@ describe('containment: HTTP servers listen on loopback only', function () {
         new RegExp(
           `^not confined: listens on \\[::\\]:${port}, beyond loopback, it declares no bind-address variable`,
         ),
+      );
+      await waitFor(
+        () => /"msg":"MCP server not confined: listens on \[::\]/.test(logged),
+        10_000,
+        'the warning',
       );
     } finally {
       await replica.stop();
