@@ -153,7 +153,7 @@ describe('management API', function () {
     const r = await call(`${gateway.base}/api/v1/events?type=bogus`);
     assert.match(
       (r.body as { error: { message: string } }).error.message,
-      /"bogus" is not an event type; one of: wake, wake-failed, .*session-resumed, shutdown$/,
+      /"bogus" is not an event type; one of: wake, wake-failed, .*session-resumed, session-expired, shutdown$/,
     );
   });
 
