@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ourDockerfile } from '../../cluster/images/our-images.ts';
 import { imageStarter } from '../../cluster/kubelet/image-starter.ts';
-import { startProcessKubelet, type ProcessKubelet } from '../../cluster/kubelet/index.ts';
+import {
+  startProcessKubelet,
+  type KubeletServing,
+  type ProcessKubelet,
+} from '../../cluster/kubelet/index.ts';
 import { startClusterDns, type ClusterDns } from '../../cluster/support/cluster-dns.ts';
 import { createApplier, inApplyOrder, objectPath, type Applied, type Applier } from './apply.ts';
 import { bakedImageMaterializer } from './baked-images.ts';
@@ -103,6 +107,8 @@ function thirdPartyServerImage(stack: CollectedStack, image: string): string | u
 
 export async function deployPlatform(options: {
   kubeConfig: KubeConfig;
+  /** The kubelet API's certificates (ControlPlane.kubeletServing()): `kubectl logs` works. */
+  kubeletServing?: KubeletServing;
   namespace: string;
   /** Scaling settings of the test registry, by slug. */
   scaling: ScalingOverrides;
@@ -174,6 +180,7 @@ export async function deployPlatform(options: {
         images: imageStarter({ materialize: bakedImageMaterializer(stack.bakes) }),
         backoff: { initialMs: 500, maxMs: 5_000 },
         rootDir: join(rootDir, 'kubelet'),
+        ...(options.kubeletServing ? { serving: options.kubeletServing } : {}),
       }),
     );
     const volumes = volumesForClaims(stack.objects, namespace, join(rootDir, 'volumes'));

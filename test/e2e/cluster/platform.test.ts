@@ -10,13 +10,10 @@
 // Service routing) and persistent-volumes.ts (storage).
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ensureKubectl } from '../../cluster/control-plane/build.ts';
 import { sharedControlPlane } from '../../cluster/support/shared-control-plane.ts';
 import { serviceAccountCan, describeAccess, type Access } from './access-review.ts';
 import { FIELD_MANAGER } from './apply.ts';
@@ -32,10 +29,10 @@ import {
   type NamespaceView,
   type Pod,
 } from './namespace-view.ts';
+import { describeRunbooksTried } from './runbooks-tried.ts';
 import { isSubset } from './subset.ts';
 
 const namespace = `platform-${Date.now().toString(36)}`;
-const MCPFLEET_BIN = join(import.meta.dirname, '../../../controller/cli/bin.js');
 const EVERYTHING_IDLE = '6s';
 const restarts = (pod: Pod) => pod.status.containerStatuses?.[0]?.restartCount ?? 0;
 
@@ -52,6 +49,7 @@ describe('the rendered local platform on a real control plane', function () {
     plane = await sharedControlPlane();
     platform = await deployPlatform({
       kubeConfig: plane.kubeConfig(),
+      kubeletServing: plane.kubeletServing(),
       namespace,
       scaling: { everything: { idleTimeout: EVERYTHING_IDLE } },
       warm: (image) => image.includes('server-everything-'),
@@ -282,80 +280,6 @@ describe('the rendered local platform on a real control plane', function () {
     await client.close();
   });
 
-  // The runbooks' own commands, run as an operator would against this platform: kubectl (built
-  // from the same Kubernetes release) and the mcpfleet CLI pointed at the controller pod. What
-  // needs the kubelet API or metrics-server (kubectl logs, port-forward, top) cannot run on the
-  // process kubelet and is not tried here.
-  describe('runbooks, tried on this platform', function () {
-    let kubeconfig: string;
-    let kubectlBin: string;
-
-    before(async function () {
-      this.timeout(15 * 60_000);
-      kubectlBin = await ensureKubectl();
-      const dir = mkdtempSync(join(tmpdir(), 'mcpfleet-runbooks-'));
-      kubeconfig = join(dir, 'kubeconfig');
-      writeFileSync(kubeconfig, plane.kubeConfig().exportConfig(), { mode: 0o600 });
-    });
-
-    const kubectl = (...args: string[]) => {
-      const run = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, '-n', namespace, ...args], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      assert.equal(run.status, 0, `kubectl ${args.join(' ')}: ${run.stderr}`);
-      return run.stdout;
-    };
-    const mcpfleet = (...args: string[]) => {
-      const run = spawnSync(process.execPath, [MCPFLEET_BIN, ...args, '--url', controller.url], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      assert.equal(run.status, 0, `mcpfleet ${args.join(' ')}: ${run.stdout}${run.stderr}`);
-      return run.stdout;
-    };
-
-    it('a server stuck asleep or awake: what the controller thinks, then the Deployment and its pod', () => {
-      assert.match(mcpfleet('status', 'github'), /github\s+ready/);
-      assert.match(mcpfleet('events', 'everything', '--limit', '20'), /wake/);
-      mcpfleet('logs', 'github', '--lines', '20');
-      assert.match(kubectl('get', 'deploy', 'mcp-everything'), /READY/);
-      const pods = kubectl('get', 'pods', '-l', 'mcpfleet.dev/server=github', '-o', 'wide');
-      assert.match(pods, /Running/);
-      const pod = /^(mcp-github-\S+)/m.exec(pods)![1]!;
-      const described = kubectl('describe', 'pod', pod);
-      assert.match(described, /Events:/);
-      assert.match(described, /server-image/, 'the image volume shows');
-      assert.match(kubectl('get', 'networkpolicy', 'mcp-github', '-o', 'yaml'), /podSelector/);
-      assert.match(
-        kubectl('get', 'role', 'mcpfleet-controller', '-o', 'yaml'),
-        /deployments\/scale/,
-      );
-    });
-
-    it('the controller lost its leader: the Lease names the holder, which may renew it', () => {
-      const lease = kubectl('get', 'lease', 'mcpfleet-controller', '-o', 'yaml');
-      assert.match(lease, new RegExp(`holderIdentity: ${controller.info.name}`));
-      const can = kubectl(
-        'auth',
-        'can-i',
-        'update',
-        'leases.coordination.k8s.io',
-        `--as=system:serviceaccount:${namespace}:mcpfleet-controller`,
-      );
-      assert.equal(can.trim(), 'yes');
-    });
-
-    it('Redis is down: the in-cluster Redis pod, and the controller saying degraded or not', async () => {
-      assert.match(
-        kubectl('get', 'pods', '-l', 'app.kubernetes.io/name=mcpfleet-redis'),
-        /Running/,
-      );
-      const ready = await controller.getJson<{ status?: string }>('/readyz');
-      assert.equal(ready.status, 200);
-    });
-  });
-
   it(`scales everything back to zero after its idle timeout (${EVERYTHING_IDLE})`, async () => {
     await until(async () => (await view.scale('mcp-everything')) === 0, 'scale to zero', 60_000);
     await until(
@@ -396,4 +320,8 @@ describe('the rendered local platform on a real control plane', function () {
     const memory = await controller.getJson<{ idleTimeoutMs: number }>('/api/v1/servers/memory');
     assert.equal(memory.body.idleTimeoutMs, 123_000);
   });
+
+  // Last: the runbooks' own commands, run as an operator would (their fixes sleep a server,
+  // stop and restart Redis, and delete the controller pod).
+  describeRunbooksTried(() => ({ plane, platform, view, controller, namespace }));
 });
