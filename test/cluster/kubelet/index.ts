@@ -50,7 +50,10 @@ export interface ProcessKubeletOptions {
   probeTimeScale?: number;
   /** Where pod volumes live (default: a fresh folder under the OS temp dir). */
   rootDir?: string;
-  /** Container logs: <logsDir>/<ns>_<pod>_<uid>/<container>/<restartCount>.log (default <rootDir>/logs). */
+  /**
+   * Container logs: <logsDir>/<ns>_<pod>_<uid>/<container>/<restartCount>.log, the raw output,
+   * and .cri next to it, the CRI log the kubelet API serves (default <rootDir>/logs).
+   */
   logsDir?: string;
   /**
    * The nameserver in pods' /etc/resolv.conf (dnsPolicy ClusterFirst). Default: the bridge
