@@ -48,6 +48,33 @@ async function serving(replica: Replica): Promise<void> {
   await waitFor(async () => (await probe.check(2000)).ok, 15_000, 'the server to answer');
 }
 
+/** A server.json of one npm package on Streamable HTTP at `url`, compiled. */
+function compileBound(url: string, packageArguments: unknown[] = []): WorkloadSpec {
+  const result = checkServerJson(
+    Buffer.from(
+      JSON.stringify({
+        $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
+        name: 'io.github.example/bound',
+        description: 'A server with a bind-address variable',
+        version: '1.0.0',
+        packages: [
+          {
+            registryType: 'npm',
+            identifier: '@example/bound',
+            version: '1.0.0',
+            transport: { type: 'streamable-http', url },
+            packageArguments,
+          },
+        ],
+      }),
+    ),
+    'bound/server.json',
+    'bound',
+  );
+  assert.deepEqual(result.problems, []);
+  return result.spec as WorkloadSpec;
+}
+
 /** The hostile HTTP server with BIND_ADDRESS declared as its bind-address variable. */
 function declaringBindAddress(slug: string, env: Record<string, string> = {}): WorkloadSpec {
   const spec = hostileHttp(slug, env);
@@ -62,28 +89,7 @@ describe('containment: HTTP servers listen on loopback only', function () {
   const external = externalAddress();
 
   it('compiles http://{BIND_ADDRESS}:{PORT}/mcp into a bind-address variable, 0.0.0.0 in a pod', () => {
-    const result = checkServerJson(
-      Buffer.from(
-        JSON.stringify({
-          $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
-          name: 'io.github.example/bound',
-          description: 'A server with a bind-address variable',
-          version: '1.0.0',
-          packages: [
-            {
-              registryType: 'npm',
-              identifier: '@example/bound',
-              version: '1.0.0',
-              transport: { type: 'streamable-http', url: 'http://{BIND_ADDRESS}:{PORT}/mcp' },
-            },
-          ],
-        }),
-      ),
-      'bound/server.json',
-      'bound',
-    );
-    assert.deepEqual(result.problems, []);
-    const spec = result.spec as WorkloadSpec;
+    const spec = compileBound('http://{BIND_ADDRESS}:{PORT}/mcp');
     assert.deepEqual(spec.transport, {
       type: 'streamable-http',
       port: 8080,
@@ -92,6 +98,13 @@ describe('containment: HTTP servers listen on loopback only', function () {
       hostVariable: 'BIND_ADDRESS',
     });
     assert.equal(spec.env.BIND_ADDRESS, '0.0.0.0', 'in a pod it listens on the pod address');
+  });
+
+  it('compiles a bind-address argument (--host {host}) with 0.0.0.0 as its value in a pod', () => {
+    const spec = compileBound('http://{host}:{PORT}/mcp', [{ type: 'named', name: '--host' }]);
+    assert.equal(spec.transport.type !== 'stdio' && spec.transport.hostVariable, 'host');
+    assert.deepEqual(spec.args, ['--host', '0.0.0.0']);
+    assert.equal(spec.env.host, undefined, 'an argument, not a variable');
   });
 
   it('sets a declared bind-address variable to loopback: nothing listens beyond it', async () => {
@@ -106,6 +119,23 @@ describe('containment: HTTP servers listen on loopback only', function () {
       const sockets = listeningSockets([pid!]);
       assert.deepEqual(sockets, [{ address: '127.0.0.1', port }]);
       if (external) assert.equal(await accepts(external, port), false, `refused on ${external}`);
+      assert.equal(replica.exposure?.(), undefined);
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('swaps a bind-address argument set for a pod (--host 0.0.0.0) for loopback', async () => {
+    const pidFile = pidFilePath();
+    const spec = hostileHttp('bound-by-argument', { HOSTILE_PID_FILE: pidFile });
+    if (spec.transport.type === 'stdio' || !spec.local.runnable) throw new Error('an HTTP spec');
+    spec.transport.hostVariable = 'host';
+    spec.local.args.push('--host', '0.0.0.0');
+    const replica = await runtime.start(spec);
+    try {
+      await serving(replica);
+      const [pid] = await hostilePids(pidFile);
+      assert.deepEqual(listeningSockets([pid!]), [{ address: '127.0.0.1', port: portOf(replica) }]);
       assert.equal(replica.exposure?.(), undefined);
     } finally {
       await replica.stop();
