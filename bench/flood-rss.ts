@@ -18,11 +18,12 @@
 // Usage: node bench/flood-rss.ts [seconds=15]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkloadSpec } from '../registry/catalog/spec.ts';
+import { freePort } from '../test/controller/support/free-port.ts';
 import { registrySpec } from './fleet-setup.ts';
 
 const FLOOD_S = Number(process.argv[2] ?? 15);
@@ -68,17 +69,6 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string) {
