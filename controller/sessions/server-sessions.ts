@@ -89,6 +89,7 @@ export class ServerSessions {
       subscriptions: [],
       ...(backendEra ? { backendEra } : {}),
       ...(client !== undefined ? { client } : {}),
+      activeAt: Date.now(),
     });
     this.setLive(id, backend.replicaId, client);
     return id;
@@ -124,7 +125,20 @@ export class ServerSessions {
 
   /** A request in session `id` began; returns its end. Pings are not activity. */
   requestBegan(id: string, activity: boolean): () => void {
+    if (activity) void this.noteActive(id);
     return this.activity.begin(id, activity);
+  }
+
+  /**
+   * Other controller replicas may serve this session's next requests (no stickiness in a
+   * cluster): its record says when it was last used, rewritten at most every quarter of the
+   * idle timeout, so whichever replica sweeps it knows.
+   */
+  private async noteActive(id: string): Promise<void> {
+    const record = await this.find(id);
+    const now = Date.now();
+    if (!record || now - (record.activeAt ?? 0) < this.options.limits().idleTimeoutMs / 4) return;
+    await this.options.book.save(this.options.slug, id, { ...record, activeAt: now });
   }
 
   /** When retrying an initialize refused for a limit could succeed (seconds). */
@@ -249,10 +263,15 @@ export class ServerSessions {
     const idle = this.activity.idle(idleTimeoutMs);
     await Promise.all(
       idle.map(async (id) => {
-        const record = await this.find(id);
+        const record = await this.find(id, true);
         // Bound elsewhere since (a replay on another controller replica): not ours to end.
         if (record?.backend && record.backend.replicaId !== this.live.get(id)) {
           this.activity.drop(id);
+          return;
+        }
+        // Used through another controller replica meanwhile: not idle.
+        if (record?.activeAt !== undefined && Date.now() - record.activeAt < idleTimeoutMs) {
+          this.activity.usedElsewhere(id, record.activeAt);
           return;
         }
         this.options.logger.info(

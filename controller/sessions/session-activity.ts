@@ -48,6 +48,12 @@ export class SessionActivity {
     };
   }
 
+  /** The session was used at `at` through another controller replica. */
+  usedElsewhere(id: string, at: number): void {
+    const held = this.held.get(id);
+    if (held && at > held.lastActivity) held.lastActivity = at;
+  }
+
   /** An initialize of `client` was admitted; the returned function ends the reservation. */
   reserve(client: string): () => void {
     this.reserved.set(client, (this.reserved.get(client) ?? 0) + 1);

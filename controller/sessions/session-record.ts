@@ -31,6 +31,11 @@ export interface SessionRecord {
   backendEra?: 'modern';
   /** Who opened it (sessions/client-key.ts): the per-client limit counts it for them. */
   client?: string;
+  /**
+   * When a request (not a ping) last used it, through any controller replica, to within a
+   * quarter of the idle timeout: a replica ends a session for idleness only if this is old too.
+   */
+  activeAt?: number;
 }
 
 /** 192 random bits, URL-safe: unguessable, and visible ASCII as the spec requires. */
