@@ -1,6 +1,8 @@
 // Which headers cross the proxy. Everything end-to-end passes both ways (MCP-Session-Id,
-// MCP-Protocol-Version, Last-Event-ID, Content-Type, Accept, Mcp-Method, Authorization...);
-// hop-by-hop headers (RFC 9110 §7.6.1) and the ones the proxy must own are dropped.
+// MCP-Protocol-Version, Last-Event-ID, Content-Type, Accept, Mcp-Method...); hop-by-hop
+// headers (RFC 9110 §7.6.1) and the ones the proxy must own are dropped. The client's
+// Authorization never reaches a server (MCP authorization: no token passthrough — the token
+// is for the gateway; a server gets its own credentials from its Secrets, `extra` below).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = [
@@ -27,6 +29,8 @@ const NOT_FORWARDED_UPSTREAM = new Set([
   // Validated here; the upstream (often on another loopback port) would judge it foreign.
   'origin',
   'x-request-id',
+  // The client's credential is the gateway's to check, never a server's to reuse.
+  'authorization',
 ]);
 
 const NOT_RETURNED = new Set([

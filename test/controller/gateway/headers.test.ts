@@ -78,7 +78,11 @@ describe('gateway headers and protocol styles', function () {
     assert.equal(seen.headers['last-event-id'], 'ev-41');
     assert.equal(seen.headers['content-type'], 'application/json');
     assert.equal(seen.headers.accept, 'application/json, text/event-stream');
-    assert.equal(seen.headers.authorization, 'Bearer client-token');
+    assert.equal(
+      seen.headers.authorization,
+      undefined,
+      "the client's token is never passed through",
+    );
     assert.equal(seen.headers['x-request-id'], 'trace-123');
     assert.equal(seen.headers.te, undefined);
     assert.equal(seen.headers['accept-encoding'], undefined, 'identity keeps SSE unbuffered');
