@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { PROCESS_TAG_VARIABLE, readProcess } from './process-tree.ts';
-import { TrackedTree } from './tracked-tree.ts';
+import { TrackedTree, killTrees } from './tracked-tree.ts';
 import { Watchdog } from './watchdog.ts';
 
 /**
@@ -63,10 +63,8 @@ function collectAll(): void {
 }
 
 function killAllNow(): void {
-  for (const { child, tree } of live.values()) {
-    signalGroupId(child.pid, 'SIGKILL');
-    tree.killAll();
-  }
+  for (const { child } of live.values()) signalGroupId(child.pid, 'SIGKILL');
+  killTrees([...live.values()].map((group) => group.tree));
   live.clear();
   watchdog.close();
 }

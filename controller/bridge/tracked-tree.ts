@@ -75,18 +75,35 @@ export class TrackedTree {
     return members.length;
   }
 
-  /**
-   * Kills every member at once (synchronous). Each round first stops (SIGSTOP) what it finds,
-   * so no member can start another between the scan and the kill, then scans again and
-   * kills (SIGKILL works on a stopped process).
-   */
+  /** Kills every member at once (synchronous): killTrees of this tree alone. */
   killAll(): void {
-    for (let round = 0; round < KILL_ROUNDS; round++) {
-      const members = this.#rememberAll(this.members());
-      if (members.length === 0) return;
-      signalEach(members, 'SIGSTOP');
-      signalEach(this.#rememberAll(this.members()), 'SIGKILL');
-    }
+    killTrees([this]);
+  }
+}
+
+/**
+ * Kills every member of every tree at once (synchronous), with one look at the machine a
+ * round whatever the number of trees. Each round first stops (SIGSTOP) what it finds, so no
+ * member can start another between the scan and the kill, then scans again and kills
+ * (SIGKILL works on a stopped process).
+ */
+export function killTrees(trees: Iterable<TrackedTree>): void {
+  const all = [...trees];
+  if (all.length === 0) return;
+  const tags = new Set(all.map((tree) => tree.tag));
+  const everyMember = (): ProcessEntry[] => {
+    const found = new Map<number, ProcessEntry>();
+    for (const tree of all) for (const entry of tree.members(false)) found.set(entry.pid, entry);
+    const tagged = taggedProcesses(tags, readProcessTable());
+    for (const entry of [...tagged, ...descendantsFrom(tagged.map((e) => e.pid))])
+      found.set(entry.pid, entry);
+    return [...found.values()];
+  };
+  for (let round = 0; round < KILL_ROUNDS; round++) {
+    const members = everyMember();
+    if (members.length === 0) return;
+    signalEach(members, 'SIGSTOP');
+    signalEach(everyMember(), 'SIGKILL');
   }
 }
 

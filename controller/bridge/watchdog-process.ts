@@ -5,7 +5,7 @@
 // — and when stdin ends (the controller is gone, however it ended) kills every tree it holds
 // at once: nobody is left to wait for a graceful stop, and a controller that stopped
 // gracefully stopped its children before.
-import { TrackedTree } from './tracked-tree.ts';
+import { TrackedTree, killTrees } from './tracked-tree.ts';
 
 const trees = new Map<string, TrackedTree>();
 
@@ -20,7 +20,7 @@ function handle(line: string): void {
 }
 
 function sweep(): void {
-  for (const tree of trees.values()) tree.killAll();
+  killTrees(trees.values());
   process.exit(0);
 }
 

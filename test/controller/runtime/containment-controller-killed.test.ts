@@ -37,7 +37,7 @@ function watchdogsOf(pid: number): number[] {
 }
 
 describe('containment: children die with a controller killed by SIGKILL', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
 
   for (const watchdogKilledFirst of [false, true]) {
     const title = watchdogKilledFirst
@@ -56,7 +56,7 @@ describe('containment: children die with a controller killed by SIGKILL', functi
       try {
         let out = '';
         controller.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        await waitFor(() => /listening on (\S+)/.test(out), 30_000, 'the controller to serve');
+        await waitFor(() => /listening on (\S+)/.test(out), 90_000, 'the controller to serve');
         const url = /listening on (\S+)/.exec(out)![1]!;
         // Waking the server: an initialize through the gateway.
         const answer = await fetch(`${url}/servers/killed/mcp`, {

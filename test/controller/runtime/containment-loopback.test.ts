@@ -84,7 +84,7 @@ function declaringBindAddress(slug: string, env: Record<string, string> = {}): W
 }
 
 describe('containment: HTTP servers listen on loopback only', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   const runtime = new LocalRuntime({ logger: silentLogger() });
   const external = externalAddress();
 
