@@ -1,15 +1,19 @@
 // The Store over SQL: one implementation for both PGlite and PostgreSQL (see sql.ts).
 import type { ServerState } from '../api/types.ts';
+import * as apiKeyRows from './api-key-rows.ts';
 import { migrate } from './migrate.ts';
 import type { SqlDatabase } from './sql.ts';
 import type {
+  ApiKeyRecord,
   EventQuery,
   FleetEvent,
   HealthRecord,
   HealthResult,
+  NewApiKey,
   NewEvent,
   StatusChange,
   Store,
+  StoredApiKey,
 } from './store.ts';
 
 export interface SqlStoreOptions {
@@ -159,6 +163,26 @@ export class SqlStore implements Store {
       ...(row.error !== null ? { error: row.error } : {}),
       at: toIso(row.at),
     }));
+  }
+
+  insertApiKey(key: NewApiKey): Promise<ApiKeyRecord> {
+    return apiKeyRows.insertApiKey(this.#db, key);
+  }
+
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return apiKeyRows.listApiKeys(this.#db);
+  }
+
+  findApiKey(id: string): Promise<StoredApiKey | undefined> {
+    return apiKeyRows.findApiKey(this.#db, id);
+  }
+
+  revokeApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    return apiKeyRows.revokeApiKey(this.#db, id);
+  }
+
+  touchApiKey(id: string, at: Date): Promise<void> {
+    return apiKeyRows.touchApiKey(this.#db, id, at);
   }
 
   async close(): Promise<void> {

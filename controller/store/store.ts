@@ -3,6 +3,7 @@
 // log failures; they never make a client wait for the database.
 
 import type { EventType, ServerState } from '../api/types.ts';
+import type { Role } from '../auth/principal.ts';
 import type { Logger } from '../observability/log.ts';
 
 /** One occurrence: a wake, a sleep, a health transition, a restart, a failure... */
@@ -61,6 +62,36 @@ export interface EventQuery {
   afterId?: number;
 }
 
+/** A stored API key as the API shows it (GET /api/v1/keys): never its secret. */
+export interface ApiKeyRecord {
+  /** The public half of the key (mcpf_<id>_<secret>). */
+  id: string;
+  name: string;
+  role: Role;
+  /** Server slugs the key is limited to; null: any server. */
+  servers: string[] | null;
+  /** ISO-8601 timestamps; null where it never happened (or never will). */
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface NewApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  servers: string[] | null;
+  /** Hex HMAC-SHA256 of the secret under the key-hashing secret. */
+  secretHmac: string;
+  expiresAt: Date | null;
+}
+
+/** What verifying a key needs: its record and the HMAC to compare with. */
+export interface StoredApiKey extends ApiKeyRecord {
+  secretHmac: string;
+}
+
 export interface Store {
   /** Applies the plain SQL migrations in order; idempotent. Called once at start. */
   migrate(): Promise<void>;
@@ -72,7 +103,22 @@ export interface Store {
   recordHealth(result: HealthResult): Promise<void>;
   /** Newest first; only the newest results per server are kept (default 1000). */
   healthResults(server: string, limit?: number): Promise<HealthRecord[]>;
+  /** Throws ApiKeyNameTakenError when a live key already has that name. */
+  insertApiKey(key: NewApiKey): Promise<ApiKeyRecord>;
+  /** Every key, revoked ones included, oldest first. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  findApiKey(id: string): Promise<StoredApiKey | undefined>;
+  /** Marks it revoked (once: a second revoke keeps the first time); undefined if unknown. */
+  revokeApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  touchApiKey(id: string, at: Date): Promise<void>;
   close(): Promise<void>;
+}
+
+export class ApiKeyNameTakenError extends Error {
+  constructor(name: string) {
+    super(`a live key is already named "${name}"; revoke it first or pick another name`);
+    this.name = 'ApiKeyNameTakenError';
+  }
 }
 
 export interface StoreOptions {

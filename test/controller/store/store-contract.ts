@@ -1,7 +1,7 @@
 // The Store contract, run against every backend (store.test.ts): embedded PGlite and a real
 // PostgreSQL must behave the same for everything the controller writes and the API reads.
 import assert from 'node:assert/strict';
-import type { Store } from '../../../controller/store/store.ts';
+import { ApiKeyNameTakenError, type Store } from '../../../controller/store/store.ts';
 import type { EventType } from '../../../controller/api/types.ts';
 
 export interface StoreBackend {
@@ -27,14 +27,14 @@ export function storeContract(backend: StoreBackend): void {
 
   describe('migrations', () => {
     it('are applied once, in order, and recorded', async () => {
-      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003']);
+      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004']);
     });
 
     it('are idempotent: migrating again changes nothing and keeps data', async () => {
       await store.recordEvent({ server: 'a', type: 'wake' });
       await store.migrate();
       await store.migrate();
-      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003']);
+      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004']);
       assert.equal((await store.listEvents({})).length, 1);
     });
 
@@ -45,7 +45,7 @@ export function storeContract(backend: StoreBackend): void {
       opened.push(...siblings);
       // Fresh siblings already migrated on open, racing each other; race once more here.
       await Promise.all([store, ...siblings].flatMap((s) => [s.migrate(), s.migrate()]));
-      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003']);
+      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004']);
     });
   });
 
@@ -242,6 +242,61 @@ export function storeContract(backend: StoreBackend): void {
       assert.equal(kept[0]?.latencyMs, 59);
       assert.equal(kept.at(-1)?.latencyMs, 40);
       assert.equal((await bounded.healthResults('quiet')).length, 1);
+    });
+  });
+
+  describe('api keys', () => {
+    const key = (id: string, name: string) => ({
+      id,
+      name,
+      role: 'operator' as const,
+      servers: ['a', 'b'],
+      secretHmac: `hmac-of-${id}`,
+      expiresAt: new Date('2030-01-01T00:00:00.000Z'),
+    });
+
+    it('stores a key and finds it by id with its HMAC; lists it without', async () => {
+      const created = await store.insertApiKey(key('k1', 'ci-bot'));
+      assert.deepEqual(created, {
+        id: 'k1',
+        name: 'ci-bot',
+        role: 'operator',
+        servers: ['a', 'b'],
+        createdAt: created.createdAt,
+        expiresAt: '2030-01-01T00:00:00.000Z',
+        lastUsedAt: null,
+        revokedAt: null,
+      });
+      assert.ok(Math.abs(Date.parse(created.createdAt) - Date.now()) < 60_000);
+      assert.deepEqual(await store.findApiKey('k1'), { ...created, secretHmac: 'hmac-of-k1' });
+      assert.deepEqual(await store.listApiKeys(), [created]);
+      assert.ok(!('secretHmac' in (await store.listApiKeys())[0]!));
+      assert.equal(await store.findApiKey('nope'), undefined);
+    });
+
+    it('keeps a name to one live key; a revoked key frees it and keeps its row', async () => {
+      await store.insertApiKey({ ...key('k1', 'ci-bot'), servers: null, expiresAt: null });
+      await assert.rejects(store.insertApiKey(key('k2', 'ci-bot')), ApiKeyNameTakenError);
+      const revoked = await store.revokeApiKey('k1');
+      assert.ok(revoked?.revokedAt);
+      // A second revoke keeps the first time.
+      assert.equal((await store.revokeApiKey('k1'))?.revokedAt, revoked.revokedAt);
+      await store.insertApiKey(key('k2', 'ci-bot'));
+      assert.deepEqual(
+        (await store.listApiKeys()).map((k) => [k.id, k.servers, k.revokedAt !== null]),
+        [
+          ['k1', null, true],
+          ['k2', ['a', 'b'], false],
+        ],
+      );
+      assert.equal(await store.revokeApiKey('nope'), undefined);
+    });
+
+    it('records the last use, never moving it backwards', async () => {
+      await store.insertApiKey(key('k1', 'ci-bot'));
+      await store.touchApiKey('k1', new Date('2026-05-01T10:00:00.000Z'));
+      await store.touchApiKey('k1', new Date('2026-04-01T10:00:00.000Z'));
+      assert.equal((await store.findApiKey('k1'))?.lastUsedAt, '2026-05-01T10:00:00.000Z');
     });
   });
 }

@@ -4,12 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { openStore } from '../../../controller/store/open-store.ts';
-import { usePGlite } from '../../../controller/store/pglite-database.ts';
 import { SqlStore } from '../../../controller/store/sql-store.ts';
 import type { Store } from '../../../controller/store/store.ts';
+import { sharedPGlite } from './shared-pglite.ts';
 import { storeContract } from './store-contract.ts';
 import { withSilentPeer } from '../support/silent-peer.ts';
 import { freePort } from '../support/free-port.ts';
@@ -23,31 +22,13 @@ function appliedMigrations(store: Store): Promise<string[]> {
 
 describe('store', () => {
   describe('PGlite (embedded, in memory)', () => {
-    // Starting PGlite takes seconds; one instance serves the suite, each test gets a fresh
-    // schema in it (the same isolation the PostgreSQL suite uses).
-    let shared: PGlite;
-    let count = 0;
-    before(async () => {
-      shared = await PGlite.create('memory://');
-    });
-    after(async () => {
-      await shared.close();
-    });
-
-    storeContract({
-      open: async (options) => {
-        const schema = `pglite_test_${count++}`;
-        const store = new SqlStore(await usePGlite(shared, { schema }), { schema, ...options });
-        await store.migrate();
-        return store;
-      },
-      appliedMigrations,
-    });
+    const pglite = sharedPGlite('pglite_test');
+    storeContract({ open: (options) => pglite.open(options), appliedMigrations });
 
     it('is what openStore gives without a database URL, migrated', async () => {
       const store = await openStore({ dataDir: 'memory://' });
       try {
-        assert.deepEqual(await appliedMigrations(store), ['001', '002', '003']);
+        assert.deepEqual(await appliedMigrations(store), ['001', '002', '003', '004']);
         await store.recordStatus('a', 'ready');
         assert.equal((await store.statusHistory('a')).length, 1);
       } finally {
@@ -77,7 +58,7 @@ describe('store', () => {
           events.map((e) => [e.type, e.durationMs]),
           [['wake', 42]],
         );
-        assert.deepEqual(await appliedMigrations(second), ['001', '002', '003']);
+        assert.deepEqual(await appliedMigrations(second), ['001', '002', '003', '004']);
       } finally {
         await second.close();
       }
@@ -123,7 +104,7 @@ describe('store', () => {
         );
         assert.deepEqual(
           rows.map((r) => r.version),
-          ['001', '002', '003'],
+          ['001', '002', '003', '004'],
         );
       } finally {
         await Promise.all(stores.map((s) => s.close()));
@@ -141,7 +122,7 @@ describe('store', () => {
       );
       assert.deepEqual(
         rows.map((r) => r.table_name),
-        ['events', 'health_results', 'schema_migrations', 'status_history'],
+        ['api_keys', 'events', 'health_results', 'schema_migrations', 'status_history'],
       );
     });
 
