@@ -47,10 +47,15 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-/** Remembers the group's members running now, and tells the watchdog of new ones. */
+/**
+ * Remembers the group's members running now and forgets those gone (a server that runs a
+ * process per call would otherwise grow the lists forever), and tells the watchdog.
+ */
 function collect(group: Group, tagged = true): number {
+  const { tag } = group.tree;
   const fresh = group.tree.collect(tagged);
-  for (const entry of fresh) watchdog.track(group.tree.tag, entry);
+  for (const entry of fresh) watchdog.track(tag, entry);
+  for (const entry of group.tree.prune()) watchdog.untrack(tag, entry.pid);
   return fresh.length;
 }
 

@@ -55,6 +55,20 @@ export class TrackedTree {
     return fresh;
   }
 
+  /** Forgets the members seen before that no longer run; returns them. */
+  prune(): ProcessEntry[] {
+    const current = readKnown(this.#known.keys());
+    const gone = [...this.#known.values()].filter(
+      (entry) => current.get(entry.pid)?.startTime !== entry.startTime,
+    );
+    for (const entry of gone) this.#known.delete(entry.pid);
+    return gone;
+  }
+
+  forget(pid: number): void {
+    this.#known.delete(pid);
+  }
+
   #rememberAll(entries: ProcessEntry[]): ProcessEntry[] {
     for (const entry of entries) this.remember(entry);
     return entries;

@@ -1,6 +1,7 @@
 // The watchdog's own program (watchdog.ts starts it): reads what the controller tells it on
 // stdin, one line each —
 //   track <tag> <pid> <startTime>   a process of the tree tagged <tag>
+//   untrack <tag> <pid>             that process of the tree is gone
 //   forget <tag>                    that tree is gone
 // — and when stdin ends (the controller is gone, however it ended) kills every tree it holds
 // at once: nobody is left to wait for a graceful stop, and a controller that stopped
@@ -13,6 +14,7 @@ function handle(line: string): void {
   const [verb, tag, pid, startTime] = line.split(' ');
   if (tag === undefined) return;
   if (verb === 'forget') trees.delete(tag);
+  if (verb === 'untrack') trees.get(tag)?.forget(Number(pid));
   if (verb !== 'track') return;
   let tree = trees.get(tag);
   if (!tree) trees.set(tag, (tree = new TrackedTree(tag)));

@@ -42,6 +42,10 @@ export class Watchdog {
     this.#send(trackLine(tag, entry));
   }
 
+  untrack(tag: string, pid: number): void {
+    if (this.#trees.get(tag)?.delete(pid)) this.#send(`untrack ${tag} ${pid}\n`);
+  }
+
   forget(tag: string): void {
     if (!this.#trees.delete(tag)) return;
     this.#send(`forget ${tag}\n`);
