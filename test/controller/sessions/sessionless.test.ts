@@ -9,6 +9,7 @@ import { sessionStateServer } from '../fleet/specs.ts';
 import { startGateway, type RunningGateway } from '../gateway/start-gateway.ts';
 import { clientAt, type Answer, type ClientAt } from './client-at.ts';
 import { isAlive, waitFor } from '../support/processes.ts';
+import { BRIDGE_CLIENT_HEADER, clientPseudonym } from '../../../controller/sessions/client-key.ts';
 
 const MODERN = '2026-07-28';
 const ENVELOPE = {
@@ -68,6 +69,30 @@ describe('sessionless clients do not share state (issue 12)', function () {
     assert.deepEqual(seenByA.subscriptions, ['test://a'], 'A keeps its own state');
     assert.deepEqual(seenByB.subscriptions, [], "B does not see A's subscription");
     assert.notEqual(seenByA.pid, seenByB.pid);
+  });
+
+  it("a client cannot pass for another by sending the bridge's client header itself", async function () {
+    const url = gateway.mcpUrl('sessionless-legacy');
+    const mine = await a.request(url, undefined, 'resources/subscribe', { uri: 'test://mine' });
+    assert.equal(mine.status, 200);
+    // What the gateway sends the bridge for A; another client claims it.
+    const impostor = clientAt('127.0.0.23', {
+      [BRIDGE_CLIENT_HEADER]: clientPseudonym('127.0.0.21'),
+    });
+    try {
+      const seen = stateOf(
+        await impostor.request(url, undefined, 'tools/call', {
+          name: 'session-state',
+          arguments: {},
+        }),
+      );
+      assert.ok(
+        !seen.subscriptions.includes('test://mine'),
+        "the impostor does not reach A's process",
+      );
+    } finally {
+      await impostor.close();
+    }
   });
 
   it('a 2026-07-28 request the gateway translates: the same client info does not make two clients one', async function () {
