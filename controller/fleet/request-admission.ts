@@ -54,10 +54,15 @@ export class RequestAdmission {
       reserved();
       throw err;
     }
-    // A request in a session keeps it from idling out while it runs; a stream or a ping
-    // does not make it active.
-    const activity = options.kind === 'request' && isActivity(options.methods ?? []);
-    const ended = id === undefined ? reserved : sessions.requestBegan(id, activity);
+    // A request in a session keeps it from idling out while it runs, and one that is not a
+    // ping makes it active. A GET stream does neither: it only listens, and a client holding
+    // streams open (with pings) must not hold its sessions, and their processes, forever.
+    const ended =
+      id === undefined
+        ? reserved
+        : options.kind === 'request'
+          ? sessions.requestBegan(id, isActivity(options.methods ?? []))
+          : noop;
     const release = lease.release;
     return {
       ...lease,

@@ -25,6 +25,8 @@ export interface ClientAt {
   /** A POST of `message` with exactly `headers` (besides content type and accept). */
   post(url: string, message: unknown, headers: Record<string, string>): Promise<Answer>;
   end(url: string, sessionId: string): Promise<number>;
+  /** Opens the session's GET stream; `ended` settles when the server ends it. */
+  listen(url: string, sessionId: string): Promise<{ status: number; ended: Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,30 @@ export function clientAt(address: string, headers: Record<string, string> = {}):
     async end(url, sessionId) {
       return (await exchange(url, 'DELETE', { 'mcp-session-id': sessionId })).status;
     },
+    listen: (url, sessionId) =>
+      new Promise((resolve, reject) => {
+        const req = http.request(
+          url,
+          {
+            method: 'GET',
+            agent,
+            localAddress: address,
+            headers: {
+              ...headers,
+              accept: 'text/event-stream',
+              'mcp-session-id': sessionId,
+              'mcp-protocol-version': '2025-06-18',
+            },
+          },
+          (res) => {
+            res.resume();
+            const ended = new Promise<void>((done) => res.once('close', done));
+            resolve({ status: res.statusCode!, ended });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      }),
     close: async () => agent.destroy(),
   };
 }

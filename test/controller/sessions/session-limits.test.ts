@@ -145,7 +145,7 @@ describe('session limits (issue 12: one client cannot hold every session)', func
     assert.equal(state.status, 200);
   });
 
-  it('ends a session kept alive only by pings after the idle timeout, and its process', async function () {
+  it('ends a session kept alive only by pings and an open GET stream after the idle timeout, and its process', async function () {
     const url = gateway.mcpUrl('idle');
     const pinger = client(7);
     const worker = client(8);
@@ -154,6 +154,9 @@ describe('session limits (issue 12: one client cannot hold every session)', func
     assert.equal(pinged.status, 200);
     assert.equal(t.fleet.status('idle')!.sessions, 2);
     const pid = pidOf(await pinger.request(url, pinged.sessionId, 'tools/call', STATE_CALL));
+    // It listens too: an open GET stream does not keep a session either.
+    const stream = await pinger.listen(url, pinged.sessionId!);
+    assert.equal(stream.status, 200);
     // Both keep talking well within the 1.5 s timeout: one only pings, one makes requests.
     let pingStatus = 200;
     let workStatus = 200;
@@ -176,5 +179,6 @@ describe('session limits (issue 12: one client cannot hold every session)', func
     const expired = await t.events('idle', 'session-expired');
     assert.equal(expired.length, 1);
     await waitFor(() => !isAlive(pid), 5000, "the idle session's process to exit");
+    await stream.ended;
   });
 });
