@@ -296,6 +296,9 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
       spec: (base) => ({
         ...base,
         scaling: { ...base.scaling, sessionsPerReplica: 1, maxReplicas: 2 },
+        // Every client of this test comes from one loopback address: one client to the
+        // limits, which may hold the whole capacity (the default share is a quarter of it).
+        sessions: { ...base.sessions, maxPerClient: 2 },
       }),
     });
     redis = await PrivateRedis.start();
