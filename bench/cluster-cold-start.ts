@@ -22,6 +22,7 @@ import { registrySpec } from './fleet-setup.ts';
 import { workloadName } from '../registry/catalog/workload-names.ts';
 import {
   counterSum,
+  clientsFirstRequest,
   parseTimestamps,
   round,
   serverAction,
@@ -130,7 +131,8 @@ try {
   for (const r of rounds) {
     const pod = watch.pods.get(r.pod)!;
     const mine = timestamps.filter((s) => s.pod === r.pod).sort((a, b) => a.t - b.t);
-    const init = mine.find((s) => s.event === 'request' && s.method === 'initialize');
+    const first = clientsFirstRequest(mine);
+    const init = first?.method === 'initialize' ? first : undefined;
     const done =
       init &&
       mine.find((s) => s.event === 'answered' && s.method === 'initialize' && s.pid === init.pid);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { closeSession, openSession, rpc } from './mcp-load.ts';
 import { registrySpec } from './fleet-setup.ts';
 import {
+  clientsFirstRequest,
   parseTimestamps,
   round,
   serverAction,
@@ -109,7 +110,7 @@ try {
   const perRound: { readyToRoutedMs: number; benchLoopDelayMaxMs: number }[] = [];
   for (const [r, pod] of podOfRound.entries()) {
     const mine = timestamps.filter((s) => s.pod === pod).sort((a, b) => a.t - b.t);
-    const first = mine.find((s) => s.event === 'request');
+    const first = clientsFirstRequest(mine);
     const ready = first && mine.filter((s) => s.event === 'ping-answered' && s.t < first.t).at(-1);
     if (!first || !ready) {
       problems.push(`${pod}: no ${first ? 'ping answer' : 'request'} recorded`);

@@ -414,6 +414,17 @@ export function parseTimestamps(text: string): Timestamp[] {
     .map((line) => JSON.parse(line) as Timestamp);
 }
 
+/**
+ * The first request a client's traffic brought to a pod: in a process that answered no ping from
+ * outside. Readiness runs in processes of its own — the bridge's check (initialize, initialized,
+ * ping, in a child it stops) — so their requests come first; the client's initialize goes to
+ * the warm spare, which only ever answered the wrapper's own ping.
+ */
+export function clientsFirstRequest(mine: readonly Timestamp[]): Timestamp | undefined {
+  const probed = new Set(mine.filter((s) => s.event === 'ping-answered').map((s) => s.pid));
+  return mine.find((s) => s.event === 'request' && !probed.has(s.pid));
+}
+
 /** Raw figures → { count, p50, p90, p99, max, mean } in ms, one decimal. */
 export function stats(values: number[]): {
   count: number;
