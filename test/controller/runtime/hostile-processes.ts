@@ -1,7 +1,7 @@
 // Specs that run the hostile server (test/fixtures/hostile-server.ts) on the local runtime,
 // and what the containment tests read of its processes: the PIDs it wrote to its PID file,
 // and whether a PID still runs (a zombie does not: it only waits to be reaped).
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { WorkloadSpec } from '../../../registry/catalog/spec.ts';
@@ -38,6 +38,16 @@ export async function hostilePids(pidFile: string, timeoutMs = 15_000): Promise<
     orphans: number[];
   };
   return [pid, ...grandchildren, ...orphans];
+}
+
+/** The PIDs every hostile process that wrote to HOSTILE_PID_DIR `dir` reported. */
+export function hostilePidsIn(dir: string): number[] {
+  return readdirSync(dir).flatMap((name) => {
+    const { pid, grandchildren, orphans } = JSON.parse(
+      readFileSync(path.join(dir, name), 'utf8'),
+    ) as { pid: number; grandchildren: number[]; orphans: number[] };
+    return [pid, ...grandchildren, ...orphans];
+  });
 }
 
 /** Whether `pid` is a running process (not gone, not a zombie). */
