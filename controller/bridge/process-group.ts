@@ -131,8 +131,12 @@ async function stopTree(group: Group, graceMs: number): Promise<void> {
     : new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + graceMs;
   for (;;) {
-    // A last full look once everything known is gone: something tagged may not be known yet.
-    if (exited(child) && !tree.knownAlive() && collect(group) === 0) break;
+    // A last full look once everything known is gone: something tagged may not be known yet,
+    // and gets its SIGTERM too.
+    if (exited(child) && !tree.knownAlive()) {
+      if (collect(group) === 0) break;
+      tree.signal('SIGTERM');
+    }
     if (Date.now() >= deadline) {
       signalGroupId(child.pid, 'SIGKILL');
       tree.killAll();
