@@ -288,8 +288,9 @@ const controllerLostItsLeader: Steps = (ctx, shell) => {
         // "the Deployment's new pod takes over within 15 s" (plus its start).
         await until(
           async () => {
+            // Not just released (an empty holder): held by the Deployment's new pod.
             const holder = await leaseHolder();
-            return holder !== undefined && holder !== old;
+            return Boolean(holder?.startsWith('mcpfleet-controller-')) && holder !== old;
           },
           'a new controller pod to take the Lease',
           90_000,
