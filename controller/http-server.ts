@@ -5,6 +5,7 @@
 import type { RegistryStatusView } from './api/types.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { API_PREFIX, createApiHandler } from './api/routes.ts';
+import type { ApiKeys } from './auth/keys/api-keys.ts';
 import { sendApiError, sendJson } from './api/send-json.ts';
 import { ConnectionGuard } from './connections/connection-guard.ts';
 import {
@@ -60,6 +61,8 @@ export interface ControllerServerOptions {
   followKeepaliveMs?: number;
   /** Connection cap, probe reserve, header and body deadlines (connections/connection-limits.ts). */
   connections?: Partial<ConnectionLimits>;
+  /** API keys, for /api/v1/keys (`mcpfleet keys`); without, those routes answer 503. */
+  keys?: ApiKeys;
 }
 
 export interface ControllerServer {
@@ -104,6 +107,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     serverLogs: options.serverLogs,
     eventPollMs: options.eventPollMs,
     keepaliveMs: options.followKeepaliveMs,
+    keys: options.keys,
   });
   const readiness = options.readiness ?? (async () => ({}));
   const log = logger.child({ component: 'http' });

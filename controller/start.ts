@@ -39,7 +39,9 @@ import {
   KUBERNETES_DEFAULT_HOST,
 } from './start-defaults.ts';
 import { readinessChecks } from './readiness-checks.ts';
-import { openStore } from './store/open-store.ts';
+import { DEFAULT_DATA_DIR, openStore } from './store/open-store.ts';
+import type { ApiKeys } from './auth/keys/api-keys.ts';
+import { openApiKeys } from './auth/keys/open-api-keys.ts';
 import { formatProblem } from '../registry/catalog/problems.ts';
 import type { Problem, ServerSpec } from '../registry/catalog/spec.ts';
 import { CONTROLLER_NAME } from '../registry/catalog/workload-names.ts';
@@ -87,6 +89,12 @@ export interface StartOptions {
    * stops answering fails calls instead of holding them, and cannot hold up a shutdown.
    */
   storeTimeoutMs?: number;
+  /**
+   * What API keys are hashed under (--key-hashing-secret; default MCPFLEET_KEY_HASHING_SECRET),
+   * the same on every replica. On loopback without one it is generated beside the embedded
+   * database; beyond loopback without one, keys are refused (saying so).
+   */
+  keyHashingSecret?: string;
   /** Real Redis; absent → in-process coordination. */
   redisUrl?: string;
   /** Overrides every server's idle timeout. */
@@ -282,6 +290,21 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     await store.close().catch(() => undefined);
     throw err;
   }
+  let apiKeys: ApiKeys;
+  try {
+    apiKeys = await openApiKeys({
+      store,
+      coord,
+      host,
+      dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
+      keyHashingSecret: options.keyHashingSecret,
+      logger,
+    });
+  } catch (err) {
+    await coord.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
 
   const metrics = new Metrics();
   metrics.countLogDrops(() => logDestinationOf(logger)?.dropped ?? 0);
@@ -339,6 +362,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       }),
       registry: () => registryStatus.toJSON(),
       serverLogs,
+      keys: apiKeys,
     });
     await listen(controller, options.port ?? DEFAULT_PORT, host);
   } catch (err) {
@@ -383,6 +407,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     close: () =>
       (closing ??= (async () => {
         stopWatching();
+        await apiKeys.close();
         // Still listening through the grace: a request arriving now gets a 503 with a JSON-RPC
         // error (and /readyz says not-ready, so a Service stops sending any), not a refused
         // connection.

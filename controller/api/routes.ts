@@ -2,11 +2,15 @@
 // comes from the Fleet (logs: from the controller's in-memory ServerLogs); this file only
 // maps paths, methods and errors to HTTP.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiKeys } from '../auth/keys/api-keys.ts';
+import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { FleetError, type Fleet } from '../fleet/fleet.ts';
 import type { Logger } from '../observability/log.ts';
 import { ServerLogs } from '../observability/server-logs.ts';
+import { permits, roleNeeded } from './api-roles.ts';
 import { followEvents } from './follow-events.ts';
 import { FollowStreams } from './follow-stream.ts';
+import { handleKeyRoute } from './key-routes.ts';
 import { parseEventsQuery, parseLogsQuery } from './query.ts';
 import { sendApiError, sendJson } from './send-json.ts';
 import type { RegistryStatusView, ServerStatus } from './types.ts';
@@ -15,7 +19,16 @@ export const API_PREFIX = '/api/v1/';
 /** What a 503 of the events API suggests waiting before asking again. */
 const STORE_RETRY_AFTER_S = 5;
 
-export type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+/**
+ * `principal`: who is calling (auth/access-gate.ts), for the role each route needs; without
+ * one, ANONYMOUS (admin), as on a loopback controller with no identity configured.
+ */
+export type ApiHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  principal?: Principal,
+) => Promise<void>;
 
 export interface ApiOptions {
   /** The registry's standing, for GET /api/v1/registry. */
@@ -26,6 +39,8 @@ export interface ApiOptions {
   eventPollMs?: number;
   /** The keepalive comment of follow streams; default 15 s. */
   keepaliveMs?: number;
+  /** API keys (/api/v1/keys); without, those routes answer 503. */
+  keys?: ApiKeys;
 }
 
 export interface Api {
@@ -40,10 +55,20 @@ export function createApiHandler(fleet: Fleet, logger: Logger, options: ApiOptio
   const serverLogs = options.serverLogs ?? new ServerLogs();
   const streams = new FollowStreams(options.keepaliveMs);
 
-  const handle: ApiHandler = async function handleApi(req, res, url) {
+  const handle: ApiHandler = async function handleApi(req, res, url, principal = ANONYMOUS) {
     const parts = url.pathname.slice(API_PREFIX.length).split('/');
     const method = req.method ?? 'GET';
     try {
+      const slug = parts[0] === 'servers' && parts[1] ? decodeURIComponent(parts[1]) : undefined;
+      if (!permits(res, principal, roleNeeded(parts, method), slug)) return;
+      // /api/v1/keys[/<id>]
+      if (parts[0] === 'keys') {
+        await handleKeyRoute(req, res, parts.slice(1), {
+          keys: options.keys,
+          hasServer: (server) => fleet.has(server),
+        });
+        return;
+      }
       // GET /api/v1/servers
       if (parts.length === 1 && parts[0] === 'servers') {
         if (!allow(res, method, 'GET')) return;
@@ -85,8 +110,7 @@ export function createApiHandler(fleet: Fleet, logger: Logger, options: ApiOptio
         }
         return;
       }
-      if (parts[0] === 'servers' && parts[1]) {
-        const slug = decodeURIComponent(parts[1]);
+      if (slug !== undefined) {
         // GET /api/v1/servers/<slug>
         if (parts.length === 2) {
           if (!allow(res, method, 'GET')) return;

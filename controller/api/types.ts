@@ -1,5 +1,6 @@
 // JSON shapes of the management API (/api/v1). The CLI and tests read these; the API
 // serves them. Change them here and both sides follow.
+import type { ApiKeyRecord } from '../store/store.ts';
 
 export const SERVER_STATES = [
   'asleep',
@@ -66,6 +67,18 @@ export const EVENT_TYPES = [
   'shutdown',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * GET /api/v1/keys → { keys: ApiKeyRecord[] } (admin; never a secret); DELETE
+ * /api/v1/keys/<id> → the revoked ApiKeyRecord.
+ */
+export type { ApiKeyRecord } from '../store/store.ts';
+
+/** POST /api/v1/keys { name, role, servers?, expiresAt? } → 201: the key, shown this once. */
+export interface CreatedApiKey extends ApiKeyRecord {
+  /** mcpf_<id>_<secret>: the whole credential; the controller keeps only an HMAC of it. */
+  key: string;
+}
 
 /** GET /api/v1/events?server=<slug>&type=&limit= → { events: FleetEvent[] } (newest first) */
 export type { FleetEvent } from '../store/store.ts';

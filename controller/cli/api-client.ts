@@ -3,12 +3,16 @@
 // prints "mcpfleet: <message>" and exits 1, never a stack trace.
 import type {
   ApiError,
+  ApiKeyRecord,
+  CreatedApiKey,
   FleetEvent,
   RegistryStatusView,
   ServerLogLine,
   ServerStatus,
 } from '../api/types.ts';
+import type { Role } from '../auth/principal.ts';
 import type { EventQuery } from '../store/store.ts';
+import { authorizationHeader, explainRefusal } from './credential.ts';
 
 export const DEFAULT_CONTROLLER_URL = 'http://127.0.0.1:8080';
 /**
@@ -24,6 +28,17 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Gives up on a request at once when it aborts (Ctrl-C in `status --watch`). */
   signal?: AbortSignal;
+  /** Sent as `Authorization: Bearer <token>` (MCPFLEET_TOKEN, --token). */
+  token?: string;
+}
+
+/** POST /api/v1/keys. */
+export interface NewKeyBody {
+  name: string;
+  role: Role;
+  servers?: string[];
+  /** ISO-8601. */
+  expiresAt?: string;
 }
 
 /** The controller answered with an API error ({ error: { code, message } }). */
@@ -79,12 +94,26 @@ export class ApiClient {
   readonly #base: URL;
   readonly #timeoutMs: number;
   readonly #signal: AbortSignal | undefined;
+  readonly #token: string | undefined;
 
   constructor(options: ApiClientOptions) {
     this.#base = parseControllerUrl(options.url);
     this.url = options.url;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#signal = options.signal;
+    this.#token = options.token;
+  }
+
+  createKey(body: NewKeyBody): Promise<CreatedApiKey> {
+    return this.#request<CreatedApiKey>('POST', 'keys', body);
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    return (await this.#request<{ keys: ApiKeyRecord[] }>('GET', 'keys')).keys;
+  }
+
+  revokeKey(id: string): Promise<ApiKeyRecord> {
+    return this.#request<ApiKeyRecord>('DELETE', `keys/${encodeURIComponent(id)}`);
   }
 
   async listServers(): Promise<ServerStatus[]> {
@@ -171,7 +200,7 @@ export class ApiClient {
       let response: Response;
       try {
         response = await fetch(target, {
-          headers: { accept: 'text/event-stream' },
+          headers: { accept: 'text/event-stream', ...authorizationHeader(this.#token) },
           signal,
           redirect: 'error',
         });
@@ -229,13 +258,18 @@ export class ApiClient {
       : new ControllerUnreachableError(this.url);
   }
 
-  async #request<T>(method: 'GET' | 'POST', path: string): Promise<T> {
+  async #request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: object): Promise<T> {
     const target = new URL(`api/v1/${path}`, this.#base);
     let response: Response;
     try {
       response = await fetch(target, {
         method,
-        headers: { accept: 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...authorizationHeader(this.#token),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: this.#signal
           ? AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#signal])
           : AbortSignal.timeout(this.#timeoutMs),
@@ -250,24 +284,28 @@ export class ApiClient {
     } catch (err) {
       throw this.#transportError(err);
     }
-    const body = parseJson(text);
+    const answer = parseJson(text);
     if (response.ok) {
-      if (body === undefined) {
+      if (answer === undefined) {
         throw new Error(
           `the controller at ${this.url} answered ${method} ${target.pathname} with something ` +
             'that is not JSON; is --url pointing at an mcpfleet controller?',
         );
       }
-      return body as T;
+      return answer as T;
     }
-    throw this.#answerError(response, body, method, target);
+    throw this.#answerError(response, answer, method, target);
   }
 
   /** An answer that is not a success: the API's own error, else its HTTP status. */
   #answerError(response: Response, body: unknown, method: string, target: URL): Error {
     const apiError = asApiError(body);
     if (apiError) {
-      return new ApiRequestError(response.status, apiError.error.code, apiError.error.message);
+      return explainRefusal(
+        new ApiRequestError(response.status, apiError.error.code, apiError.error.message),
+        this.url,
+        this.#token,
+      );
     }
     if (response.ok) {
       return new Error(
@@ -275,11 +313,15 @@ export class ApiClient {
           'that is not an event stream; is --url pointing at an mcpfleet controller?',
       );
     }
-    return new ApiRequestError(
-      response.status,
-      'http',
-      `the controller at ${this.url} answered ${method} ${target.pathname} with HTTP ` +
-        `${response.status} ${response.statusText}`.trimEnd(),
+    return explainRefusal(
+      new ApiRequestError(
+        response.status,
+        'http',
+        `the controller at ${this.url} answered ${method} ${target.pathname} with HTTP ` +
+          `${response.status} ${response.statusText}`.trimEnd(),
+      ),
+      this.url,
+      this.#token,
     );
   }
 }

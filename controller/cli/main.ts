@@ -7,6 +7,7 @@ import { registerRenderCommand } from './commands/render.ts';
 import { registerBridgeCommand } from './commands/bridge.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerOperateCommands } from './commands/operate.ts';
+import { registerKeysCommand } from './commands/keys.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mcpfleet')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerBridgeCommand(program);
   registerServeCommand(program);
   registerOperateCommands(program);
+  registerKeysCommand(program);
   return program;
 }
 

@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration, parseDuration } from '../../../registry/catalog/duration.ts';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../../api/query.ts';
 import { EVENT_TYPES, type ServerStatus } from '../../api/types.ts';
-import { ApiClient, DEFAULT_CONTROLLER_URL } from '../api-client.ts';
+import type { ApiClient } from '../api-client.ts';
 import {
   formatEvents,
   formatFollowedEvent,
@@ -17,12 +17,13 @@ import {
   formatServers,
   formatTime,
 } from '../format.ts';
-
-interface ConnectionOptions {
-  url: string;
-  json?: boolean;
-  timeout: number;
-}
+import {
+  clientFor,
+  parsePositiveDuration,
+  print,
+  withConnection,
+  type ConnectionOptions,
+} from './connection-options.ts';
 
 const MAX_EVENTS = 1000;
 const DEFAULT_WATCH_INTERVAL = '2s';
@@ -213,7 +214,7 @@ async function watchStatus(
   intervalMs: number,
   signal: AbortSignal,
 ): Promise<void> {
-  const client = new ApiClient({ url: options.url, timeoutMs: options.timeout, signal });
+  const client = clientFor(options, signal);
   const terminal = process.stdout.isTTY === true && !options.json;
   const command = `mcpfleet status${slug === undefined ? '' : ` ${slug}`}`;
   for (let first = true; !signal.aborted; first = false) {
@@ -256,34 +257,6 @@ async function untilInterrupted(work: (signal: AbortSignal) => Promise<void>): P
   }
 }
 
-/** The options every operate command shares, and its examples. */
-function withConnection(command: Command, examples: string[], timeout = '10s'): Command {
-  return command
-    .addOption(
-      new Option('--url <url>', 'controller base URL')
-        .env('MCPFLEET_URL')
-        .default(DEFAULT_CONTROLLER_URL),
-    )
-    .addOption(
-      new Option('--timeout <duration>', 'give up after this long, e.g. 30s')
-        .default(parseDuration(timeout), timeout)
-        .argParser(parsePositiveDuration),
-    )
-    .option('--json', 'print the API JSON instead of a table')
-    .addHelpText(
-      'after',
-      `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  ${e}\n`).join('')}`,
-    );
-}
-
-function clientFor(options: ConnectionOptions): ApiClient {
-  return new ApiClient({ url: options.url, timeoutMs: options.timeout });
-}
-
-function print(value: string | object): void {
-  process.stdout.write(typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
-}
-
 function describeWake(server: ServerStatus): string {
   const took =
     server.lastWakeDurationMs === null
@@ -302,15 +275,4 @@ function parseCount(value: string, max: number): number {
     throw new InvalidArgumentError(`use a whole number from 1 to ${max}.`);
   }
   return n;
-}
-
-/** A duration above 0, e.g. 30s (--timeout, --interval). */
-function parsePositiveDuration(value: string): number {
-  try {
-    const ms = parseDuration(value);
-    if (ms <= 0) throw new Error('must be more than 0');
-    return ms;
-  } catch (err) {
-    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-  }
 }

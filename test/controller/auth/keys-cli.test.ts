@@ -1,0 +1,236 @@
+// `mcpfleet keys create | list | revoke` through the CLI against a real controller on a real
+// PostgreSQL (its own schema): the key is printed once and never again, the database row holds
+// no secret, and every refusal is one line. And the CLI's credential: --token/MCPFLEET_TOKEN
+// sent as a bearer token, a 401/403 explained in one line naming what to set.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { request } from 'undici';
+import { silentLogger } from '../../../controller/observability/log.ts';
+import { startController, type RunningController } from '../../../controller/start.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { stdioFixture } from '../fleet/specs.ts';
+
+const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const KEY_PATTERN = /^mcpf_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+function assertOneLine(stderr: string): void {
+  assert.equal(stderr.trimEnd().split('\n').length, 1, stderr);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+}
+
+describe('mcpfleet keys against a real controller', function () {
+  this.timeout(60_000);
+  const schema = `mcpfleet_keys_cli_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  let admin: pg.Client;
+  let controller: RunningController;
+
+  before(async function () {
+    admin = new pg.Client({ connectionString: DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const url = new URL(DATABASE_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    controller = await startController({
+      specs: [stdioFixture('fix', 'normal'), stdioFixture('other', 'normal')],
+      port: 0,
+      databaseUrl: url.toString(),
+      keyHashingSecret: 'a-key-hashing-secret-for-the-cli-test-0123456789',
+      logger: silentLogger(),
+    });
+  });
+  after(async function () {
+    await controller?.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  });
+
+  it('creates a key and prints it once; list shows it without its secret; the row holds none', async function () {
+    const created = await runCli(
+      'keys',
+      'create',
+      '--name',
+      'ci-bot',
+      '--role',
+      'operator',
+      '--servers',
+      'fix',
+      '--expires',
+      '90d',
+      '--url',
+      controller.url,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const key = created.stdout.trim();
+    const [, id, secret] = KEY_PATTERN.exec(key) ?? assert.fail(`not a key: ${created.stdout}`);
+    assert.match(created.stderr, /only time it is shown/);
+
+    const listed = await runCli('keys', 'list', '--url', controller.url);
+    assert.equal(listed.code, 0, listed.stderr);
+    const [header, row] = listed.stdout.trimEnd().split('\n');
+    assert.match(header!, /^NAME\s+ID\s+ROLE\s+SERVERS\s+CREATED\s+EXPIRES\s+LAST-USED\s+REVOKED$/);
+    const cells = row!.split(/\s{2,}/);
+    assert.deepEqual(cells.slice(0, 4), ['ci-bot', id, 'operator', 'fix']);
+    const days = (Date.parse(cells[5]!) - Date.now()) / 86_400_000;
+    assert.ok(days > 89 && days <= 90, cells[5]);
+    assert.deepEqual(cells.slice(6), ['-', '-']);
+    const json = await runCli('keys', 'list', '--url', controller.url, '--json');
+    for (const text of [listed.stdout, json.stdout]) assert.ok(!text.includes(secret!));
+
+    const { rows } = await admin.query(`SELECT * FROM ${schema}.api_keys`);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].id, id);
+    assert.ok(!JSON.stringify(rows).includes(secret!), 'the secret is in the database');
+    assert.match(rows[0].secret_hmac as string, /^[0-9a-f]{64}$/);
+  });
+
+  it('refuses a second live key of one name, an unknown server and a bad role in one line', async function () {
+    const again = await runCli(
+      'keys',
+      'create',
+      '--name',
+      'ci-bot',
+      '--role',
+      'viewer',
+      '--url',
+      controller.url,
+    );
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^mcpfleet: a live key is already named "ci-bot"/);
+    assertOneLine(again.stderr);
+    const unknown = await runCli(
+      'keys',
+      'create',
+      '--name',
+      'x',
+      '--role',
+      'viewer',
+      '--servers',
+      'nope',
+      '--url',
+      controller.url,
+    );
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /Unknown server\(s\): nope/);
+    assertOneLine(unknown.stderr);
+    const role = await runCli(
+      'keys',
+      'create',
+      '--name',
+      'x',
+      '--role',
+      'root',
+      '--url',
+      controller.url,
+    );
+    assert.equal(role.code, 1);
+    assert.match(role.stderr, /Allowed choices are admin, operator, viewer/);
+    // The API itself: not JSON, and a role that is not one.
+    const bad = await request(`${controller.url}/api/v1/keys`, { method: 'POST', body: '{' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(((await bad.body.json()) as { error: { code: string } }).error.code, 'bad-json');
+  });
+
+  it('revokes by name, keeps the row, and frees the name', async function () {
+    const revoked = await runCli('keys', 'revoke', 'ci-bot', '--url', controller.url);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, /^Key "ci-bot" \(id [0-9a-f]{16}\) revoked\.\n$/);
+    const again = await runCli('keys', 'revoke', 'ci-bot', '--url', controller.url);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /no live key is named "ci-bot"/);
+    const unknownId = await runCli('keys', 'revoke', '0123456789abcdef', '--url', controller.url);
+    assert.equal(unknownId.code, 1);
+    assert.match(unknownId.stderr, /No API key with id "0123456789abcdef"/);
+
+    const listed = await runCli('keys', 'list', '--url', controller.url, '--json');
+    const { keys } = JSON.parse(listed.stdout) as { keys: { name: string; revokedAt: string }[] };
+    assert.equal(keys.length, 1);
+    assert.ok(keys[0]!.revokedAt);
+    const created = await runCli(
+      'keys',
+      'create',
+      '--name',
+      'ci-bot',
+      '--role',
+      'admin',
+      '--url',
+      controller.url,
+    );
+    assert.equal(created.code, 0, created.stderr);
+  });
+});
+
+describe('the CLI credential', function () {
+  let server: http.Server;
+  let url: string;
+  let seen: (string | undefined)[];
+  let answer: { status: number; body: object };
+
+  before(async function () {
+    server = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  beforeEach(function () {
+    seen = [];
+  });
+  after(async function () {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('sends --token, or MCPFLEET_TOKEN, as a bearer token on every call', async function () {
+    answer = { status: 200, body: { keys: [] } };
+    assert.equal((await runCli('keys', 'list', '--url', url, '--token', 'mcpf_given')).code, 0);
+    process.env.MCPFLEET_TOKEN = 'from-the-environment';
+    try {
+      answer = { status: 200, body: { servers: [] } };
+      const status = await runCli('status', '--url', url);
+      assert.equal(status.code, 0, status.stderr);
+    } finally {
+      delete process.env.MCPFLEET_TOKEN;
+    }
+    assert.equal(seen[0], 'Bearer mcpf_given');
+    assert.ok(
+      seen.slice(1).every((h) => h === 'Bearer from-the-environment'),
+      String(seen),
+    );
+    answer = { status: 200, body: { keys: [] } };
+    assert.equal((await runCli('keys', 'list', '--url', url)).code, 0);
+    assert.equal(seen.at(-1), undefined);
+  });
+
+  it('explains a 401 and a 403 in one line naming what to set', async function () {
+    answer = {
+      status: 401,
+      body: { error: { code: 'invalid_token', message: 'The API key is not valid' } },
+    };
+    const refused = await runCli('wake', 'fix', '--url', url, '--token', 'mcpf_bad');
+    assert.equal(refused.code, 1);
+    assertOneLine(refused.stderr);
+    assert.match(
+      refused.stderr,
+      /refused the credential in --token\/MCPFLEET_TOKEN \(The API key is not valid\): set MCPFLEET_TOKEN or --token/,
+    );
+    const none = await runCli('status', '--url', url);
+    assert.match(none.stderr, /needs a credential: set MCPFLEET_TOKEN or --token/);
+    answer = {
+      status: 403,
+      body: {
+        error: { code: 'forbidden', message: 'This needs the operator role; key "r" has viewer' },
+      },
+    };
+    const forbidden = await runCli('wake', 'fix', '--url', url, '--token', 'mcpf_viewer');
+    assert.equal(forbidden.code, 1);
+    assertOneLine(forbidden.stderr);
+    assert.match(
+      forbidden.stderr,
+      /operator role; key "r" has viewer: set MCPFLEET_TOKEN or --token to a credential that may/,
+    );
+  });
+});
