@@ -6,6 +6,13 @@ import type { RegistryStatusView } from './api/types.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { API_PREFIX, createApiHandler } from './api/routes.ts';
 import type { ApiKeys } from './auth/keys/api-keys.ts';
+import type { AccessGate } from './auth/access-gate.ts';
+import { ANONYMOUS } from './auth/principal.ts';
+import {
+  sendResourceMetadata,
+  type ResourceMetadataSource,
+} from './auth/protected-resource-metadata.ts';
+import { metadataTarget } from './auth/resource-urls.ts';
 import { sendApiError, sendJson } from './api/send-json.ts';
 import { ConnectionGuard } from './connections/connection-guard.ts';
 import {
@@ -34,6 +41,8 @@ export interface ReadinessCheck {
    * so a failure reports `degraded` with 200 instead of taking the pod out of its Service.
    */
   degradable?: boolean;
+  /** Serving, but someone should know (e.g. --insecure-no-auth). */
+  warning?: string;
 }
 /** Named checks for /readyz, e.g. { store, coord, registry }. */
 export type Readiness = () => Promise<Record<string, ReadinessCheck>>;
@@ -63,6 +72,11 @@ export interface ControllerServerOptions {
   connections?: Partial<ConnectionLimits>;
   /** API keys, for /api/v1/keys (`mcpfleet keys`); without, those routes answer 503. */
   keys?: ApiKeys;
+  /**
+   * Who may call the MCP endpoints and the API (auth/access-gate.ts), and the protected
+   * resource metadata clients read after a 401. Absent: everyone is ANONYMOUS.
+   */
+  access?: { gate: AccessGate; metadata: ResourceMetadataSource };
 }
 
 export interface ControllerServer {
@@ -110,6 +124,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     keys: options.keys,
   });
   const readiness = options.readiness ?? (async () => ({}));
+  const gate = options.access?.gate;
   const log = logger.child({ component: 'http' });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -140,6 +155,13 @@ export function createControllerServer(options: ControllerServerOptions): Contro
       return;
     }
 
+    const metadata = options.access && metadataTarget(pathname);
+    if (metadata) {
+      // Public and harmless: before the Host/Origin check, so browser clients can read it.
+      sendResourceMetadata(res, metadata, options.access!.metadata);
+      return;
+    }
+
     const mcp = MCP_PATH.exec(pathname);
     const origin = headerOf(req.headers.origin);
     const verdict = policy.check(req.headers.host, origin);
@@ -165,11 +187,27 @@ export function createControllerServer(options: ControllerServerOptions): Contro
         sendJsonRpcError(res, 400, null, SERVER_ERROR, 'Malformed server name in the path');
         return;
       }
-      await gateway.handle(req, res, { slug, requestId, search: q === -1 ? '' : rawUrl.slice(q) });
+      const search = q === -1 ? '' : rawUrl.slice(q);
+      const principal = gate
+        ? await gate.admit(
+            req,
+            res,
+            { surface: 'mcp', encodedSlug: mcp[1]!, slug },
+            search,
+            requestId,
+          )
+        : ANONYMOUS;
+      if (!principal) return;
+      await gateway.handle(req, res, { slug, requestId, search, principal });
       return;
     }
     if (pathname.startsWith(API_PREFIX)) {
-      await api.handle(req, res, new URL(rawUrl, 'http://controller'));
+      const search = q === -1 ? '' : rawUrl.slice(q);
+      const principal = gate
+        ? await gate.admit(req, res, { surface: 'api' }, search, requestId)
+        : ANONYMOUS;
+      if (!principal) return;
+      await api.handle(req, res, new URL(rawUrl, 'http://controller'), principal);
       return;
     }
     if (pathname === '/metrics') {

@@ -13,7 +13,10 @@ import type { KubernetesOptions, RuntimeName } from './fleet/create-fleet.ts';
 import type { LocalFleetOptions } from './fleet/local-fleet.ts';
 import type { Fleet } from './fleet/fleet.ts';
 import { isLoopbackHostname } from './gateway/validate-request.ts';
-import { createControllerServer, type ControllerServer } from './http-server.ts';
+import type { AuthSettings } from './auth/auth-settings.ts';
+import { createControllerAccess } from './auth/controller-access.ts';
+import type { Authenticator } from './auth/principal.ts';
+import { createControllerServer, type ControllerServer, type Readiness } from './http-server.ts';
 import type { ConnectionLimits } from './connections/connection-limits.ts';
 import {
   createLogger,
@@ -122,6 +125,14 @@ export interface StartOptions {
    * them with a JSON-RPC error; new requests are refused (503) from its start. Default 20 s.
    */
   shutdownGraceMs?: number;
+  /**
+   * Who may call (issue 10): the issuers whose JWT access tokens are accepted, role mapping,
+   * required scopes, --insecure-no-auth. Nothing configured on loopback: everyone is anonymous;
+   * beyond loopback the controller refuses to start open unless `insecureNoAuth`.
+   */
+  auth?: Partial<AuthSettings>;
+  /** Credential checkers besides the issuers' tokens (API keys). */
+  authenticators?: Authenticator[];
   /** Lifecycle tuning passed to the fleet (drain grace, runtime options...). */
   fleet?: Partial<Omit<LocalFleetOptions, 'specs' | 'store' | 'coord' | 'metrics' | 'logger'>>;
 }
@@ -258,6 +269,19 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     allowedHosts: options.allowedHosts,
   });
 
+  let listenUrl = '';
+  let fleet: Fleet;
+  // Before anything opens: a controller that must not start open fails at once.
+  const access = createControllerAccess({
+    settings: options.auth,
+    authenticators: options.authenticators,
+    host,
+    publicUrl,
+    listenUrl: () => listenUrl,
+    has: (slug) => fleet.has(slug),
+    logger,
+  });
+
   const source =
     options.registrySource ??
     (options.specs !== undefined
@@ -314,7 +338,6 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     labelNames: ['outcome'] as const,
     registers: [metrics.registry],
   });
-  let fleet: Fleet;
   let shuttingDown = false;
   try {
     // Loaded here, not at import: the Kubernetes client alone takes ~0.7 s to load, and every
@@ -353,13 +376,17 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       allowedOrigins: options.allowedOrigins,
       maxBodyBytes: options.maxBodyBytes,
       connections: options.connections,
-      readiness: readinessChecks({
-        store,
-        coord,
-        servers: () => specs.length,
-        fleet,
-        shuttingDown: () => shuttingDown,
-      }),
+      readiness: withAuthWarning(
+        readinessChecks({
+          store,
+          coord,
+          servers: () => specs.length,
+          fleet,
+          shuttingDown: () => shuttingDown,
+        }),
+        access.warning,
+      ),
+      access,
       registry: () => registryStatus.toJSON(),
       serverLogs,
       keys: apiKeys,
@@ -393,10 +420,12 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   );
 
   const port = (controller.server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  listenUrl = url;
   const server = controller;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     publicUrl,
     port,
     fleet,
@@ -420,6 +449,12 @@ export async function startController(options: StartOptions = {}): Promise<Runni
         await stopped;
       })()),
   };
+}
+
+/** /readyz also says when the controller runs open beyond loopback (--insecure-no-auth). */
+function withAuthWarning(readiness: Readiness, warning: string | undefined): Readiness {
+  if (warning === undefined) return readiness;
+  return async () => ({ ...(await readiness()), auth: { ok: true, degradable: true, warning } });
 }
 
 function listen(controller: ControllerServer, port: number, host: string): Promise<void> {

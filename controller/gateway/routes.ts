@@ -4,6 +4,7 @@
 // JSON-RPC shape and methods of a POST, the session id headers, the upstream status.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError, type Fleet, type Lease } from '../fleet/fleet.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
@@ -50,6 +51,8 @@ export interface McpRequestContext {
   requestId: string;
   /** The client's query string including '?', or ''. */
   search: string;
+  /** Who is calling (auth/access-gate.ts): ANONYMOUS when no identity is configured. */
+  principal: Principal;
 }
 
 type McpMethod = 'POST' | 'GET' | 'DELETE';
@@ -147,8 +150,8 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     }
     const rpcId: JsonRpcId = peek?.id ?? null;
     const sessionId = headerValue(req.headers['mcp-session-id']);
-    // Who sent it, for the per-client limits (replaced by the principal once auth exists).
-    const client = clientKeyOf(req);
+    // Who sent it, for the per-client limits: the principal, or the address when anonymous.
+    const client = ctx.principal.kind === 'anonymous' ? clientKeyOf(req) : ctx.principal.id;
     // Which era the request speaks; headers that contradict the body never reach a server.
     const era: RequestEra = peek ? classifyRequest(req.headers, peek) : { era: 'legacy' };
     if (era.era === 'rejected') {

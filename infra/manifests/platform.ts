@@ -180,6 +180,9 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
                 },
                 { name: 'MCPFLEET_REGISTRY_DIR', value: REGISTRY_MOUNT },
                 { name: 'MCPFLEET_PUBLIC_URL', value: options.gatewayUrl },
+                // Until the stack config names an identity provider (issue 10's infra part), the
+                // controller runs open as before; it says so in its log and in /readyz.
+                { name: 'MCPFLEET_INSECURE_NO_AUTH', value: 'true' },
                 { name: 'MCPFLEET_LOG_LEVEL', value: controller.logLevel },
                 { name: 'HOME', value: '/tmp' },
                 secretEnv('DATABASE_URL', POSTGRES_SECRET, 'url'),

@@ -93,6 +93,8 @@ describe('mcpfleet serve options', function () {
       allowedHosts: undefined,
       logLevel: container.env.MCPFLEET_LOG_LEVEL,
       logFormat: 'json', // a pod's stdout is no terminal
+      // No identity provider in the stack config yet: open on purpose, and saying so.
+      auth: { insecureNoAuth: true },
     });
   });
 
@@ -357,5 +359,51 @@ describe('the Host names a controller accepts', function () {
     } finally {
       await controller.close();
     }
+  });
+
+  it('takes the identity settings: issuers repeated or listed, roles mapped, scopes', async function () {
+    const options = await resolve(
+      [
+        '--auth-issuer',
+        'https://login.example.com/realms/main/',
+        '--auth-issuer',
+        'https://b.example.com,https://c.example.com',
+        '--role-map',
+        'admin=platform-admins,operator=sre,operator=oncall',
+        '--role-claim',
+        'roles',
+        '--auth-scope',
+        'mcp:tools',
+      ],
+      { MCPFLEET_AUTH_AUDIENCE: 'api://mcpfleet' },
+    );
+    assert.deepEqual(options.auth, {
+      issuers: [
+        'https://login.example.com/realms/main',
+        'https://b.example.com',
+        'https://c.example.com',
+      ],
+      audience: 'api://mcpfleet',
+      requiredScopes: ['mcp:tools'],
+      roleClaim: 'roles',
+      roleMap: { admin: ['platform-admins'], operator: ['sre', 'oncall'] },
+    });
+    const fromEnv = await resolve([], {
+      MCPFLEET_AUTH_ISSUER: 'https://a.example.com,https://b.example.com',
+    });
+    assert.deepEqual(fromEnv.auth?.issuers, ['https://a.example.com', 'https://b.example.com']);
+  });
+
+  it('refuses identity settings that cannot be right, saying why', async function () {
+    await assert.rejects(
+      resolve(['--role-map', 'root=wheel']),
+      /the role must be one of admin, operator, viewer/,
+    );
+    await assert.rejects(resolve(['--role-map', 'admin=']), /name the group that grants admin/);
+    await assert.rejects(
+      resolve(['--auth-issuer', 'http://login.example.com']),
+      /must be https \(http only on loopback\)/,
+    );
+    await assert.rejects(resolve(['--auth-issuer', 'not a url']), /is not an issuer URL/);
   });
 });
