@@ -19,7 +19,6 @@ import {
   connectionLimitsOf,
   type ConnectionFlags,
 } from './serve-connection-flags.ts';
-import { addAuthOptions, authSettingsOf, type AuthFlags } from './serve-auth-flags.ts';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -30,7 +29,7 @@ import {
 // command tree (and --help, --version) loads without it.
 import type { RunningController, StartOptions } from '../../start.ts';
 
-export interface ServeFlags extends ConnectionFlags, AuthFlags {
+export interface ServeFlags extends ConnectionFlags {
   port: number;
   host: string;
   runtime: RuntimeName;
@@ -156,13 +155,11 @@ export function serveStartOptions(
     }
   }
   const connections = connectionLimitsOf(flags);
-  const auth = authSettingsOf(flags);
   resolveConnectionLimits(connections); // a reserve as large as the cap is refused here
   return {
     runtime,
     ...(kubernetes ? { kubernetes } : {}),
     ...(Object.keys(connections).length > 0 ? { connections } : {}),
-    ...(Object.keys(auth).length > 0 ? { auth } : {}),
     publicUrl: flags.publicUrl,
     registryDir: flags.registry,
     // Not given: startController picks by runtime (loopback, or every interface in a pod).
@@ -232,14 +229,6 @@ protection; /healthz and /readyz are exempt, since the kubelet probes by pod IP)
   - --allowed-hosts: added to the above ("*" accepts any Host)
 Bound to a non-loopback address with the local runtime and neither --public-url nor
 --allowed-hosts, the names clients use are unknown, so any Host is accepted.
-`;
-
-const AUTH_HELP = `
-Who may call (docs/runbooks/connect-your-identity-provider.md): with --auth-issuer, the MCP
-endpoints and /api/v1 need "Authorization: Bearer <access token>" — a JWT of that issuer whose
-aud is the endpoint (<public URL>/servers/<slug>/mcp) or the gateway (<public URL>); clients
-find the issuer at <public URL>/.well-known/oauth-protected-resource/servers/<slug>/mcp.
-Listening beyond loopback with no issuer (and no API keys) is refused unless --insecure-no-auth.
 `;
 
 const LIMITS_HELP = `
@@ -427,8 +416,8 @@ export function registerServeCommand(program: Command): Command {
         .env('MCPFLEET_SERVER_LOG_RATE')
         .argParser(parser(parsePositiveNumber)),
     );
-  return addAuthOptions(addConnectionOptions(serve))
-    .addHelpText('after', `${HOST_HELP}${AUTH_HELP}${LIMITS_HELP}${EXAMPLES}`)
+  return addConnectionOptions(serve)
+    .addHelpText('after', `${HOST_HELP}${LIMITS_HELP}${EXAMPLES}`)
     .action(async (flags: ServeFlags, command: Command) => {
       const { RegistryError, describeServers, startController } = await import('../../start.ts');
       let controller: RunningController;

@@ -170,6 +170,16 @@ describe('mcpfleet serve options', function () {
     await assert.rejects(resolve(['--log-buffer', 'lots']), /--log-buffer <size>/);
   });
 
+  it('takes the key-hashing secret from --key-hashing-secret or its variable', async function () {
+    const secret = 'k'.repeat(40);
+    assert.equal((await resolve(['--key-hashing-secret', secret])).keyHashingSecret, secret);
+    assert.equal(
+      (await resolve([], { MCPFLEET_KEY_HASHING_SECRET: secret })).keyHashingSecret,
+      secret,
+    );
+    assert.ok(!('keyHashingSecret' in (await resolve([]))));
+  });
+
   it('defaults: local runtime, the registry checkout, the host left to startController', async function () {
     const options = await resolve([]);
     assert.equal(options.runtime, 'local');
