@@ -19,6 +19,7 @@ import {
   connectionLimitsOf,
   type ConnectionFlags,
 } from './serve-connection-flags.ts';
+import { addAuthOptions, authSettingsOf, type AuthFlags } from './serve-auth-flags.ts';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -29,7 +30,7 @@ import {
 // command tree (and --help, --version) loads without it.
 import type { RunningController, StartOptions } from '../../start.ts';
 
-export interface ServeFlags extends ConnectionFlags {
+export interface ServeFlags extends ConnectionFlags, AuthFlags {
   port: number;
   host: string;
   runtime: RuntimeName;
@@ -155,11 +156,13 @@ export function serveStartOptions(
     }
   }
   const connections = connectionLimitsOf(flags);
+  const auth = authSettingsOf(flags);
   resolveConnectionLimits(connections); // a reserve as large as the cap is refused here
   return {
     runtime,
     ...(kubernetes ? { kubernetes } : {}),
     ...(Object.keys(connections).length > 0 ? { connections } : {}),
+    ...(Object.keys(auth).length > 0 ? { auth } : {}),
     publicUrl: flags.publicUrl,
     registryDir: flags.registry,
     // Not given: startController picks by runtime (loopback, or every interface in a pod).
@@ -229,6 +232,14 @@ protection; /healthz and /readyz are exempt, since the kubelet probes by pod IP)
   - --allowed-hosts: added to the above ("*" accepts any Host)
 Bound to a non-loopback address with the local runtime and neither --public-url nor
 --allowed-hosts, the names clients use are unknown, so any Host is accepted.
+`;
+
+const AUTH_HELP = `
+Who may call (docs/runbooks/connect-your-identity-provider.md): with --auth-issuer, the MCP
+endpoints and /api/v1 need "Authorization: Bearer <access token>" — a JWT of that issuer whose
+aud is the endpoint (<public URL>/servers/<slug>/mcp) or the gateway (<public URL>); clients
+find the issuer at <public URL>/.well-known/oauth-protected-resource/servers/<slug>/mcp.
+Listening beyond loopback with no issuer (and no API keys) is refused unless --insecure-no-auth.
 `;
 
 const LIMITS_HELP = `
@@ -416,8 +427,8 @@ export function registerServeCommand(program: Command): Command {
         .env('MCPFLEET_SERVER_LOG_RATE')
         .argParser(parser(parsePositiveNumber)),
     );
-  return addConnectionOptions(serve)
-    .addHelpText('after', `${HOST_HELP}${LIMITS_HELP}${EXAMPLES}`)
+  return addAuthOptions(addConnectionOptions(serve))
+    .addHelpText('after', `${HOST_HELP}${AUTH_HELP}${LIMITS_HELP}${EXAMPLES}`)
     .action(async (flags: ServeFlags, command: Command) => {
       const { RegistryError, describeServers, startController } = await import('../../start.ts');
       let controller: RunningController;
