@@ -59,6 +59,11 @@ export interface AcquireOptions {
   /** Who sent it (sessions/client-key.ts): what the per-client session limit counts. */
   client?: string;
   /**
+   * The authenticated caller's principal id (undefined: anonymous). A session is bound to the
+   * principal that opened it: used by anyone else, it is unknown (404).
+   */
+  principal?: string;
+  /**
    * The JSON-RPC methods of a POST, as the gateway peeked them: an initialize is admitted
    * against the session limits, and a POST of pings only does not make its session active.
    */
@@ -127,6 +132,7 @@ export interface Fleet {
     initialize: Record<string, unknown>,
     backendEra?: 'modern',
     client?: string,
+    principal?: string,
   ): Promise<string>;
   /** The backend answered DELETE: the session is over. */
   sessionClosed(slug: string, sessionId: string): Promise<void>;
@@ -142,7 +148,7 @@ export interface Fleet {
     calls: readonly ClientCall[],
   ): Promise<void>;
   /** A DELETE: 'forward' it to the backend holding the session, or it 'ended' here already. */
-  endSession(slug: string, sessionId: string): Promise<'forward' | 'ended'>;
+  endSession(slug: string, sessionId: string, principal?: string): Promise<'forward' | 'ended'>;
 
   status(slug: string): ServerStatus | undefined;
   list(): ServerStatus[];

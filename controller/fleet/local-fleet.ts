@@ -151,8 +151,9 @@ class LocalFleet implements Fleet {
     initialize: Record<string, unknown>,
     backendEra?: 'modern',
     client?: string,
+    principal?: string,
   ): Promise<string> {
-    return this.require(slug).sessionOpened(backend, initialize, backendEra, client);
+    return this.require(slug).sessionOpened(backend, initialize, backendEra, client, principal);
   }
 
   async sessionClosed(slug: string, sessionId: string): Promise<void> {
@@ -171,8 +172,8 @@ class LocalFleet implements Fleet {
     await this.servers.get(slug)?.sessionCallsAnswered(sessionId, calls);
   }
 
-  endSession(slug: string, sessionId: string): Promise<'forward' | 'ended'> {
-    return this.require(slug).endSession(sessionId);
+  endSession(slug: string, sessionId: string, principal?: string): Promise<'forward' | 'ended'> {
+    return this.require(slug).endSession(sessionId, principal);
   }
 
   status(slug: string): ServerStatus | undefined {

@@ -105,8 +105,9 @@ export class ManagedServer {
     initialize: Record<string, unknown>,
     backendEra?: 'modern',
     client?: string,
+    principal?: string,
   ): Promise<string> {
-    return this.sessions.opened(backend, initialize, backendEra, client);
+    return this.sessions.opened(backend, initialize, backendEra, client, principal);
   }
 
   sessionClosed(sessionId: string): Promise<void> {
@@ -127,8 +128,8 @@ export class ManagedServer {
     return this.sessions.callsAnswered(sessionId, calls);
   }
 
-  endSession(sessionId: string): Promise<'forward' | 'ended'> {
-    return this.admission.endSession(sessionId);
+  endSession(sessionId: string, principal?: string): Promise<'forward' | 'ended'> {
+    return this.admission.endSession(sessionId, principal);
   }
 
   /** Management API: wakes the server (a failed one too); resolves once it is ready. */

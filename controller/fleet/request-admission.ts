@@ -8,7 +8,7 @@
 // its share is refused (429), a server holding its capacity too (503), before anything wakes.
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ServerSessions } from '../sessions/server-sessions.ts';
-import type { SessionRecord } from '../sessions/session-record.ts';
+import { ownsSession, type SessionRecord } from '../sessions/session-record.ts';
 import { UNKNOWN_CLIENT } from '../sessions/session-activity.ts';
 import { isActivity, sessionLimitsOf } from '../sessions/session-limits.ts';
 import { FleetError, type AcquireOptions, type Lease } from './fleet.ts';
@@ -94,7 +94,7 @@ export class RequestAdmission {
     let record: SessionRecord | undefined;
     if (id !== undefined) {
       record = await sessions.find(id);
-      if (!record) throw refusals.unknownSession();
+      if (!record || !ownsSession(record, options.principal)) throw refusals.unknownSession();
       // Without replay a session dies with its backend: while no replica runs (and none runs
       // it for another controller replica) answer 404 so the client re-initializes, rather
       // than waking the server for a session it no longer has.
@@ -135,7 +135,7 @@ export class RequestAdmission {
             if (options.signal?.aborted) throw new FleetError(503, 'unavailable', 'client left');
             if (lifecycle.shuttingDown) throw refusals.shuttingDown();
             record = await sessions.find(id, true);
-            if (!record) throw refusals.unknownSession();
+            if (!record || !ownsSession(record, options.principal)) throw refusals.unknownSession();
             break;
           }
           await lifecycle.holdForWake(options);
@@ -147,10 +147,10 @@ export class RequestAdmission {
    * DELETE of a session: 'forward' when a backend holds it now (the gateway forwards the
    * DELETE), else it is simply forgotten — ending a session never wakes a server.
    */
-  async endSession(sessionId: string): Promise<'forward' | 'ended'> {
+  async endSession(sessionId: string, principal?: string): Promise<'forward' | 'ended'> {
     const { lifecycle, sessions, refusals } = this.options;
     const record = await sessions.find(sessionId);
-    if (!record) throw refusals.unknownSession();
+    if (!record || !ownsSession(record, principal)) throw refusals.unknownSession();
     const awake = lifecycle.state.awake ? lifecycle.awake : undefined;
     const backends = awake ? awake.backends() : [];
     const live =

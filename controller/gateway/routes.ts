@@ -152,6 +152,8 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     const sessionId = headerValue(req.headers['mcp-session-id']);
     // Who sent it, for the per-client limits: the principal, or the address when anonymous.
     const client = ctx.principal.kind === 'anonymous' ? clientKeyOf(req) : ctx.principal.id;
+    // Sessions are bound to the principal that opened them (anonymous: none).
+    const principal = ctx.principal.kind === 'anonymous' ? undefined : ctx.principal.id;
     // Which era the request speaks; headers that contradict the body never reach a server.
     const era: RequestEra = peek ? classifyRequest(req.headers, peek) : { era: 'legacy' };
     if (era.era === 'rejected') {
@@ -162,7 +164,7 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     // Ending a session whose backend is gone (its server sleeps) needs no backend.
     if (method === 'DELETE' && sessionId !== undefined) {
       try {
-        if ((await fleet.endSession(slug, sessionId)) === 'ended') {
+        if ((await fleet.endSession(slug, sessionId, principal)) === 'ended') {
           res.writeHead(200, idHeader).end();
           return;
         }
@@ -191,6 +193,7 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
           sessionId,
           signal: waiting.signal,
           client,
+          principal,
           ...(peek ? { methods: peek.methods } : {}),
           ...(method === 'GET' && sessionId !== undefined ? { onPark } : {}),
         });
@@ -381,6 +384,7 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
             (initialize ?? {}) as Record<string, unknown>,
             undefined,
             client,
+            principal,
           );
         }
       }
@@ -416,6 +420,7 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
           answer.opensSession,
           'modern',
           client,
+          principal,
         );
       if (sessionId !== undefined) {
         if (answer.closesSession) await fleet.sessionClosed(slug, sessionId);

@@ -81,6 +81,7 @@ export class ServerSessions {
     initialize: Record<string, unknown>,
     backendEra?: 'modern',
     client?: string,
+    principal?: string,
   ): Promise<string> {
     const id = await this.options.book.open(this.options.slug, {
       v: 1,
@@ -89,6 +90,7 @@ export class ServerSessions {
       subscriptions: [],
       ...(backendEra ? { backendEra } : {}),
       ...(client !== undefined ? { client } : {}),
+      ...(principal !== undefined ? { principal } : {}),
       activeAt: Date.now(),
     });
     this.setLive(id, backend.replicaId, client);

@@ -32,10 +32,21 @@ export interface SessionRecord {
   /** Who opened it (sessions/client-key.ts): the per-client limit counts it for them. */
   client?: string;
   /**
+   * The authenticated principal that opened it (absent: anonymous). Only it may use the
+   * session; to anyone else the id is unknown (the record is under its server's slug, so the
+   * id means nothing on another server either).
+   */
+  principal?: string;
+  /**
    * When a request (not a ping) last used it, through any controller replica, to within a
    * quarter of the idle timeout: a replica ends a session for idleness only if this is old too.
    */
   activeAt?: number;
+}
+
+/** Whether `principal` (undefined: anonymous) may use the session `record`. */
+export function ownsSession(record: SessionRecord, principal: string | undefined): boolean {
+  return record.principal === principal;
 }
 
 /** 192 random bits, URL-safe: unguessable, and visible ASCII as the spec requires. */

@@ -24,6 +24,7 @@ import { initializeBody } from '../support/mcp-messages.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const CI: TestClient = { id: 'ci-bot', secret: 'ci-secret', groups: ['platform-admins'] };
+const OTHER: TestClient = { id: 'other-bot', secret: 'other-secret', groups: ['developers'] };
 
 interface Reply {
   status: number;
@@ -31,19 +32,28 @@ interface Reply {
   body: Record<string, unknown>;
 }
 
-async function post(url: string, token?: string, init: RequestInit = {}): Promise<Reply> {
+async function post(
+  url: string,
+  token?: string,
+  more: { headers?: Record<string, string>; body?: string; method?: string } = {},
+): Promise<Reply & { session: string | null }> {
   const response = await fetch(url, {
-    method: 'POST',
+    method: more.method ?? 'POST',
     headers: {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+      ...more.headers,
     },
-    body: initializeBody(),
-    ...init,
+    ...(more.method === 'DELETE' ? {} : { body: more.body ?? initializeBody() }),
   });
   const body = parseReply(await response.text());
-  return { status: response.status, challenge: response.headers.get('www-authenticate'), body };
+  return {
+    status: response.status,
+    challenge: response.headers.get('www-authenticate'),
+    body,
+    session: response.headers.get('mcp-session-id'),
+  };
 }
 
 /** A JSON reply, or the one event of an SSE reply. */
@@ -67,10 +77,11 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
 
   before(async function () {
     registry = await mkdtemp(path.join(tmpdir(), 'mcpfleet-oauth-'));
-    await cp(path.join(ROOT, 'registry/servers/everything'), path.join(registry, 'everything'), {
-      recursive: true,
-    });
-    idp = await startIdentityProvider([CI]);
+    for (const slug of ['everything', 'everything-http'])
+      await cp(path.join(ROOT, 'registry/servers', slug), path.join(registry, slug), {
+        recursive: true,
+      });
+    idp = await startIdentityProvider([CI, OTHER]);
     controller = await startController({
       registryDir: registry,
       port: await freePort(),
@@ -176,8 +187,38 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
     const api = await fetch(`${controller.url}/api/v1/servers`, {
       headers: { authorization: `Bearer ${token}` },
     });
-    assert.equal(api.status, 200);
+    assert.equal(api.status, 200, 'platform-admins maps to admin (--role-map)');
     await api.body?.cancel();
+    const unmapped = await idp.token(OTHER, controller.url, 'mcp');
+    const refused = await fetch(`${controller.url}/api/v1/servers`, {
+      headers: { authorization: `Bearer ${unmapped}` },
+    });
+    assert.equal(refused.status, 403, 'a token whose groups map to no role reads nothing');
+    await refused.body?.cancel();
+  });
+
+  it('binds a session to the principal that opened it and to its server (else 404)', async function () {
+    const mine = await idp.token(CI, controller.url, 'mcp');
+    const theirs = await idp.token(OTHER, controller.url, 'mcp');
+    const opened = await post(endpoint, mine);
+    assert.equal(opened.status, 200);
+    const session = { 'mcp-session-id': opened.session!, 'mcp-protocol-version': '2025-06-18' };
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
+
+    const stolen = await post(endpoint, theirs, { headers: session, body: ping });
+    assert.equal(stolen.status, 404, 'another principal does not reach the session');
+    assert.equal((stolen.body.error as { code: number }).code, -32001);
+    const ended = await post(endpoint, theirs, { headers: session, method: 'DELETE' });
+    assert.equal(ended.status, 404, 'nor may it end it');
+    const elsewhere = await post(`${controller.url}/servers/everything-http/mcp`, mine, {
+      headers: session,
+      body: ping,
+    });
+    assert.equal(elsewhere.status, 404, 'the session id means nothing on another server');
+
+    const own = await post(endpoint, mine, { headers: session, body: ping });
+    assert.equal(own.status, 200, 'its owner still uses it');
+    assert.deepEqual(own.body.result, {});
   });
 
   it('refuses a token for another server or another service (401 invalid_token)', async function () {
