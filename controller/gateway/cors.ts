@@ -23,6 +23,8 @@ const EXPOSE_HEADERS = [
   'mcp-protocol-version',
   'x-request-id',
   'retry-after',
+  // A browser client follows a 401's challenge to the resource metadata (MCP authorization).
+  'www-authenticate',
 ].join(', ');
 
 /** Marks every response to this request as readable by `origin`. */

@@ -81,6 +81,7 @@ describe('gateway CORS', function () {
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['access-control-allow-origin'], LOCAL_PAGE);
     assert.match(String(res.headers['access-control-expose-headers']), /mcp-session-id/);
+    assert.match(String(res.headers['access-control-expose-headers']), /www-authenticate/);
     assert.equal(res.headers['mcp-session-id'], 'sess-1');
   });
 
