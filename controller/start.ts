@@ -44,7 +44,7 @@ import {
 import { readinessChecks } from './readiness-checks.ts';
 import { DEFAULT_DATA_DIR, openStore } from './store/open-store.ts';
 import type { ApiKeys } from './auth/keys/api-keys.ts';
-import { openApiKeys } from './auth/keys/open-api-keys.ts';
+import { prepareApiKeys } from './auth/keys/open-api-keys.ts';
 import { formatProblem } from '../registry/catalog/problems.ts';
 import type { Problem, ServerSpec } from '../registry/catalog/spec.ts';
 import { CONTROLLER_NAME } from '../registry/catalog/workload-names.ts';
@@ -271,10 +271,20 @@ export async function startController(options: StartOptions = {}): Promise<Runni
 
   let listenUrl = '';
   let fleet: Fleet;
+  // API keys join the gate when a key-hashing secret is configured (auth/keys/open-api-keys.ts).
+  const keys = await prepareApiKeys({
+    host,
+    dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
+    keyHashingSecret: options.keyHashingSecret,
+    logger,
+  });
   // Before anything opens: a controller that must not start open fails at once.
   const access = createControllerAccess({
     settings: options.auth,
-    authenticators: options.authenticators,
+    authenticators: [
+      ...(options.authenticators ?? []),
+      ...(keys.configured ? [keys.authenticator] : []),
+    ],
     host,
     publicUrl,
     listenUrl: () => listenUrl,
@@ -316,14 +326,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   }
   let apiKeys: ApiKeys;
   try {
-    apiKeys = await openApiKeys({
-      store,
-      coord,
-      host,
-      dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
-      keyHashingSecret: options.keyHashingSecret,
-      logger,
-    });
+    apiKeys = await keys.open(store, coord);
   } catch (err) {
     await coord.close().catch(() => undefined);
     await store.close().catch(() => undefined);

@@ -9,6 +9,7 @@ import { ROLES, type Role } from '../../auth/principal.ts';
 import type { ApiClient } from '../api-client.ts';
 import { formatAge, formatTable, formatTime } from '../format.ts';
 import { clientFor, print, withConnection, type ConnectionOptions } from './connection-options.ts';
+import { createKeyInDatabase } from './keys-in-database.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -29,12 +30,18 @@ export function registerKeysCommand(program: Command): void {
       )
       .option('--servers <slugs>', 'only these servers, comma-separated (default: any)', parseList)
       .option(
+        '--database-url <url>',
+        "write the key straight into the controller's database instead of calling its API " +
+          '(the first admin key; needs MCPFLEET_KEY_HASHING_SECRET)',
+      )
+      .option(
         '--expires <duration>',
         'expire after this long, e.g. 90d or 12h (default: never)',
         parseExpiry,
       ),
     [
       'mcpfleet keys create --name ci-bot --role operator',
+      'mcpfleet keys create --name first-admin --role admin --database-url "$DATABASE_URL"',
       'mcpfleet keys create --name reader --role viewer --servers everything,memory --expires 90d',
     ],
   ).action(
@@ -44,16 +51,24 @@ export function registerKeysCommand(program: Command): void {
         role: Role;
         servers?: string[];
         expires?: number;
+        databaseUrl?: string;
       },
     ) => {
-      const created = await clientFor(options).createKey({
-        name: options.name,
-        role: options.role,
-        ...(options.servers ? { servers: options.servers } : {}),
-        ...(options.expires !== undefined
-          ? { expiresAt: new Date(Date.now() + options.expires).toISOString() }
-          : {}),
-      });
+      const expiresAt =
+        options.expires !== undefined ? new Date(Date.now() + options.expires) : undefined;
+      const created = options.databaseUrl
+        ? await createKeyInDatabase(options.databaseUrl, {
+            name: options.name,
+            role: options.role,
+            servers: options.servers ?? null,
+            expiresAt: expiresAt ?? null,
+          })
+        : await clientFor(options).createKey({
+            name: options.name,
+            role: options.role,
+            ...(options.servers ? { servers: options.servers } : {}),
+            ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+          });
       if (options.json) {
         print(created);
         return;

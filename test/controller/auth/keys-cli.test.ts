@@ -12,6 +12,7 @@ import { silentLogger } from '../../../controller/observability/log.ts';
 import { startController, type RunningController } from '../../../controller/start.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { stdioFixture } from '../fleet/specs.ts';
+import { initializeBody } from '../support/mcp-messages.ts';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const KEY_PATTERN = /^mcpf_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -26,6 +27,11 @@ describe('mcpfleet keys against a real controller', function () {
   const schema = `mcpfleet_keys_cli_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   let admin: pg.Client;
   let controller: RunningController;
+  /** The first admin key, written into the database (the controller asks every caller for one). */
+  let adminKey = '';
+  const asAdmin = (...args: string[]) =>
+    runCli(...args, '--url', controller.url, '--token', adminKey);
+  const SECRET = 'a-key-hashing-secret-for-the-cli-test-0123456789';
 
   before(async function () {
     admin = new pg.Client({ connectionString: DATABASE_URL });
@@ -37,9 +43,26 @@ describe('mcpfleet keys against a real controller', function () {
       specs: [stdioFixture('fix', 'normal'), stdioFixture('other', 'normal')],
       port: 0,
       databaseUrl: url.toString(),
-      keyHashingSecret: 'a-key-hashing-secret-for-the-cli-test-0123456789',
+      keyHashingSecret: SECRET,
       logger: silentLogger(),
     });
+    process.env.MCPFLEET_KEY_HASHING_SECRET = SECRET;
+    try {
+      const first = await runCli(
+        'keys',
+        'create',
+        '--name',
+        'first-admin',
+        '--role',
+        'admin',
+        '--database-url',
+        url.toString(),
+      );
+      assert.equal(first.code, 0, first.stderr);
+      adminKey = first.stdout.trim();
+    } finally {
+      delete process.env.MCPFLEET_KEY_HASHING_SECRET;
+    }
   });
   after(async function () {
     await controller?.close();
@@ -48,7 +71,7 @@ describe('mcpfleet keys against a real controller', function () {
   });
 
   it('creates a key and prints it once; list shows it without its secret; the row holds none', async function () {
-    const created = await runCli(
+    const created = await asAdmin(
       'keys',
       'create',
       '--name',
@@ -59,27 +82,26 @@ describe('mcpfleet keys against a real controller', function () {
       'fix',
       '--expires',
       '90d',
-      '--url',
-      controller.url,
     );
     assert.equal(created.code, 0, created.stderr);
     const key = created.stdout.trim();
     const [, id, secret] = KEY_PATTERN.exec(key) ?? assert.fail(`not a key: ${created.stdout}`);
     assert.match(created.stderr, /only time it is shown/);
 
-    const listed = await runCli('keys', 'list', '--url', controller.url);
+    const listed = await asAdmin('keys', 'list');
     assert.equal(listed.code, 0, listed.stderr);
-    const [header, row] = listed.stdout.trimEnd().split('\n');
+    const [header, bootstrap, row] = listed.stdout.trimEnd().split('\n');
+    assert.match(bootstrap!, /^first-admin\s/);
     assert.match(header!, /^NAME\s+ID\s+ROLE\s+SERVERS\s+CREATED\s+EXPIRES\s+LAST-USED\s+REVOKED$/);
     const cells = row!.split(/\s{2,}/);
     assert.deepEqual(cells.slice(0, 4), ['ci-bot', id, 'operator', 'fix']);
     const days = (Date.parse(cells[5]!) - Date.now()) / 86_400_000;
     assert.ok(days > 89 && days <= 90, cells[5]);
     assert.deepEqual(cells.slice(6), ['-', '-']);
-    const json = await runCli('keys', 'list', '--url', controller.url, '--json');
+    const json = await asAdmin('keys', 'list', '--json');
     for (const text of [listed.stdout, json.stdout]) assert.ok(!text.includes(secret!));
 
-    const { rows } = await admin.query(`SELECT * FROM ${schema}.api_keys`);
+    const { rows } = await admin.query(`SELECT * FROM ${schema}.api_keys WHERE name = 'ci-bot'`);
     assert.equal(rows.length, 1);
     assert.equal(rows[0].id, id);
     assert.ok(!JSON.stringify(rows).includes(secret!), 'the secret is in the database');
@@ -87,20 +109,11 @@ describe('mcpfleet keys against a real controller', function () {
   });
 
   it('refuses a second live key of one name, an unknown server and a bad role in one line', async function () {
-    const again = await runCli(
-      'keys',
-      'create',
-      '--name',
-      'ci-bot',
-      '--role',
-      'viewer',
-      '--url',
-      controller.url,
-    );
+    const again = await asAdmin('keys', 'create', '--name', 'ci-bot', '--role', 'viewer');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^mcpfleet: a live key is already named "ci-bot"/);
     assertOneLine(again.stderr);
-    const unknown = await runCli(
+    const unknown = await asAdmin(
       'keys',
       'create',
       '--name',
@@ -109,56 +122,100 @@ describe('mcpfleet keys against a real controller', function () {
       'viewer',
       '--servers',
       'nope',
-      '--url',
-      controller.url,
     );
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /Unknown server\(s\): nope/);
     assertOneLine(unknown.stderr);
-    const role = await runCli(
-      'keys',
-      'create',
-      '--name',
-      'x',
-      '--role',
-      'root',
-      '--url',
-      controller.url,
-    );
+    const role = await asAdmin('keys', 'create', '--name', 'x', '--role', 'root');
     assert.equal(role.code, 1);
     assert.match(role.stderr, /Allowed choices are admin, operator, viewer/);
     // The API itself: not JSON, and a role that is not one.
-    const bad = await request(`${controller.url}/api/v1/keys`, { method: 'POST', body: '{' });
+    const bad = await request(`${controller.url}/api/v1/keys`, {
+      method: 'POST',
+      body: '{',
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(((await bad.body.json()) as { error: { code: string } }).error.code, 'bad-json');
   });
 
   it('revokes by name, keeps the row, and frees the name', async function () {
-    const revoked = await runCli('keys', 'revoke', 'ci-bot', '--url', controller.url);
+    const revoked = await asAdmin('keys', 'revoke', 'ci-bot');
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.match(revoked.stdout, /^Key "ci-bot" \(id [0-9a-f]{16}\) revoked\.\n$/);
-    const again = await runCli('keys', 'revoke', 'ci-bot', '--url', controller.url);
+    const again = await asAdmin('keys', 'revoke', 'ci-bot');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /no live key is named "ci-bot"/);
-    const unknownId = await runCli('keys', 'revoke', '0123456789abcdef', '--url', controller.url);
+    const unknownId = await asAdmin('keys', 'revoke', '0123456789abcdef');
     assert.equal(unknownId.code, 1);
     assert.match(unknownId.stderr, /No API key with id "0123456789abcdef"/);
 
-    const listed = await runCli('keys', 'list', '--url', controller.url, '--json');
+    const listed = await asAdmin('keys', 'list', '--json');
     const { keys } = JSON.parse(listed.stdout) as { keys: { name: string; revokedAt: string }[] };
-    assert.equal(keys.length, 1);
-    assert.ok(keys[0]!.revokedAt);
-    const created = await runCli(
-      'keys',
-      'create',
-      '--name',
-      'ci-bot',
-      '--role',
-      'admin',
-      '--url',
-      controller.url,
+    assert.deepEqual(
+      keys.map((k) => [k.name, k.revokedAt !== null]),
+      [
+        ['first-admin', false],
+        ['ci-bot', true],
+      ],
     );
+    const created = await asAdmin('keys', 'create', '--name', 'ci-bot', '--role', 'admin');
     assert.equal(created.code, 0, created.stderr);
+  });
+
+  it('through the access gate: no credential is a 401, a viewer cannot wake, an operator can, only admin manages keys', async function () {
+    const none = await runCli('keys', 'list', '--url', controller.url);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /needs a credential: set MCPFLEET_TOKEN or --token/);
+    assertOneLine(none.stderr);
+    const issue = async (name: string, role: string, ...extra: string[]): Promise<string> => {
+      const run = await asAdmin('keys', 'create', '--name', name, '--role', role, ...extra);
+      assert.equal(run.code, 0, run.stderr);
+      return run.stdout.trim();
+    };
+    const viewer = await issue('reader', 'viewer');
+    const operator = await issue('waker', 'operator', '--servers', 'fix');
+
+    const refused = await runCli('wake', 'fix', '--url', controller.url, '--token', viewer);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /This needs the operator role; key "reader" has viewer/);
+    assertOneLine(refused.stderr);
+    assert.equal((await runCli('status', '--url', controller.url, '--token', viewer)).code, 0);
+
+    const woke = await runCli('wake', 'fix', '--url', controller.url, '--token', operator);
+    assert.equal(woke.code, 0, woke.stderr);
+    assert.match(woke.stdout, /^fix: ready/);
+    const other = await runCli('wake', 'other', '--url', controller.url, '--token', operator);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /limited to fix, not "other"/);
+    const manage = await runCli('keys', 'list', '--url', controller.url, '--token', operator);
+    assert.equal(manage.code, 1);
+    assert.match(manage.stderr, /needs the admin role/);
+
+    // The MCP endpoint takes the key too, and only for its servers.
+    const call = (slug: string, key: string) =>
+      request(`${controller.url}/servers/${slug}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: initializeBody(),
+      });
+    const ok = await call('fix', operator);
+    await ok.body.text();
+    assert.equal(ok.statusCode, 200);
+    const wrongServer = await call('other', operator);
+    await wrongServer.body.text();
+    assert.equal(wrongServer.statusCode, 403);
+
+    const revoked = await asAdmin('keys', 'revoke', 'waker');
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const after = await call('fix', operator);
+    await after.body.text();
+    assert.equal(after.statusCode, 401);
+    assert.match(String(after.headers['www-authenticate']), /invalid_token/);
   });
 });
 
