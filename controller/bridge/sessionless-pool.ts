@@ -7,6 +7,7 @@
 // its own anonymous client. Bounded: at most `max` such processes, the least recently used
 // idle one stopped for a new client; one unused for `idleMs` is stopped.
 import { BridgeSession } from './bridge-session.ts';
+import { LATEST_PROTOCOL_VERSION } from './protocol-version.ts';
 import type { StdioChild } from './stdio-child.ts';
 
 export const DEFAULT_MAX_SESSIONLESS = 8;
@@ -24,6 +25,21 @@ export interface SessionlessPoolOptions {
   killGraceMs?: number | undefined;
   max?: number | undefined;
   idleMs?: number | undefined;
+}
+
+/** A sessionless process is initialized by the bridge itself (its clients never do). */
+export async function initializeSessionless(
+  session: BridgeSession,
+  protocolVersion: string | undefined,
+): Promise<void> {
+  const reply = await session.request('initialize', {
+    protocolVersion: protocolVersion ?? LATEST_PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: 'mcpfleet-bridge', version: '1' },
+  });
+  if (reply.error !== undefined)
+    throw new Error(`the MCP server refused initialize: ${JSON.stringify(reply.error)}`);
+  session.notify('notifications/initialized');
 }
 
 /** No process can start for the request: why, for the 503. */

@@ -1,0 +1,38 @@
+// GET /readyz[?timeout=<ms>], the fleet's wake check of a stdio server: 200 once a fresh
+// process of its own answered initialize and ping (initialize-check.ts; then it is stopped),
+// else 503 with the reason (it died: its exit and stderr; it did not answer in time; the
+// bridge is full or closing). Apart from the MCP routes (bridge-router.ts), which check Host
+// and Origin before it as before them: it is no MCP request and never touches a session.
+import type { ServerResponse } from 'node:http';
+import type { BridgeChildren } from './bridge-children.ts';
+import { checkInitializes } from './initialize-check.ts';
+import { LATEST_PROTOCOL_VERSION } from './protocol-version.ts';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_TIMEOUT_MS = 600_000;
+
+export async function answerReadiness(
+  url: string,
+  res: ServerResponse,
+  bridge: { closing: boolean; children: BridgeChildren; killGraceMs: number | undefined },
+): Promise<void> {
+  const asked = Number(new URL(url, 'http://bridge').searchParams.get('timeout'));
+  const timeoutMs =
+    Number.isFinite(asked) && asked > 0 ? Math.min(asked, MAX_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
+  const reply = (status: number, body: object): void => {
+    if (!res.destroyed)
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+  if (bridge.closing) return reply(503, { ok: false, error: 'MCP bridge is shutting down' });
+  const full = bridge.children.atCapacity();
+  if (full !== undefined) return reply(503, { ok: false, error: full });
+  const closed = new AbortController();
+  res.once('close', () => closed.abort());
+  const check = await checkInitializes(bridge.children.spawn('probe'), {
+    protocolVersion: LATEST_PROTOCOL_VERSION,
+    timeoutMs,
+    signal: closed.signal,
+    killGraceMs: bridge.killGraceMs,
+  });
+  reply(check.ok ? 200 : 503, check);
+}
