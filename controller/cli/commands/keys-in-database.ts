@@ -2,6 +2,7 @@
 // controller's database. A controller that checks keys asks every caller for a credential,
 // the one that creates keys included; whoever holds the database URL and the key-hashing
 // secret is its administrator anyway. Replicas see the new key on its first use.
+import { parseNewKey } from '../../api/key-routes.ts';
 import type { CreatedApiKey } from '../../api/types.ts';
 import type { NewKeyRequest } from '../../auth/keys/api-keys.ts';
 import { KEY_HASHING_SECRET_ENV } from '../../auth/keys/key-hashing-secret.ts';
@@ -17,6 +18,13 @@ export async function createKeyInDatabase(
       `--database-url needs the controller's key-hashing secret in ${KEY_HASHING_SECRET_ENV}`,
     );
   }
+  // What the API would refuse is refused here too; the servers are not known without the
+  // registry, so they are taken as given.
+  const checked = parseNewKey(
+    { ...request, expiresAt: request.expiresAt?.toISOString() ?? null },
+    () => true,
+  );
+  if (typeof checked === 'string') throw new Error(checked);
   // Loaded here: the store (pg, PGlite) is not needed by the other commands.
   const { openStore } = await import('../../store/open-store.ts');
   const { openApiKeys } = await import('../../auth/keys/open-api-keys.ts');
@@ -29,7 +37,7 @@ export async function createKeyInDatabase(
       keyHashingSecret: given,
       logger: silentLogger(),
     });
-    const { key, record } = await keys.create(request);
+    const { key, record } = await keys.create(checked);
     await keys.close();
     return { key, ...record };
   } finally {

@@ -108,6 +108,27 @@ describe('mcpfleet keys against a real controller', function () {
     assert.match(rows[0].secret_hmac as string, /^[0-9a-f]{64}$/);
   });
 
+  it('--database-url refuses a bad name as the API does, and needs the key-hashing secret', async function () {
+    const url = new URL(DATABASE_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const args = ['keys', 'create', '--role', 'admin', '--database-url', url.toString()];
+    const noSecret = await runCli(...args, '--name', 'x');
+    assert.equal(noSecret.code, 1);
+    assert.match(
+      noSecret.stderr,
+      /needs the controller's key-hashing secret in MCPFLEET_KEY_HASHING_SECRET/,
+    );
+    process.env.MCPFLEET_KEY_HASHING_SECRET = SECRET;
+    try {
+      const badName = await runCli(...args, '--name', 'has space');
+      assert.equal(badName.code, 1);
+      assert.match(badName.stderr, /"name" must be 1 to 63 letters/);
+      assertOneLine(badName.stderr);
+    } finally {
+      delete process.env.MCPFLEET_KEY_HASHING_SECRET;
+    }
+  });
+
   it('refuses a second live key of one name, an unknown server and a bad role in one line', async function () {
     const again = await asAdmin('keys', 'create', '--name', 'ci-bot', '--role', 'viewer');
     assert.equal(again.code, 1);
