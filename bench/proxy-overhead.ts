@@ -4,7 +4,12 @@
 // local fleet runs it; the controller runs in its own process, like in production, so the
 // load generator does not share its event loop. Prints JSON.
 //
-//   node bench/proxy-overhead.ts [--requests 12000] [--concurrency 8] [--no-pin]
+//   node bench/proxy-overhead.ts [--requests 12000] [--concurrency 8] [--no-pin] [--auth jwt]
+//
+// --auth jwt: the controller accepts only JWT access tokens of a real OpenID provider
+// (oidc-provider, started here on loopback) and the gateway target sends one (aud = the
+// endpoint); compare its throughputRatio and addedP50Ms with a run without (issue 10's
+// target: auth costs <= 0.1 ms at p50 and >= 0.95x the throughput).
 //
 // Placement: by default (Linux with taskset, 2+ CPUs) the backend gets CPU 0 to itself and
 // the gateway and the load generator share CPU 1, for both the direct and the gateway runs.
@@ -29,6 +34,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     'no-pin': { type: 'boolean', default: false },
     'gateway-child': { type: 'string' },
+    auth: { type: 'string' },
+    issuer: { type: 'string' },
   },
 });
 
@@ -44,6 +51,7 @@ async function serveGateway(registryDir: string): Promise<void> {
     port: 0,
     dataDir: 'memory://',
     logger: silentLogger(),
+    ...(values.issuer ? { auth: { issuers: [values.issuer] } } : {}),
   });
   const lease = await controller.fleet.acquire(SLUG, { kind: 'request' });
   lease.release();
@@ -102,7 +110,17 @@ async function main(requests: number, concurrency: number): Promise<void> {
   });
   // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of the controller process there.
   const profileDir = process.env.BENCH_CPU_PROFILE;
-  const child = fork(new URL(import.meta.url).pathname, ['--gateway-child', registry], {
+  if (values.auth !== undefined && values.auth !== 'jwt')
+    throw new Error(`--auth ${values.auth}: only jwt is measured here`);
+  const benchClient = { id: 'bench', secret: 'bench-secret' };
+  const idp =
+    values.auth === 'jwt'
+      ? await (
+          await import('../test/fixtures/oidc-provider.ts')
+        ).startIdentityProvider([benchClient], { accessTokenTtlSeconds: 3600 })
+      : undefined;
+  const childArgs = ['--gateway-child', registry, ...(idp ? ['--issuer', idp.issuer] : [])];
+  const child = fork(new URL(import.meta.url).pathname, childArgs, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: [
       ...process.execArgv,
@@ -117,9 +135,10 @@ async function main(requests: number, concurrency: number): Promise<void> {
     gateway: `http://127.0.0.1:${port}/servers/${SLUG}/mcp`,
   };
   try {
+    const token = idp ? await idp.token(benchClient, targets.gateway) : undefined;
     const sessions = {
       direct: await Target.open(targets.direct),
-      gateway: await Target.open(targets.gateway),
+      gateway: await Target.open(targets.gateway, token),
     };
     // Warm both paths (JIT, pools), then alternate rounds so drift hits both alike.
     await sessions.direct.run(2000, concurrency);
@@ -192,6 +211,7 @@ async function main(requests: number, concurrency: number): Promise<void> {
       bench: 'proxy-overhead',
       backend: `registry ${SLUG} (server-everything streamableHttp) on the local fleet, tools/call echo`,
       concurrency,
+      auth: idp ? 'jwt access token (oidc-provider)' : 'none (loopback, anonymous)',
       node: process.version,
       direct,
       gateway,
@@ -221,6 +241,7 @@ async function main(requests: number, concurrency: number): Promise<void> {
     child.disconnect();
     await exited;
     await rm(registry, { recursive: true, force: true });
+    await idp?.close();
   }
 }
 
@@ -245,16 +266,20 @@ class Target {
   readonly #url: string;
   readonly #path: string;
   readonly #sessionId: string;
+  readonly #auth: Record<string, string>;
   #nextId = 10;
 
-  private constructor(pool: Pool, url: string, sessionId: string) {
+  private constructor(pool: Pool, url: string, sessionId: string, auth: Record<string, string>) {
     this.#pool = pool;
     this.#url = url;
     this.#path = new URL(url).pathname;
     this.#sessionId = sessionId;
+    this.#auth = auth;
   }
 
-  static async open(url: string): Promise<Target> {
+  /** `token`: sent as a bearer token on every request (the controller asks for one). */
+  static async open(url: string, token?: string): Promise<Target> {
+    const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
     const parsed = new URL(url);
     const pool = new Pool(parsed.origin, { connections: 64 });
     const init = await pool.request({
@@ -263,6 +288,7 @@ class Target {
       headers: {
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
+        ...auth,
       },
       body: JSON.stringify({
         jsonrpc: '2.0',
@@ -277,7 +303,7 @@ class Target {
     });
     await init.body.text();
     const sessionId = String(init.headers['mcp-session-id']);
-    const target = new Target(pool, url, sessionId);
+    const target = new Target(pool, url, sessionId, auth);
     await target.#post({ jsonrpc: '2.0', method: 'notifications/initialized' });
     return target;
   }
@@ -291,6 +317,7 @@ class Target {
         accept: 'application/json, text/event-stream',
         'mcp-session-id': this.#sessionId,
         'mcp-protocol-version': '2025-11-25',
+        ...this.#auth,
       },
       body: JSON.stringify(message),
     });
@@ -308,6 +335,7 @@ class Target {
         accept: 'application/json, text/event-stream',
         'mcp-session-id': this.#sessionId,
         'mcp-protocol-version': '2025-11-25',
+        ...this.#auth,
       },
       ECHO_CALL,
       count,
