@@ -1,17 +1,19 @@
 // Management API roles with real API keys over a real fleet (stdio fixtures woken for real):
 // viewer reads, operator also wakes and sleeps, admin also manages keys; a key limited to some
 // servers cannot wake another. 403s are JSON naming the role needed, and the CLI shows them
-// in one line. Until the access gate is wired in front of the API, a few lines here do its
-// part: read the bearer key, verify it with the ApiKeyAuthenticator, hand the Principal on.
+// in one line. Here the API runs over the embedded store (PGlite in its child process) behind
+// the real AccessGate with only the key authenticator; keys-cli.test.ts does the same through
+// a whole controller on PostgreSQL.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { createApiHandler, type Api } from '../../../controller/api/routes.ts';
-import { sendApiError } from '../../../controller/api/send-json.ts';
+import { AccessGate } from '../../../controller/auth/access-gate.ts';
 import type { ApiKeys } from '../../../controller/auth/keys/api-keys.ts';
 import { openApiKeys } from '../../../controller/auth/keys/open-api-keys.ts';
-import { ANONYMOUS, isRefusal, type Role } from '../../../controller/auth/principal.ts';
+import type { Role } from '../../../controller/auth/principal.ts';
+import { ResourceUrls } from '../../../controller/auth/resource-urls.ts';
 import { MemoryCoord } from '../../../controller/coord/memory.ts';
 import { silentLogger } from '../../../controller/observability/log.ts';
 import { startController, type RunningController } from '../../../controller/start.ts';
@@ -43,19 +45,15 @@ describe('management API roles', function () {
     coord = new MemoryCoord();
     keys = await openApiKeys({ store, coord, host: '127.0.0.1', dataDir: 'memory://', logger });
     api = createApiHandler(controller.fleet, logger, { keys });
+    const gate = new AccessGate({
+      authenticators: [keys.authenticator],
+      urls: new ResourceUrls(() => base),
+    });
     server = http.createServer((req, res) => {
       void (async () => {
-        const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-        let principal = ANONYMOUS;
-        if (token !== undefined) {
-          const verified = await keys.authenticator.verify(token, '');
-          if (isRefusal(verified)) {
-            sendApiError(res, 401, verified.error, verified.description);
-            return;
-          }
-          principal = verified;
-        }
-        await api.handle(req, res, new URL(req.url ?? '/', 'http://controller'), principal);
+        const url = new URL(req.url ?? '/', 'http://controller');
+        const principal = await gate.admit(req, res, { surface: 'api' }, url.search, 'test');
+        if (principal) await api.handle(req, res, url, principal);
       })();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
