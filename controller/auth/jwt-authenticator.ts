@@ -112,11 +112,13 @@ export class JwtAuthenticator implements Authenticator {
     } catch (err) {
       return refuse(describeFailure(err, resource));
     }
-    const principal = this.principalOf(issuer, payload);
+    // Accepted as long as jwtVerify would accept it: until exp plus the clock tolerance.
+    const validUntil = (payload.exp! + tolerance) * 1000;
+    const principal = this.principalOf(issuer, payload, validUntil);
     this.verified.set(key, {
       principal,
       audiences: typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []),
-      validUntil: (payload.exp! + tolerance) * 1000,
+      validUntil,
     });
     return principal;
   }
@@ -151,7 +153,7 @@ export class JwtAuthenticator implements Authenticator {
     return entry.keys;
   }
 
-  private principalOf(issuer: string, claims: JWTPayload): Principal {
+  private principalOf(issuer: string, claims: JWTPayload, expiresAt: number): Principal {
     const groups = stringsOf(claims[this.settings.roleClaim]);
     const roles: Role[] = ROLES.filter((role) =>
       (this.settings.roleMap[role] ?? []).some((group) => groups.includes(group)),
@@ -167,7 +169,7 @@ export class JwtAuthenticator implements Authenticator {
       roles,
       groups,
       scopes,
-      expiresAt: claims.exp! * 1000,
+      expiresAt,
     };
   }
 }
