@@ -150,7 +150,7 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
     const fetches = idp.jwksFetches;
     const provider = new ClientCredentialsProvider({
       clientId: CI.id,
-      clientSecret: CI.secret,
+      clientSecret: CI.secret!,
       expectedIssuer: idp.issuer,
       // The SDK's client_credentials request asks for the client's configured scope (not
       // the challenge's, which its interactive flow uses).
