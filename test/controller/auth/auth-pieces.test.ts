@@ -11,6 +11,7 @@ import { ANONYMOUS, isRefusal } from '../../../controller/auth/principal.ts';
 import { ResourceUrls, metadataTarget } from '../../../controller/auth/resource-urls.ts';
 import { VerifiedTokens } from '../../../controller/auth/verified-tokens.ts';
 import { silentLogger } from '../../../controller/observability/log.ts';
+import { startIdentityProvider } from '../../fixtures/oidc-provider.ts';
 import { freePort } from '../support/free-port.ts';
 
 describe('access gate pieces', function () {
@@ -97,5 +98,44 @@ describe('access gate pieces', function () {
     const verdict = await jwt.verify(token, 'https://mcp.example.com/servers/x/mcp');
     assert.ok(isRefusal(verdict));
     assert.equal(verdict.description, `the keys of issuer ${issuer} cannot be read now`);
+  });
+});
+
+describe('JWT access tokens, checked by the authenticator itself', function () {
+  this.timeout(30_000);
+
+  it('trusts several issuers, maps groups to roles, and checks a fixed audience when told', async function () {
+    const client = { id: 'machine', secret: 'machine-secret', groups: ['sre', 'other'] };
+    const [a, b] = [await startIdentityProvider([client]), await startIdentityProvider([client])];
+    try {
+      const resource = 'https://mcp.example.com/servers/x/mcp';
+      const jwt = new JwtAuthenticator({
+        settings: {
+          ...defaultAuthSettings(),
+          issuers: [a.issuer, b.issuer],
+          roleMap: { operator: ['sre'], admin: ['platform-admins'] },
+        },
+        gatewayResource: () => 'https://mcp.example.com',
+        logger: silentLogger(),
+      });
+      const fromB = await jwt.verify(await b.token(client, resource, 'mcp'), resource);
+      assert.ok(!isRefusal(fromB), 'the second issuer is trusted too');
+      assert.equal(fromB.id, `token:${b.issuer}#machine`);
+      assert.deepEqual(fromB.roles, ['operator']);
+      assert.deepEqual(fromB.groups, ['sre', 'other']);
+      assert.deepEqual(fromB.scopes, ['mcp']);
+
+      const fixed = new JwtAuthenticator({
+        settings: { ...defaultAuthSettings(), issuers: [a.issuer], audience: 'api://mcpfleet' },
+        gatewayResource: () => 'https://mcp.example.com',
+        logger: silentLogger(),
+      });
+      assert.ok(!isRefusal(await fixed.verify(await a.token(client, 'api://mcpfleet'), resource)));
+      const forResource = await fixed.verify(await a.token(client, resource), resource);
+      assert.ok(isRefusal(forResource), 'with --auth-audience, the resource itself is not enough');
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });
