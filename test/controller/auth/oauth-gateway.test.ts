@@ -276,7 +276,23 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
     const refusedNone = await post(endpoint, none);
     assert.equal(refusedNone.status, 401);
-    assert.match(refusedNone.challenge ?? '', /error="invalid_token"/);
+    assert.match(refusedNone.challenge ?? '', /an algorithm not accepted here/);
+
+    const early = await post(endpoint, await forged({ nbf: Math.floor(Date.now() / 1000) + 600 }));
+    assert.equal(early.status, 401);
+    assert.match(early.challenge ?? '', /the token is not valid yet/);
+
+    // A shared-secret signature (HS256) proves nothing about the issuer: refused outright.
+    const hs = await new SignJWT({ scope: 'mcp' })
+      .setProtectedHeader({ alg: 'HS256', kid: idp.key.kid })
+      .setIssuer(idp.issuer)
+      .setSubject('someone')
+      .setAudience(endpoint)
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('a shared secret of thirty-two bytes!'));
+    const refusedHs = await post(endpoint, hs);
+    assert.equal(refusedHs.status, 401);
+    assert.match(refusedHs.challenge ?? '', /an algorithm not accepted here/);
 
     const other = await startIdentityProvider([CI]);
     try {
