@@ -8,14 +8,12 @@
 // Kubernetes (and the local runtime) expand at start.
 import type { Input } from './official-schema.ts';
 import type { PlatformSettings } from './platform-schema.ts';
-import { PLATFORM_META_KEY } from './platform-schema.ts';
+import { PLATFORM_META_PATH as META_PATH } from './platform-schema.ts';
 import type { PlatformRule } from './platform-rules.ts';
 import { joinPath } from './read-json.ts';
 import type { Problem, SecretRef } from './spec.ts';
 
 type InputWithVariables = Input & { variables?: Record<string, Input> };
-
-const META_PATH = joinPath('_meta', PLATFORM_META_KEY);
 
 export class InputResolver {
   readonly secretEnv: SecretRef[] = [];

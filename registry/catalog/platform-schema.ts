@@ -3,8 +3,11 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { isPlaceholder, placeholderMessage } from './placeholder.ts';
+import { joinPath } from './read-json.ts';
 
 export const PLATFORM_META_KEY = 'dev.mcpfleet/v1';
+/** Where the settings are in a server.json, for the paths of problems. */
+export const PLATFORM_META_PATH = joinPath('_meta', PLATFORM_META_KEY);
 
 export const DEFAULTS = {
   minReplicas: 0,
