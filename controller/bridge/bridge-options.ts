@@ -46,6 +46,14 @@ export interface StdioBridgeOptions {
   /** Grace between SIGTERM and SIGKILL when stopping a child; default 1500 ms. */
   killGraceMs?: number;
   /**
+   * Start the readiness proof when the bridge listens, before anyone asks (a pod's bridge:
+   * the controller learns of the pod later, and finds the answer there); default false,
+   * where the wake check comes at once anyway (the local runtime's bridge).
+   */
+  proveOnListen?: boolean;
+  /** The limit of that early proof; default 10 s. */
+  readinessTimeoutMs?: number;
+  /**
    * Bytes one exchange's response may hold unsent (its client does not read) before the
    * bridge ends it with a JSON-RPC error; default 4 MiB. A session's own child is paused
    * well before that, while the response cannot take more.

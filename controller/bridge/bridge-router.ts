@@ -26,14 +26,17 @@ import { answerReadiness } from './readiness-endpoint.ts';
 import { header, readBody, sendError, sendUnavailable } from './request-io.ts';
 import type { SessionTable } from './session-table.ts';
 import { SessionlessFullError, type SessionlessPool } from './sessionless-pool.ts';
+import type { ReadinessProof } from './readiness-proof.ts';
 import type { SparePings } from './spare-ping.ts';
 
-/** What the routes reach: the bridge's processes and sessions, and whether it is closing. */
+/** What the routes reach: the bridge's processes, sessions and readiness, and whether it is closing. */
 export interface BridgeParts {
   children: BridgeChildren;
   sessions: SessionTable;
   sessionless: SessionlessPool;
   pings: SparePings;
+  /** Whether the server answers initialize, proven once (readiness-proof.ts). */
+  readiness: ReadinessProof;
   closing(): boolean;
 }
 
@@ -76,8 +79,7 @@ export class BridgeRouter {
     if (path === '/readyz' && req.method === 'GET')
       return answerReadiness(url, res, {
         closing: this.parts.closing(),
-        children: this.parts.children,
-        killGraceMs: this.options.killGraceMs,
+        proof: this.parts.readiness,
       });
     if (path !== this.path) {
       sendError(res, 404, null, INVALID_REQUEST, `no MCP endpoint at ${path}; use ${this.path}`);

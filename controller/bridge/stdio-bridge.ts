@@ -22,6 +22,8 @@ import { BridgeChildren } from './bridge-children.ts';
 import type { StdioBridge, StdioBridgeOptions } from './bridge-options.ts';
 import { BridgeRouter } from './bridge-router.ts';
 import { INTERNAL_ERROR } from './jsonrpc.ts';
+import { readinessProof } from './readiness-endpoint.ts';
+import type { ReadinessProof } from './readiness-proof.ts';
 import { sendError } from './request-io.ts';
 import { SessionTable } from './session-table.ts';
 import { SessionlessPool, initializeSessionless } from './sessionless-pool.ts';
@@ -45,6 +47,9 @@ class Bridge implements StdioBridge {
   private readonly sessionless: SessionlessPool;
   private readonly pings: SparePings;
   private readonly router: BridgeRouter;
+  private readonly readiness: ReadinessProof;
+  /** Aborted at close: a readiness check under way stops with the bridge. */
+  private readonly closed = new AbortController();
   readonly server: http.Server;
   private closing = false;
   private boundPort = 0;
@@ -66,11 +71,16 @@ class Bridge implements StdioBridge {
       max: options.maxSessionless,
       idleMs: options.sessionlessIdleMs,
     });
+    this.readiness = readinessProof(this.children, {
+      killGraceMs: options.killGraceMs,
+      closed: this.closed.signal,
+    });
     this.router = new BridgeRouter(options, {
       children: this.children,
       sessions: this.sessions,
       sessionless: this.sessionless,
       pings: this.pings,
+      readiness: this.readiness,
       closing: () => this.closing,
     });
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -103,6 +113,9 @@ class Bridge implements StdioBridge {
     this.boundPort = (this.server.address() as AddressInfo).port;
     this.sessions.sweepEvery(this.options.sessionIdleMs ?? 30 * 60_000);
     this.children.ensureSpare();
+    // Proven now, alongside the spare's boot: in a pod, the answer is there by the time a
+    // controller asks (it learns of the pod later), instead of starting a process then.
+    if (this.options.proveOnListen) void this.readiness.begin(this.options.readinessTimeoutMs);
   }
 
   childCount(): number {
@@ -120,6 +133,7 @@ class Bridge implements StdioBridge {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.closed.abort();
     this.sessionless.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.sessions.failAll('MCP bridge closed');

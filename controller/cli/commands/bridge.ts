@@ -103,6 +103,8 @@ export function registerBridgeCommand(program: Command): void {
         maxChildren: Math.max(1, options.maxChildren),
         sessionIdleMs: options.sessionIdle,
         warmSpares: options.warmSpare ? 1 : 0,
+        // In a pod: proven while the pod starts, ready when the controller asks.
+        proveOnListen: true,
         maxMessageBytes: options.maxMessage,
         allowedHosts: options.allowedHosts,
         allowedOrigins: options.allowedOrigins,

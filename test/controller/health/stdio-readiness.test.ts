@@ -24,7 +24,10 @@ describe('stdio readiness', function () {
       command: { command: string; args: string[]; env: Record<string, string> },
       timeoutMs: number,
     ): Promise<{ status: number; body: { ok: boolean; error?: string } }> {
-      bridge = await startStdioBridge({ logger: silentLogger(), command });
+      bridge = await startStdioBridge({
+        logger: silentLogger(),
+        command,
+      });
       const url = new URL(bridge.url);
       url.pathname = '/readyz';
       url.search = `timeout=${timeoutMs}`;
@@ -67,6 +70,65 @@ describe('stdio readiness', function () {
       assert.equal(status, 200);
       assert.deepEqual(body, { ok: true });
       await waitFor(() => bridge!.childCount() === 1, 5000, 'the checked child to stop');
+    });
+  });
+
+  describe('the proof, once per bridge', function () {
+    let bridge: StdioBridge | undefined;
+    afterEach(async () => {
+      await bridge?.close();
+      bridge = undefined;
+    });
+
+    it("starts when a pod's bridge listens, and later questions are answered without a new process", async () => {
+      const probes: boolean[] = [];
+      bridge = await startStdioBridge({
+        logger: silentLogger(),
+        command: {
+          command: process.execPath,
+          args: [FIXTURE_SERVER],
+          env: { FIXTURE_MODE: 'normal' },
+        },
+        proveOnListen: true,
+        onChildExit: (_exit, role, started) => {
+          if (role === 'probe') probes.push(started);
+        },
+      });
+      // Nobody asked yet: the bridge's own proof ran a process that answered initialize.
+      await waitFor(() => probes.length === 1, 10_000, 'the proof at listen');
+      assert.deepEqual(probes, [true]);
+      const url = new URL(bridge.url);
+      url.pathname = '/readyz';
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(url);
+        assert.equal(res.status, 200);
+        assert.deepEqual(await res.json(), { ok: true });
+      }
+      assert.equal(bridge.childCount(), 1, 'only the warm spare runs');
+      assert.deepEqual(probes, [true], 'no process started for the questions');
+    });
+
+    it('does not remember a failure: the next question checks again', async () => {
+      let probes = 0;
+      bridge = await startStdioBridge({
+        logger: silentLogger(),
+        command: {
+          command: process.execPath,
+          args: [FIXTURE_SERVER],
+          env: { FIXTURE_MODE: 'crash-at-start' },
+        },
+        warmSpares: 0,
+        proveOnListen: true,
+        onChildExit: (_exit, role) => {
+          if (role === 'probe') probes++;
+        },
+      });
+      await waitFor(() => probes === 1, 10_000, 'the failed proof at listen');
+      const url = new URL(bridge.url);
+      url.pathname = '/readyz';
+      const res = await fetch(url);
+      assert.equal(res.status, 503);
+      assert.equal(probes, 2, 'a new process was checked');
     });
   });
 
