@@ -221,6 +221,34 @@ describe('registry compiler', () => {
     assert.equal(spec.scaling.minReplicas, 1);
   });
 
+  it("sets an HTTP server's URL variables in its environment, unless an argument takes them", () => {
+    const http = (extra: Record<string, unknown>) =>
+      withSettings(
+        { port: 9000 },
+        serverJson({
+          packages: [
+            npmPackage({
+              transport: { type: 'streamable-http', url: 'http://{HOST}:{PORT}/mcp' },
+              ...extra,
+            }),
+          ],
+        }),
+      );
+    const spec = workload(http({}));
+    assert.deepEqual(spec.transport, {
+      type: 'streamable-http',
+      port: 9000,
+      path: '/mcp',
+      portVariable: 'PORT',
+      hostVariable: 'HOST',
+    });
+    assert.deepEqual(spec.env, { PORT: '9000', HOST: '0.0.0.0' });
+
+    const byArgument = workload(http({ packageArguments: [{ type: 'named', name: '--PORT' }] }));
+    assert.deepEqual(byArgument.args, ['--PORT', '9000']);
+    assert.deepEqual(byArgument.env, { HOST: '0.0.0.0' });
+  });
+
   it('refuses a document with nothing to deploy', () => {
     const { packages: _packages, ...rest } = serverJson();
     const result = checkServerJson(Buffer.from(JSON.stringify(rest)), 'f', 'demo');
