@@ -9,7 +9,6 @@ import { ROLES, type Role } from '../../auth/principal.ts';
 import type { ApiClient } from '../api-client.ts';
 import { formatAge, formatTable, formatTime } from '../format.ts';
 import { clientFor, print, withConnection, type ConnectionOptions } from './connection-options.ts';
-import { createKeyInDatabase } from './keys-in-database.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -56,8 +55,11 @@ export function registerKeysCommand(program: Command): void {
     ) => {
       const expiresAt =
         options.expires !== undefined ? new Date(Date.now() + options.expires) : undefined;
+      // Loaded here: it opens the store (pg, the logger), which no other command needs.
       const created = options.databaseUrl
-        ? await createKeyInDatabase(options.databaseUrl, {
+        ? await (
+            await import('./keys-in-database.ts')
+          ).createKeyInDatabase(options.databaseUrl, {
             name: options.name,
             role: options.role,
             servers: options.servers ?? null,
