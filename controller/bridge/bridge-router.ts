@@ -26,6 +26,7 @@ import { answerReadiness } from './readiness-endpoint.ts';
 import { header, readBody, sendError, sendUnavailable } from './request-io.ts';
 import type { SessionTable } from './session-table.ts';
 import { SessionlessFullError, type SessionlessPool } from './sessionless-pool.ts';
+import { BRIDGE_SHUTTING_DOWN } from './bridge-leaving.ts';
 import type { ReadinessProof } from './readiness-proof.ts';
 import type { SparePings } from './spare-ping.ts';
 
@@ -86,7 +87,7 @@ export class BridgeRouter {
       return;
     }
     if (this.parts.closing()) {
-      sendUnavailable(res, null, 'MCP bridge is shutting down');
+      sendUnavailable(res, null, BRIDGE_SHUTTING_DOWN);
       return;
     }
     const sessionId = header(req, 'mcp-session-id');

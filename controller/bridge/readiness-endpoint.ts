@@ -6,6 +6,7 @@
 // no MCP request and never touches a session.
 import type { ServerResponse } from 'node:http';
 import type { BridgeChildren } from './bridge-children.ts';
+import { BRIDGE_SHUTTING_DOWN } from './bridge-leaving.ts';
 import { checkInitializes } from './initialize-check.ts';
 import { LATEST_PROTOCOL_VERSION } from './protocol-version.ts';
 import { ReadinessProof } from './readiness-proof.ts';
@@ -42,7 +43,7 @@ export async function answerReadiness(
     if (!res.destroyed)
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
-  if (bridge.closing) return reply(503, { ok: false, error: 'MCP bridge is shutting down' });
+  if (bridge.closing) return reply(503, { ok: false, error: BRIDGE_SHUTTING_DOWN });
   const closed = new AbortController();
   res.once('close', () => closed.abort());
   const check = await bridge.proof.answer(timeoutMs, closed.signal);

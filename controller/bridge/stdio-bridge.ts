@@ -19,6 +19,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BridgeChildren } from './bridge-children.ts';
+import { BRIDGE_CLOSED } from './bridge-leaving.ts';
 import type { StdioBridge, StdioBridgeOptions } from './bridge-options.ts';
 import { BridgeRouter } from './bridge-router.ts';
 import { INTERNAL_ERROR } from './jsonrpc.ts';
@@ -136,7 +137,7 @@ class Bridge implements StdioBridge {
     this.closed.abort();
     this.sessionless.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.sessions.failAll('MCP bridge closed');
+    this.sessions.failAll(BRIDGE_CLOSED);
     this.server.closeAllConnections();
     await this.children.stopAll(this.options.killGraceMs);
     await closed;

@@ -5,6 +5,7 @@
 // ends with 404 so the client re-initializes.
 import { isConnectionError } from '../mcp-client/post-message.ts';
 import type { ServerSessions } from '../sessions/server-sessions.ts';
+import { ReplayError } from '../sessions/session-replay.ts';
 import type { SessionRecord } from '../sessions/session-record.ts';
 import type { AwakeReplica, SessionUpstream } from './awake-replica.ts';
 import { chooseBackend } from './backend-choice.ts';
@@ -78,10 +79,12 @@ export class RequestRouting {
     } catch (err) {
       if (awake.signal.aborted) return undefined;
       if (err instanceof FleetError) throw err;
-      // Nothing answered at the backend: a pod on its way out that this controller's view
-      // still lists (another controller replica slept the server a moment ago). Look again
-      // shortly: its departure arrives, and the request wakes the server instead.
-      if (isConnectionError(err) && unreachable.replays++ < UNREACHABLE_REPLAY_RETRIES) {
+      // Nothing answered at the backend, or its bridge said it is leaving: a pod on its way
+      // out that this controller's view still lists (another controller replica slept the
+      // server a moment ago). Look again shortly: its departure arrives, and the request
+      // wakes the server instead.
+      const leaving = isConnectionError(err) || (err instanceof ReplayError && err.backendLeaving);
+      if (leaving && unreachable.replays++ < UNREACHABLE_REPLAY_RETRIES) {
         await new Promise((resolve) => setTimeout(resolve, UNREACHABLE_REPLAY_PAUSE_MS));
         return undefined;
       }

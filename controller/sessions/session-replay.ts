@@ -5,6 +5,7 @@
 // kept in memory for that session — is why servers can opt out (`sessions.resume: false`).
 import type { Logger } from '../observability/log.ts';
 import { findReply, postMessage } from '../mcp-client/post-message.ts';
+import { saysBridgeLeaving } from '../bridge/bridge-leaving.ts';
 import type { BackendBinding, SessionRecord } from './session-record.ts';
 
 export interface ReplayTarget {
@@ -15,6 +16,12 @@ export interface ReplayTarget {
 
 export class ReplayError extends Error {
   override name = 'ReplayError';
+  /** The backend is a bridge on its way out (bridge-leaving.ts): another one may take it. */
+  readonly backendLeaving: boolean;
+  constructor(message: string, backendLeaving = false) {
+    super(message);
+    this.backendLeaving = backendLeaving;
+  }
 }
 
 let replayCounter = 0;
@@ -50,7 +57,7 @@ export async function replaySession(
   const reply = findReply(text, res.headers.get('content-type') ?? '', id);
   if (!res.ok || !reply || reply.error) {
     const why = reply?.error?.message ?? (text.slice(0, 200) || `HTTP ${res.status}`);
-    throw new ReplayError(`replaying initialize failed: ${why}`);
+    throw new ReplayError(`replaying initialize failed: ${why}`, saysBridgeLeaving(text));
   }
   const sessionId = res.headers.get('mcp-session-id') ?? '';
   const chosen = (reply.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;

@@ -295,10 +295,12 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
       nodes: [{ arch: 'amd64', podCIDR: '10.244.41.0/24' }],
       spec: (base) => ({
         ...base,
-        scaling: { ...base.scaling, sessionsPerReplica: 1, maxReplicas: 2 },
+        // Capacity 4 (2 replicas × 2 sessions): room for a session beyond what makes the
+        // second replica, to see where it lands.
+        scaling: { ...base.scaling, sessionsPerReplica: 2, maxReplicas: 2 },
         // Every client of this test comes from one loopback address: one client to the
         // limits, which may hold the whole capacity (the default share is a quarter of it).
-        sessions: { ...base.sessions, maxPerClient: 2 },
+        sessions: { ...base.sessions, maxPerClient: 4 },
       }),
     });
     redis = await PrivateRedis.start();
@@ -345,12 +347,13 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
 
   it('scales up to ceil(sessions / sessionsPerReplica), spreads new sessions, and scales back down', async () => {
     const first = await connect();
-    assert.equal(await scenario.replicas(), 1);
     const second = await connect();
+    assert.equal(await scenario.replicas(), 1, 'two sessions fit one replica');
+    const third = await connect();
     await waitFor(
       async () => (await scenario.replicas()) === 2,
       10_000,
-      'two replicas for two sessions',
+      'two replicas for three sessions',
     );
     const firstPod = await podOf(first);
     // The new pod gets sessions once it answers MCP: the next sessions land on the least loaded.
@@ -368,23 +371,26 @@ describe('Kubernetes runtime: replicas follow sessions', function () {
     }
     assert.ok(spread, 'a later session went to the second pod');
     assert.equal(await scenario.replicas(), 2, 'capped at maxReplicas');
-    for (const client of [first, second, ...others]) await client.close();
+    for (const client of [first, second, third, ...others]) await client.close();
     // No sessions left: back to one replica after the stabilization window (not to zero: that is
     // the idle timeout's job).
     await waitFor(async () => (await scenario.replicas()) === 1, 15_000, 'back to one replica');
   });
 
-  it('counts the sessions of every controller replica: one through each makes two pods', async () => {
-    // Each replica alone sees one session; only the count they share says two.
-    const first = await connect(controller);
-    const second = await connect(other);
+  it('counts the sessions of every controller replica: two through each makes two pods', async () => {
+    // Each replica alone sees two sessions (one pod's worth); only the count they share says four.
+    const opened = [
+      await connect(controller),
+      await connect(controller),
+      await connect(other),
+      await connect(other),
+    ];
     await waitFor(
       async () => (await scenario.replicas()) === 2,
       30_000,
-      'two replicas for one session through each controller',
+      'two replicas for two sessions through each controller',
     );
-    await first.close();
-    await second.close();
+    for (const client of opened) await client.close();
     await waitFor(async () => (await scenario.replicas()) === 1, 30_000, 'back to one replica');
   });
 });
