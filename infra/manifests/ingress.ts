@@ -1,5 +1,5 @@
 // The controller's public entry point. Only what MCP clients need goes through it: the MCP
-// endpoints under /servers/. The management API (/api: wake, sleep, events) and /metrics stay
+// endpoints under /servers/ and their Protected Resource Metadata. The management API (/api: wake, sleep, events) and /metrics stay
 // in-cluster unless the stack lists them in `ingress.expose` (the API has no authentication of
 // its own yet). Two flavours:
 // - `alb`: an internet-facing ALB from the AWS Load Balancer Controller, sending to the pod IPs
@@ -9,6 +9,7 @@
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { IHTTPIngressPath } from 'kubernetes-models/networking.k8s.io/v1/HTTPIngressPath';
 import type { AlbIngressConfig, IngressConfig } from '../config.ts';
+import { METADATA_PREFIX } from '../../controller/auth/resource-urls.ts';
 import {
   CONTROLLER_COMPONENT,
   CONTROLLER_NAME,
@@ -37,7 +38,11 @@ export function albAnnotations(ingress: AlbIngressConfig): Record<string, string
 
 function paths(ingress: IngressConfig): IHTTPIngressPath[] {
   const backend = { service: { name: CONTROLLER_NAME, port: { name: 'http' } } };
-  const routes: IHTTPIngressPath[] = [{ path: MCP_PATH_PREFIX, pathType: 'Prefix', backend }];
+  const routes: IHTTPIngressPath[] = [
+    { path: MCP_PATH_PREFIX, pathType: 'Prefix', backend },
+    // Where MCP clients discover the authorization server (RFC 9728): public by design.
+    { path: METADATA_PREFIX, pathType: 'Prefix', backend },
+  ];
   if (ingress.expose.includes('api')) routes.push({ path: '/api', pathType: 'Prefix', backend });
   if (ingress.expose.includes('metrics'))
     routes.push({ path: '/metrics', pathType: 'Exact', backend });

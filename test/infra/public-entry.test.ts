@@ -140,11 +140,14 @@ describe('issue 8.9: minimal exposure', function () {
   this.timeout(60_000);
 
   for (const stack of ['local', 'dev', 'prod'] as const) {
-    it(`${stack}: the Ingress routes the MCP endpoints only: no /, no /api, no /metrics`, async () => {
+    it(`${stack}: the Ingress routes the MCP endpoints and their metadata only: no /, no /api, no /metrics`, async () => {
       const rules = (controllerIngress(await stackRun(stack)).inputs.spec as Obj).rules as Obj[];
       assert.deepEqual(
         rules.flatMap((r) => r.http.paths.map((p: Obj) => [p.path, p.pathType])),
-        [['/servers', 'Prefix']],
+        [
+          ['/servers', 'Prefix'],
+          ['/.well-known/oauth-protected-resource', 'Prefix'],
+        ],
       );
     });
   }
@@ -165,6 +168,7 @@ describe('issue 8.9: minimal exposure', function () {
       rules[0]!.http.paths.map((p: Obj) => [p.path, p.pathType]),
       [
         ['/servers', 'Prefix'],
+        ['/.well-known/oauth-protected-resource', 'Prefix'],
         ['/api', 'Prefix'],
         ['/metrics', 'Exact'],
       ],
