@@ -4,6 +4,7 @@
 // never answer initialize at all (then every client waits on it). The check spawns a child
 // of its own rather than taking the warm spare, so the spare boots alongside it and is still
 // there, uninitialized, for the first client: a wake does not pay for two starts in a row.
+// Its answer does not wait for the checked process to exit.
 import { formatDuration } from '../../registry/catalog/duration.ts';
 import { BridgeSession } from './bridge-session.ts';
 import type { StdioChild } from './stdio-child.ts';
@@ -57,6 +58,8 @@ export async function checkInitializes(
   } finally {
     clearTimeout(timer);
     session.fail(undefined, 'initialize check done');
-    await child.stop(options.killGraceMs);
+    // Not waited for: the answer is known, and the process's exit (its SIGTERM, its grace)
+    // is no part of a wake. The bridge tracks the child until it is gone.
+    void child.stop(options.killGraceMs);
   }
 }
