@@ -11,6 +11,27 @@ import type { StdioChild } from './stdio-child.ts';
 
 export type InitializeCheck = { ok: true } | { ok: false; error: string };
 
+/**
+ * The failed check a caller gets when `timeoutMs` passes (naming the step that did not answer:
+ * `step()` at that moment) or `signal` aborts, whichever comes first; `clear` when done.
+ */
+export function checkDeadline(
+  timeoutMs: number,
+  signal: AbortSignal,
+  step: () => string,
+): { gaveUp: Promise<InitializeCheck>; clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<InitializeCheck>((resolve) => {
+    const give = (error: string): void => resolve({ ok: false, error });
+    timer = setTimeout(
+      () => give(`the MCP server did not answer ${step()} within ${formatDuration(timeoutMs)}`),
+      timeoutMs,
+    );
+    signal.addEventListener('abort', () => give('the check was cancelled'), { once: true });
+  });
+  return { gaveUp, clear: () => clearTimeout(timer) };
+}
+
 /** Runs the check on `child` (which it stops when done), bounded by `timeoutMs` and `signal`. */
 export async function checkInitializes(
   child: StdioChild,
@@ -24,15 +45,7 @@ export async function checkInitializes(
   const { timeoutMs, signal } = options;
   const session = new BridgeSession('initialize-check', child, true);
   let step = 'initialize';
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<InitializeCheck>((resolve) => {
-    const give = (error: string): void => resolve({ ok: false, error });
-    timer = setTimeout(
-      () => give(`the MCP server did not answer ${step} within ${formatDuration(timeoutMs)}`),
-      timeoutMs,
-    );
-    signal.addEventListener('abort', () => give('the check was cancelled'), { once: true });
-  });
+  const deadline = checkDeadline(timeoutMs, signal, () => step);
   const exchange = async (): Promise<InitializeCheck> => {
     const init = await session.request('initialize', {
       protocolVersion: options.protocolVersion,
@@ -53,10 +66,10 @@ export async function checkInitializes(
   try {
     return await Promise.race([
       exchange().catch((err: unknown) => ({ ok: false as const, error: (err as Error).message })),
-      gaveUp,
+      deadline.gaveUp,
     ]);
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
     session.fail(undefined, 'initialize check done');
     // Not waited for: the answer is known, and the process's exit (its SIGTERM, its grace)
     // is no part of a wake. The bridge tracks the child until it is gone.

@@ -9,9 +9,8 @@ import type { BridgeChildren } from './bridge-children.ts';
 import { BRIDGE_SHUTTING_DOWN } from './bridge-leaving.ts';
 import { checkInitializes } from './initialize-check.ts';
 import { LATEST_PROTOCOL_VERSION } from './protocol-version.ts';
-import { ReadinessProof } from './readiness-proof.ts';
+import { DEFAULT_PROOF_TIMEOUT_MS, ReadinessProof } from './readiness-proof.ts';
 
-const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_TIMEOUT_MS = 600_000;
 
 /** The bridge's proof: each try checks a new process, when there is room for one. */
@@ -38,7 +37,9 @@ export async function answerReadiness(
 ): Promise<void> {
   const asked = Number(new URL(url, 'http://bridge').searchParams.get('timeout'));
   const timeoutMs =
-    Number.isFinite(asked) && asked > 0 ? Math.min(asked, MAX_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
+    Number.isFinite(asked) && asked > 0
+      ? Math.min(asked, MAX_TIMEOUT_MS)
+      : DEFAULT_PROOF_TIMEOUT_MS;
   const reply = (status: number, body: object): void => {
     if (!res.destroyed)
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));

@@ -6,8 +6,7 @@
 // when it starts listening, so in a cluster it overlaps the pod's own start: by the time a
 // controller asks, the answer is usually there. A failed proof is not remembered: the next
 // question tries again (the server may have been waiting on something it needed).
-import { formatDuration } from '../../registry/catalog/duration.ts';
-import type { InitializeCheck } from './initialize-check.ts';
+import { checkDeadline, type InitializeCheck } from './initialize-check.ts';
 
 /** Runs one check; its own time limit, independent of whoever is waiting for it. */
 export type RunCheck = (timeoutMs: number) => Promise<InitializeCheck>;
@@ -48,28 +47,11 @@ export class ReadinessProof {
    */
   async answer(timeoutMs: number, signal: AbortSignal): Promise<InitializeCheck> {
     if (this.#proven) return { ok: true };
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<InitializeCheck>((resolve) => {
-      timer = setTimeout(
-        () =>
-          resolve({
-            ok: false,
-            error: `the MCP server did not answer initialize within ${formatDuration(timeoutMs)}`,
-          }),
-        timeoutMs,
-      );
-      signal.addEventListener(
-        'abort',
-        () => resolve({ ok: false, error: 'the check was cancelled' }),
-        {
-          once: true,
-        },
-      );
-    });
+    const deadline = checkDeadline(timeoutMs, signal, () => 'initialize');
     try {
-      return await Promise.race([this.begin(timeoutMs), gaveUp]);
+      return await Promise.race([this.begin(timeoutMs), deadline.gaveUp]);
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
   }
 

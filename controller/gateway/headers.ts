@@ -91,11 +91,15 @@ export function clientResponseHeaders(
     out[name] = value;
   }
   out['x-request-id'] = requestId;
-  const contentType = upstream['content-type'];
-  if (typeof contentType === 'string' && contentType.startsWith('text/event-stream')) {
+  if (isEventStream(upstream['content-type'])) {
     // Ask any reverse proxy in front of us (nginx & co.) not to buffer the stream either.
     out['x-accel-buffering'] = 'no';
     out['cache-control'] ??= 'no-cache';
   }
   return out;
+}
+
+/** True for a response head that opens an SSE stream. */
+export function isEventStream(contentType: unknown): boolean {
+  return typeof contentType === 'string' && contentType.startsWith('text/event-stream');
 }

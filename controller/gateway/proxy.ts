@@ -8,7 +8,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'n
 import { errors, type Dispatcher } from 'undici';
 import type { BodyRewriter } from '../eras/message-rewrite.ts';
 import { jsonRpcErrorBody, SERVER_ERROR } from './jsonrpc.ts';
-import { isEventStream, SseKeepalive, SSE_KEEPALIVE_MS } from './sse-keepalive.ts';
+import { isEventStream } from './headers.ts';
+import { SseKeepalive, SSE_KEEPALIVE_MS } from './sse-keepalive.ts';
 import type { UpstreamTarget } from './upstream-pools.ts';
 
 /** The upstream could not be reached or did not answer in time. */

@@ -63,8 +63,3 @@ export class SseKeepalive {
     this.#timer.refresh();
   }
 }
-
-/** True for a response head that opens an SSE stream. */
-export function isEventStream(contentType: unknown): boolean {
-  return /^\s*text\/event-stream\b/i.test(String(contentType ?? ''));
-}
