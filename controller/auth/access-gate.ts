@@ -6,7 +6,17 @@
 // controller, or --insecure-no-auth).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendChallenge, type Challenge } from './challenge.ts';
-import { ANONYMOUS, isRefusal, type Authenticator, type Principal } from './principal.ts';
+import {
+  CredentialCheckUnavailable,
+  sendCheckUnavailable,
+} from './credential-check-unavailable.ts';
+import {
+  ANONYMOUS,
+  isRefusal,
+  type AuthRefusal,
+  type Authenticator,
+  type Principal,
+} from './principal.ts';
 import type { ResourceUrls } from './resource-urls.ts';
 
 /** What is being called: a server's MCP endpoint (its slug as in the path), or the API. */
@@ -38,7 +48,8 @@ export class AccessGate {
   }
 
   /**
-   * The caller, or undefined when the gate answered the request itself (400, 401, 403).
+   * The caller, or undefined when the gate answered the request itself (400, 401, 403, or 503
+   * when the credential could not be checked).
    * `search`: the query string, where a credential must never be (it would be logged, and
    * forwarded to the server with the rest of the query).
    */
@@ -89,7 +100,14 @@ export class AccessGate {
         error: 'invalid_token',
         description: 'the credential is neither an access token nor an API key',
       });
-    const verdict = await authenticator.verify(credential, resource);
+    let verdict: Principal | AuthRefusal;
+    try {
+      verdict = await authenticator.verify(credential, resource);
+    } catch (err) {
+      if (!(err instanceof CredentialCheckUnavailable)) throw err;
+      sendCheckUnavailable(res, err, target.surface, requestId);
+      return undefined;
+    }
     if (isRefusal(verdict))
       return refuse({ error: verdict.error, description: verdict.description });
     if (verdict.expiresAt !== undefined && verdict.expiresAt <= Date.now())

@@ -7,6 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../observability/log.ts';
 import type { Store, StoredApiKey } from '../../store/store.ts';
+import { CredentialCheckUnavailable } from '../credential-check-unavailable.ts';
 import type { Authenticator, AuthRefusal, Principal } from '../principal.ts';
 import { looksLikeKey, parseKey } from './key-format.ts';
 import { secretMatches } from './secret-hash.ts';
@@ -101,7 +102,8 @@ export class ApiKeyAuthenticator implements Authenticator {
 
   /**
    * The key's row, cached. A forget() while the read is in flight aborts it (the row read may
-   * predate the revocation): read again rather than keep it.
+   * predate the revocation): read again rather than keep it. A store that does not answer
+   * makes the key uncheckable, not wrong (CredentialCheckUnavailable: a 503, not a 401).
    */
   async #row(id: string): Promise<StoredApiKey | undefined> {
     for (let attempt = 1; ; attempt++) {
@@ -109,7 +111,10 @@ export class ApiKeyAuthenticator implements Authenticator {
       try {
         return (await this.#rows.fetch(id))?.stored;
       } catch (err) {
-        if (this.#forgotten === forgotten || attempt >= 3) throw err;
+        if (this.#forgotten === forgotten || attempt >= 3) {
+          this.#log.warn({ err, keyId: id }, 'cannot check an API key: the store did not answer');
+          throw new CredentialCheckUnavailable('the API key store', err);
+        }
       }
     }
   }

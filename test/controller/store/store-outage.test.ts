@@ -7,11 +7,14 @@
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { silentLogger } from '../../../controller/observability/log.ts';
-import { startController, type RunningController } from '../../../controller/start.ts';
+import type { RunningController } from '../../../controller/start.ts';
 import { stdioFixture } from '../fleet/specs.ts';
 import { openSession, postMcp, toolCall, answerTo } from '../fleet/serve-process.ts';
-import { startFreezableProxy, type FreezableProxy } from './freezable-proxy.ts';
-import { DATABASE_URL, dropSchema, isolatedUrl } from './postgres-schema.ts';
+import {
+  startControllerBehindProxy,
+  type ControllerBehindProxy,
+} from './controller-behind-proxy.ts';
+import type { FreezableProxy } from './freezable-proxy.ts';
 const STORE_TIMEOUT_MS = 1_000;
 
 async function json(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -24,27 +27,22 @@ describe('PostgreSQL unreachable while the controller runs', function () {
   const schema = `mcpfleet_outage_${process.pid}`;
   let proxy: FreezableProxy;
   let controller: RunningController | undefined;
+  let running: ControllerBehindProxy | undefined;
 
   beforeEach(async function () {
-    proxy = await startFreezableProxy({
-      host: '127.0.0.1',
-      port: Number(new URL(DATABASE_URL).port || 5432),
-    });
-    controller = await startController({
+    running = await startControllerBehindProxy(schema, {
       specs: [stdioFixture('outage-echo', 'normal')],
       port: 0,
-      databaseUrl: await isolatedUrl(proxy, schema),
       storeTimeoutMs: STORE_TIMEOUT_MS,
       logger: silentLogger(),
     });
+    ({ controller, proxy } = running);
     const ready = await json(`${controller.url}/readyz`);
     assert.equal(ready.body.status, 'ready', 'the store answers before the outage');
   });
   afterEach(async function () {
-    await controller?.close();
-    controller = undefined;
-    await proxy.close();
-    await dropSchema(schema);
+    await running?.close();
+    running = controller = undefined;
   });
 
   for (const outage of ['refused', 'hung'] as const) {
