@@ -6,6 +6,7 @@
 // integer`). Components receive the typed `StackConfig` and never touch `pulumi.Config`.
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
+import { authConfig } from './auth-config.ts';
 
 const NAMESPACE = 'mcpfleet';
 
@@ -308,6 +309,8 @@ const configSchema = z
     controller,
     ingress,
     images,
+    /** Who may call the controller (infra/auth-config.ts); API keys are always on. */
+    auth: authConfig,
     /** Values for the Secrets that server specs reference: secretName → key → value. */
     serverSecrets: z.record(dnsLabel, z.record(z.string(), z.string())).default({}),
   })

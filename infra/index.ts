@@ -116,6 +116,7 @@ export default async function mcpfleet(inputs: ProgramInputs = {}) {
       namespace: config.namespace,
       specs,
       controller: config.controller,
+      auth: config.auth,
       ingress,
       secretsRevision: `postgres-${rotation.postgres.passwordRotation}.${redisRevision(rotation)}`,
       ingressSources,

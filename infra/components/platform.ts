@@ -4,6 +4,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import type { AuthConfig } from '../auth-config.ts';
 import type { ControllerConfig, IngressConfig } from '../config.ts';
 import {
   controllerNetworkPolicy,
@@ -19,11 +20,14 @@ import {
   controllerServiceAccount,
   registryConfigMaps,
 } from '../manifests/platform.ts';
+import { KeyHashingSecret } from './keyHashingSecret.ts';
 
 export interface PlatformArgs {
   namespace: string;
   specs: readonly ServerSpec[];
   controller: ControllerConfig;
+  /** Who may call the controller; the key-hashing secret is made here unless insecureNoAuth. */
+  auth: AuthConfig;
   ingress: IngressConfig;
   /** Bumped with a password rotation so controller pods restart and pick up new Secrets. */
   secretsRevision: string;
@@ -73,9 +77,19 @@ export class Platform extends pulumi.ComponentResource {
     const configMaps = shards.map(
       (shard) => new k8s.core.v1.ConfigMap(shard.metadata!.name!, shard, parent),
     );
+    const keyHashing = args.auth.insecureNoAuth
+      ? []
+      : [
+          new KeyHashingSecret(
+            `${name}-key-hashing`,
+            { namespace, rotation: args.auth.keyHashingSecretRotation },
+            parent,
+          ).secret,
+        ];
     const deployment = controllerDeployment({
       namespace,
       controller: args.controller,
+      auth: args.auth,
       gatewayUrl,
       registryConfigMaps: shards.map((s) => s.metadata!.name!),
       secretsRevision: args.secretsRevision,
@@ -83,7 +97,7 @@ export class Platform extends pulumi.ComponentResource {
     });
     new k8s.apps.v1.Deployment(`${name}-controller`, deployment as k8s.apps.v1.DeploymentArgs, {
       parent: this,
-      dependsOn: [binding, ...configMaps],
+      dependsOn: [binding, ...configMaps, ...keyHashing],
     });
     new k8s.policy.v1.PodDisruptionBudget(
       `${name}-controller`,

@@ -10,6 +10,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import type { AuthConfig } from '../auth-config.ts';
 import type { ControllerConfig } from '../config.ts';
 import {
   CONTROLLER_COMPONENT,
@@ -24,6 +25,7 @@ import {
   TMP_MOUNT,
   TMP_VOLUME,
 } from './security.ts';
+import { controllerAuthEnv, KEY_HASHING_REVISION_ANNOTATION } from './controllerAuth.ts';
 
 export const CONTROLLER_PORT = 8080;
 export const POSTGRES_SECRET = 'mcpfleet-postgres';
@@ -110,6 +112,8 @@ export function controllerRoleBinding(namespace: string): IRoleBinding {
 export interface ControllerDeploymentOptions {
   namespace: string;
   controller: ControllerConfig;
+  /** Who may call (mcpfleet:auth): the auth env and the key-hashing secret's reference. */
+  auth: AuthConfig;
   gatewayUrl: string;
   registryConfigMaps: string[];
   /** Changes whenever a connection secret rotates, so the pods restart and re-read it. */
@@ -150,7 +154,10 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
       template: {
         metadata: {
           labels: controllerLabels(),
-          annotations: { 'mcpfleet.dev/secrets-revision': options.secretsRevision },
+          annotations: {
+            'mcpfleet.dev/secrets-revision': options.secretsRevision,
+            [KEY_HASHING_REVISION_ANNOTATION]: String(options.auth.keyHashingSecretRotation),
+          },
         },
         spec: {
           serviceAccountName: CONTROLLER_NAME,
@@ -180,9 +187,7 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
                 },
                 { name: 'MCPFLEET_REGISTRY_DIR', value: REGISTRY_MOUNT },
                 { name: 'MCPFLEET_PUBLIC_URL', value: options.gatewayUrl },
-                // Until the stack config names an identity provider (issue 10's infra part), the
-                // controller runs open as before; it says so in its log and in /readyz.
-                { name: 'MCPFLEET_INSECURE_NO_AUTH', value: 'true' },
+                ...controllerAuthEnv(options.auth),
                 { name: 'MCPFLEET_LOG_LEVEL', value: controller.logLevel },
                 { name: 'HOME', value: '/tmp' },
                 secretEnv('DATABASE_URL', POSTGRES_SECRET, 'url'),

@@ -1,6 +1,7 @@
 // The controller container exactly as `pulumi up` deploys it (infra/manifests/platform.ts
-// controllerDeployment for the dev stack): its args, and its env with what the kubelet would
-// fill in — fieldRefs from the pod, secretKeyRefs from the given connection URLs.
+// controllerDeployment for a stack, dev by default): its args, and its env with what the kubelet
+// would fill in — fieldRefs from the pod, secretKeyRefs from the given connection URLs and
+// key-hashing secret.
 import { readStackFile } from '../../../infra/render.ts';
 import { controllerDeployment, REGISTRY_MOUNT } from '../../../infra/manifests/platform.ts';
 
@@ -14,17 +15,30 @@ export interface ControllerContainer {
   publicUrl: string;
 }
 
+/** The values behind the Deployment's secretKeyRefs, by env name. */
+export interface ContainerSecrets {
+  DATABASE_URL?: string;
+  REDIS_URL?: string;
+  MCPFLEET_KEY_HASHING_SECRET?: string;
+}
+
+const DEFAULT_SECRETS: Required<ContainerSecrets> = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  MCPFLEET_KEY_HASHING_SECRET: 'test-key-hashing-secret-of-forty-eight-characters',
+};
+
 export function controllerContainer(
-  secrets: { DATABASE_URL: string; REDIS_URL: string } = {
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
-    REDIS_URL: 'redis://127.0.0.1:6379',
-  },
+  given: ContainerSecrets = {},
+  stack: 'dev' | 'prod' = 'dev',
 ): ControllerContainer {
-  const config = readStackFile('dev');
+  const secrets = { ...DEFAULT_SECRETS, ...given };
+  const config = readStackFile(stack);
   const publicUrl = `https://${config.ingress.host}`;
   const deployment = controllerDeployment({
     namespace: config.namespace,
     controller: config.controller,
+    auth: config.auth,
     gatewayUrl: publicUrl,
     registryConfigMaps: ['mcpfleet-registry-0', 'mcpfleet-registry-1'],
     secretsRevision: 'test',

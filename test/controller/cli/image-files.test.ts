@@ -181,8 +181,10 @@ describe('the image file sets', function () {
           const status = async (host: string): Promise<number> =>
             (await request(`http://127.0.0.1:${port}/api/v1/servers`, { headers: { host } }))
               .statusCode;
-          assert.equal(await status(new URL(container.publicUrl).host), 200);
-          assert.equal(await status(`mcpfleet-controller.${container.namespace}.svc:80`), 200);
+          // Its own names pass the Host check and reach the access gate: API keys are on (the
+          // Secret's key-hashing secret), so a caller without one gets 401, never an open API.
+          assert.equal(await status(new URL(container.publicUrl).host), 401);
+          assert.equal(await status(`mcpfleet-controller.${container.namespace}.svc:80`), 401);
           assert.equal(await status('evil.example'), 403);
         }
       } finally {

@@ -93,9 +93,21 @@ describe('mcpfleet serve options', function () {
       allowedHosts: undefined,
       logLevel: container.env.MCPFLEET_LOG_LEVEL,
       logFormat: 'json', // a pod's stdout is no terminal
-      // No identity provider in the stack config yet: open on purpose, and saying so.
-      auth: { insecureNoAuth: true },
+      // Not open: API keys, hashed under the Secret's key-hashing secret (dev names no issuer).
+      keyHashingSecret: container.env.MCPFLEET_KEY_HASHING_SECRET,
     });
+  });
+
+  it("takes the prod stack's issuer and role map from the Deployment's env (mcpfleet:auth)", async function () {
+    const container = controllerContainer({}, 'prod');
+    const options = await resolve(container.args.slice(1), container.env, POD);
+    assert.deepEqual(options.auth, {
+      issuers: ['https://login.acme.example.com/realms/platform'],
+      roleClaim: 'groups',
+      roleMap: { admin: ['platform-admins'], operator: ['sre', 'oncall'], viewer: ['engineering'] },
+    });
+    assert.equal(options.publicUrl, 'https://mcp.acme.example.com', 'the resource tokens are for');
+    assert.equal(options.keyHashingSecret, container.env.MCPFLEET_KEY_HASHING_SECRET);
   });
 
   it('logs JSON unless a person watches: pretty on a terminal, either when asked', async function () {
