@@ -5,24 +5,19 @@
 // every bad token — for another resource, expired, of another issuer, tampered, unsigned, of a
 // key the issuer no longer publishes — is refused with the right status and challenge.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SignJWT, decodeJwt } from 'jose';
-import { startController, type RunningController } from '../../../controller/start.ts';
-import { silentLogger } from '../../../controller/observability/log.ts';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import type { RunningController } from '../../../controller/start.ts';
 import {
   startIdentityProvider,
   type TestClient,
   type TestIdentityProvider,
 } from '../../fixtures/oidc-provider.ts';
-import { freePort } from '../support/free-port.ts';
+import { startOAuthController, type OAuthController } from './oauth-controller.ts';
 import { initializeBody } from '../support/mcp-messages.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 const CI: TestClient = { id: 'ci-bot', secret: 'ci-secret', groups: ['platform-admins'] };
 const OTHER: TestClient = { id: 'other-bot', secret: 'other-secret', groups: ['developers'] };
 
@@ -67,43 +62,44 @@ function parseReply(text: string): Record<string, unknown> {
   }
 }
 
+/**
+ * A refusal as the spec wants it: the status, the whole challenge (the endpoint's metadata,
+ * the scope it needs, the RFC 6750 error and why) and a JSON-RPC error body.
+ */
+function assertRefused(
+  reply: Reply,
+  expected: { status: 401 | 403; metadataUrl: string; error: string; why: RegExp },
+): void {
+  assert.equal(reply.status, expected.status, JSON.stringify(reply.body));
+  const prefix = `Bearer resource_metadata="${expected.metadataUrl}", scope="mcp", error="${expected.error}", error_description="`;
+  assert.ok(reply.challenge?.startsWith(prefix), `${reply.challenge} starts with ${prefix}`);
+  assert.match(reply.challenge!.slice(prefix.length), expected.why);
+  assert.equal((reply.body.error as { code: number }).code, -32000, 'a JSON-RPC error body');
+}
+
 describe('OAuth access tokens at the gateway (a real OpenID provider)', function () {
   this.timeout(60_000);
-  let registry: string;
+  let running: OAuthController;
   let idp: TestIdentityProvider;
   let controller: RunningController;
   let endpoint: string;
   let metadataUrl: string;
 
   before(async function () {
-    registry = await mkdtemp(path.join(tmpdir(), 'mcpfleet-oauth-'));
-    for (const slug of ['everything', 'everything-http'])
-      await cp(path.join(ROOT, 'registry/servers', slug), path.join(registry, slug), {
-        recursive: true,
-      });
-    idp = await startIdentityProvider([CI, OTHER]);
-    controller = await startController({
-      registryDir: registry,
-      port: await freePort(),
-      dataDir: 'memory://',
-      logger: silentLogger(),
-      auth: {
-        issuers: [idp.issuer],
-        requiredScopes: ['mcp'],
-        roleMap: { admin: ['platform-admins'] },
-        // Exact expiry and no wait for a rotated key: the test decides when time has passed.
-        clockToleranceSeconds: 0,
-        jwksCooldownMs: 0,
-      },
+    running = await startOAuthController([CI, OTHER], {
+      // Exact expiry and no wait for a rotated key: the test decides when time has passed.
+      auth: { clockToleranceSeconds: 0, jwksCooldownMs: 0 },
     });
+    ({ idp, controller } = running);
     endpoint = `${controller.url}/servers/everything/mcp`;
     metadataUrl = `${controller.url}/.well-known/oauth-protected-resource/servers/everything/mcp`;
   });
   after(async function () {
-    await controller?.close();
-    await idp?.close();
-    await rm(registry, { recursive: true, force: true });
+    await running?.close();
   });
+
+  const invalidToken = (reply: Reply, why: RegExp): void =>
+    assertRefused(reply, { status: 401, metadataUrl, error: 'invalid_token', why });
 
   it('publishes protected resource metadata for each endpoint and for the gateway (RFC 9728)', async function () {
     const doc = (await (await fetch(metadataUrl)).json()) as Record<string, unknown>;
@@ -224,19 +220,18 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
   it('refuses a token for another server or another service (401 invalid_token)', async function () {
     for (const resource of [`${controller.url}/servers/other/mcp`, 'https://api.example.com']) {
       const reply = await post(endpoint, await idp.token(CI, resource, 'mcp'));
-      assert.equal(reply.status, 401, resource);
-      assert.match(
-        reply.challenge ?? '',
-        /error="invalid_token", error_description="the token is not for /,
-      );
-      assert.match(reply.challenge ?? '', new RegExp(`resource_metadata="${metadataUrl}"`));
+      invalidToken(reply, new RegExp(`^the token is not for ${endpoint}"$`));
     }
   });
 
   it('refuses a token without the required scope with 403 insufficient_scope', async function () {
     const reply = await post(endpoint, await idp.token(CI, endpoint));
-    assert.equal(reply.status, 403);
-    assert.match(reply.challenge ?? '', /scope="mcp", error="insufficient_scope"/);
+    assertRefused(reply, {
+      status: 403,
+      metadataUrl,
+      error: 'insufficient_scope',
+      why: /^the token lacks the scope mcp"$/,
+    });
   });
 
   /** A token signed with the provider's own key, saying what the provider would not. */
@@ -246,7 +241,7 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
       .setProtectedHeader({ alg: 'RS256', kid: idp.key.kid })
       .setIssuer((claims.iss as string) ?? idp.issuer)
       .setSubject('someone')
-      .setAudience(endpoint)
+      .setAudience((claims.aud as string) ?? endpoint)
       .setIssuedAt(now - 60)
       .setExpirationTime((claims.exp as number) ?? now + 300)
       .sign(idp.key.privateKey);
@@ -256,12 +251,21 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
     const valid = await forged({});
     assert.equal((await post(endpoint, valid)).status, 200, 'signed right, it is accepted');
 
-    const expired = await post(endpoint, await forged({ exp: Math.floor(Date.now() / 1000) - 5 }));
-    assert.equal(expired.status, 401);
-    assert.match(
-      expired.challenge ?? '',
-      /error="invalid_token", error_description="the token has expired"/,
+    const expiredToken = await forged({ exp: Math.floor(Date.now() / 1000) - 5 });
+    invalidToken(await post(endpoint, expiredToken), /^the token has expired"$/);
+    const expiredForApi = await forged({
+      aud: controller.url,
+      exp: Math.floor(Date.now() / 1000) - 5,
+    });
+    const expiredOnApi = await fetch(`${controller.url}/api/v1/servers`, {
+      headers: { authorization: `Bearer ${expiredForApi}` },
+    });
+    assert.equal(expiredOnApi.status, 401, 'the API refuses it too');
+    assert.equal(
+      expiredOnApi.headers.get('www-authenticate'),
+      `Bearer resource_metadata="${controller.url}/.well-known/oauth-protected-resource", error="invalid_token", error_description="the token has expired"`,
     );
+    await expiredOnApi.body?.cancel();
 
     const [header, payload, signature] = (await forged({ sub: 'x' })).split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<
@@ -269,18 +273,16 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
       unknown
     >;
     const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url')}.${signature}`;
-    const refusedTampered = await post(endpoint, tampered);
-    assert.equal(refusedTampered.status, 401);
-    assert.match(refusedTampered.challenge ?? '', /signature does not verify/);
+    invalidToken(await post(endpoint, tampered), /^the token's signature does not verify"$/);
 
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
-    const refusedNone = await post(endpoint, none);
-    assert.equal(refusedNone.status, 401);
-    assert.match(refusedNone.challenge ?? '', /an algorithm not accepted here/);
+    invalidToken(
+      await post(endpoint, none),
+      /^the token is signed with an algorithm not accepted here"$/,
+    );
 
     const early = await post(endpoint, await forged({ nbf: Math.floor(Date.now() / 1000) + 600 }));
-    assert.equal(early.status, 401);
-    assert.match(early.challenge ?? '', /the token is not valid yet/);
+    invalidToken(early, /^the token is not valid yet"$/);
 
     // A shared-secret signature (HS256) proves nothing about the issuer: refused outright.
     const hs = await new SignJWT({ scope: 'mcp' })
@@ -290,29 +292,64 @@ describe('OAuth access tokens at the gateway (a real OpenID provider)', function
       .setAudience(endpoint)
       .setExpirationTime('5m')
       .sign(new TextEncoder().encode('a shared secret of thirty-two bytes!'));
-    const refusedHs = await post(endpoint, hs);
-    assert.equal(refusedHs.status, 401);
-    assert.match(refusedHs.challenge ?? '', /an algorithm not accepted here/);
+    invalidToken(
+      await post(endpoint, hs),
+      /^the token is signed with an algorithm not accepted here"$/,
+    );
 
     const other = await startIdentityProvider([CI]);
     try {
       const foreign = await post(endpoint, await other.token(CI, endpoint, 'mcp'));
-      assert.equal(foreign.status, 401);
-      assert.match(foreign.challenge ?? '', /issuer .* is not trusted here/);
+      invalidToken(
+        foreign,
+        new RegExp(`^the token's issuer \\\\"${other.issuer}\\\\" is not trusted here"$`),
+      );
+      // Another issuer's key, claiming to be the trusted issuer (its kid too): a key the
+      // trusted issuer does not publish, or (same kid) a signature that does not verify.
+      const now = Math.floor(Date.now() / 1000);
+      for (const kid of ['someone-elses-key', idp.key.kid]) {
+        const impostor = await new SignJWT({ scope: 'mcp' })
+          .setProtectedHeader({ alg: 'RS256', kid })
+          .setIssuer(idp.issuer)
+          .setSubject('someone')
+          .setAudience(endpoint)
+          .setExpirationTime(now + 300)
+          .sign(other.key.privateKey);
+        invalidToken(
+          await post(endpoint, impostor),
+          kid === idp.key.kid
+            ? /^the token's signature does not verify"$/
+            : /^the token is signed with a key its issuer does not publish"$/,
+        );
+      }
     } finally {
       await other.close();
     }
   });
 
-  it("follows the provider's key rotation: the new key is accepted, the old one is gone", async function () {
+  it("follows the provider's key rotation without a restart: the new key is accepted, the old one is gone", async function () {
     const before = await idp.token(CI, endpoint, 'mcp');
     const unusedOld = await idp.token(CI, endpoint, 'mcp');
     assert.equal((await post(endpoint, before)).status, 200);
+    const fetches = idp.jwksFetches;
     await idp.rotate();
     const after = await idp.token(CI, endpoint, 'mcp');
+    assert.notEqual(decodeProtectedHeader(after).kid, decodeProtectedHeader(before).kid);
     assert.equal((await post(endpoint, after)).status, 200, 'a token of the new key');
-    const old = await post(endpoint, unusedOld);
-    assert.equal(old.status, 401, 'a token of a key the issuer no longer publishes');
-    assert.match(old.challenge ?? '', /a key its issuer does not publish/);
+    assert.equal(
+      idp.jwksFetches - fetches,
+      1,
+      'its unknown kid made the gateway read the keys again',
+    );
+    assert.equal((await post(endpoint, after)).status, 200);
+    assert.equal(idp.jwksFetches - fetches, 1, 'once: the new key is known now');
+    invalidToken(
+      await post(endpoint, unusedOld),
+      /^the token is signed with a key its issuer does not publish"$/,
+    );
+    // A token verified before the rotation stays verified until it expires (the cache holds
+    // verified tokens, not keys: jwt-authenticator.ts), as it would at any resource server
+    // that checked it before the key was dropped.
+    assert.equal((await post(endpoint, before)).status, 200, 'verified before: cached until exp');
   });
 });
