@@ -16,6 +16,8 @@ export interface KeyRouteContext {
   keys: ApiKeys | undefined;
   /** Whether a server slug is in the registry (a key limited to unknown servers is a typo). */
   hasServer: (slug: string) => boolean;
+  /** Told the id of a key just issued (the audit record names it). */
+  onCreated?: (id: string) => void;
 }
 
 /** `rest`: the path parts after "keys". */
@@ -43,6 +45,7 @@ export async function handleKeyRoute(
         return;
       }
       const { key, record } = await keys.create(parsed);
+      context.onCreated?.(record.id);
       const created: CreatedApiKey = { key, ...record };
       sendJson(res, 201, created);
       return;

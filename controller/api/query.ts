@@ -7,10 +7,10 @@ export const MAX_EVENTS_LIMIT = 1000;
 /** `lines` may ask for at most this many; the controller keeps no more per server anyway. */
 export const MAX_LOG_LINES = 1000;
 export const DEFAULT_LOG_LINES = 100;
-const SLUG = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const SLUG = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 
-type Parsed<T> = ({ ok: true } & T) | { ok: false; message: string };
+export type Parsed<T> = ({ ok: true } & T) | { ok: false; message: string };
 export type EventsQueryResult = Parsed<{ query: EventQuery; follow: boolean }>;
 export type LogsQueryResult = Parsed<{ lines: number; follow: boolean }>;
 
@@ -51,7 +51,7 @@ export function parseLogsQuery(params: URLSearchParams): LogsQueryResult {
   return { ok: true, lines: lines ?? DEFAULT_LOG_LINES, follow };
 }
 
-function unknownParameter(params: URLSearchParams, known: string[]): string | undefined {
+export function unknownParameter(params: URLSearchParams, known: string[]): string | undefined {
   for (const key of params.keys()) {
     if (!known.includes(key)) {
       return `Unknown query parameter "${key.slice(0, 64)}" (use ${known.join(', ')})`;
@@ -61,7 +61,11 @@ function unknownParameter(params: URLSearchParams, known: string[]): string | un
 }
 
 /** An integer from 1 to `max`, undefined when absent, or the complaint. */
-function count(params: URLSearchParams, name: string, max: number): number | undefined | string {
+export function count(
+  params: URLSearchParams,
+  name: string,
+  max: number,
+): number | undefined | string {
   const text = params.get(name);
   if (text === null || text === '') return undefined;
   const n = Number(text);

@@ -2,22 +2,24 @@
 // comes from the Fleet (logs: from the controller's in-memory ServerLogs); this file only
 // maps paths, methods and errors to HTTP.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { auditManagement, managementAction } from '../audit/management-records.ts';
 import type { ApiKeys } from '../auth/keys/api-keys.ts';
 import { ANONYMOUS, type Principal } from '../auth/principal.ts';
 import { FleetError, type Fleet } from '../fleet/fleet.ts';
 import type { Logger } from '../observability/log.ts';
 import { ServerLogs } from '../observability/server-logs.ts';
-import { permits, roleNeeded } from './api-roles.ts';
+import { refusal, roleNeeded } from './api-roles.ts';
+import { handleAuditRoute } from './audit-routes.ts';
 import { followEvents } from './follow-events.ts';
 import { FollowStreams } from './follow-stream.ts';
 import { handleKeyRoute } from './key-routes.ts';
 import { parseEventsQuery, parseLogsQuery } from './query.ts';
 import { sendApiError, sendJson } from './send-json.ts';
+import { sendStoreUnavailable } from './store-unavailable.ts';
 import type { RegistryStatusView, ServerStatus } from './types.ts';
 
 export const API_PREFIX = '/api/v1/';
-/** What a 503 of the events API suggests waiting before asking again. */
-const STORE_RETRY_AFTER_S = 5;
 
 /**
  * `principal`: who is calling (auth/access-gate.ts), for the role each route needs; without
@@ -41,6 +43,8 @@ export interface ApiOptions {
   keepaliveMs?: number;
   /** API keys (/api/v1/keys); without, those routes answer 503. */
   keys?: ApiKeys;
+  /** The audit log: management actions are recorded in it, GET /api/v1/audit reads it. */
+  audit?: AuditLog;
 }
 
 export interface Api {
@@ -60,13 +64,29 @@ export function createApiHandler(fleet: Fleet, logger: Logger, options: ApiOptio
     const method = req.method ?? 'GET';
     try {
       const slug = parts[0] === 'servers' && parts[1] ? decodeURIComponent(parts[1]) : undefined;
-      if (!permits(res, principal, roleNeeded(parts, method), slug)) return;
+      const action = options.audit && managementAction(parts, method);
+      const note =
+        action &&
+        auditManagement(options.audit!, res, principal, action, slug, keyIdOf(action, parts));
+      const refused = refusal(principal, roleNeeded(parts, method), slug);
+      if (refused !== undefined) {
+        note?.denied(refused);
+        sendApiError(res, 403, 'forbidden', refused);
+        return;
+      }
       // /api/v1/keys[/<id>]
       if (parts[0] === 'keys') {
         await handleKeyRoute(req, res, parts.slice(1), {
           keys: options.keys,
           hasServer: (server) => fleet.has(server),
+          ...(note ? { onCreated: (id: string) => note.target(id) } : {}),
         });
+        return;
+      }
+      // GET /api/v1/audit?server=&principal=&action=&since=&until=&limit=&cursor=
+      if (parts.length === 1 && parts[0] === 'audit') {
+        if (!allow(res, method, 'GET')) return;
+        await handleAuditRoute(res, url, principal, options.audit, log);
         return;
       }
       // GET /api/v1/servers
@@ -106,7 +126,7 @@ export function createApiHandler(fleet: Fleet, logger: Logger, options: ApiOptio
           sendJson(res, 200, { events: await fleet.events(parsed.query) });
         } catch (err) {
           if (res.headersSent) throw err;
-          sendStoreUnavailable(res, err, log);
+          sendStoreUnavailable(res, err, log, 'event store');
         }
         return;
       }
@@ -174,21 +194,19 @@ export function createApiHandler(fleet: Fleet, logger: Logger, options: ApiOptio
   return { handle, close: () => streams.closeAll() };
 }
 
-/**
- * Events live in the store: while it is down (or does not answer in time) that is a 503 the
- * client may retry, not an internal error; the rest of the API and MCP keep working.
- */
-function sendStoreUnavailable(res: ServerResponse, err: unknown, log: Logger): void {
-  const reason = err instanceof Error ? err.message : String(err);
-  log.warn({ err: reason }, 'events: the store is unavailable');
-  sendApiError(res, 503, 'store-unavailable', `The event store is unavailable: ${reason}`, {
-    'retry-after': String(STORE_RETRY_AFTER_S),
-  });
-}
-
 function sendStatus(res: ServerResponse, slug: string, status: ServerStatus | undefined): void {
   if (status === undefined) sendApiError(res, 404, 'unknown-server', `Unknown server "${slug}"`);
   else sendJson(res, 200, status);
+}
+
+/** The key a revoke names (the path's last part); a created key's id comes later. */
+function keyIdOf(action: string, parts: readonly string[]): string | undefined {
+  if (action !== 'keys.revoke') return undefined;
+  try {
+    return decodeURIComponent(parts[1]!);
+  } catch {
+    return parts[1];
+  }
 }
 
 function allow(res: ServerResponse, method: string, expected: 'GET' | 'POST'): boolean {

@@ -1,5 +1,6 @@
 // JSON shapes of the management API (/api/v1). The CLI and tests read these; the API
 // serves them. Change them here and both sides follow.
+import type { AuditEntry } from '../audit/audit-record.ts';
 import type { ApiKeyRecord } from '../store/store.ts';
 
 export const SERVER_STATES = [
@@ -101,6 +102,16 @@ export interface ServerLogLine {
   /** A controller line's other fields (event, durationMs, err as its message...); {} for output. */
   fields: Record<string, unknown>;
 }
+
+/**
+ * GET /api/v1/audit?server=&principal=&action=&since=&until=&limit=&cursor= (operator):
+ * newest first; `next` is the `cursor` of the following page, null on the last.
+ */
+export interface AuditPage {
+  records: AuditEntry[];
+  next: string | null;
+}
+export type { AuditEntry } from '../audit/audit-record.ts';
 
 /** Any API error: { error: { code, message } } with the matching HTTP status. */
 export interface ApiError {

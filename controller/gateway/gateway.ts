@@ -1,4 +1,5 @@
 // The gateway as one object: the MCP handler plus the upstream pools it owns.
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Fleet } from '../fleet/fleet.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   bodyTimeoutMs?: number;
   /** Told of each body that timed out. */
   onBodyTimeout?: () => void;
+  /** Records every tools/call (controller/audit/); none when absent. */
+  audit?: AuditLog;
 }
 
 export interface Gateway {
@@ -43,6 +46,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     sseKeepaliveMs: options.sseKeepaliveMs,
     bodyTimeoutMs: options.bodyTimeoutMs,
     onBodyTimeout: options.onBodyTimeout,
+    audit: options.audit,
   });
   return { handle, upstreamStats: () => pools.stats(), close: () => pools.close() };
 }

@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError, type Fleet, type Lease } from '../fleet/fleet.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { recordToolCalls, type ToolCallDecision } from '../audit/tool-call-records.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
@@ -44,6 +46,8 @@ export interface McpHandlerDeps {
   bodyTimeoutMs?: number;
   /** Told of each body that timed out (the connection limits' report). */
   onBodyTimeout?: () => void;
+  /** Where each tools/call is recorded when its reply ends (none when absent). */
+  audit?: AuditLog;
 }
 
 export interface McpRequestContext {
@@ -85,8 +89,13 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     }
 
     const started = performance.now();
+    const arrived = Date.now();
     stats.started(slug);
     let peek: MessagePeek | undefined;
+    // The seam for per-tool authorization: whatever decides a call of this POST puts its
+    // verdict at the call's index in peek.calls, and the audit records it; a call without one
+    // got this far, and is recorded as allowed.
+    const toolVerdicts: (ToolCallDecision | undefined)[] = [];
     // `waiting` stops the wait for a lease when the client leaves early; `exchange.abort()`
     // ends the upstream call when the client leaves or the lease is taken.
     const waiting = new AbortController();
@@ -100,6 +109,18 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
         exchange?.abort();
       }
       stats.finished(slug, method, res.statusCode);
+      if (deps.audit && peek)
+        recordToolCalls(deps.audit, {
+          slug,
+          requestId,
+          principal: ctx.principal,
+          calls: peek.calls,
+          at: arrived,
+          durationMs: performance.now() - started,
+          status: res.statusCode,
+          completed: res.writableFinished,
+          verdicts: toolVerdicts,
+        });
       if (!logRequests) return;
       logger.info(
         {

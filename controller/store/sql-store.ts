@@ -1,6 +1,8 @@
 // The Store over SQL: one implementation for both PGlite and PostgreSQL (see sql.ts).
 import type { ServerState } from '../api/types.ts';
+import type { AuditEntry, AuditQuery, AuditRecord } from '../audit/audit-record.ts';
 import * as apiKeyRows from './api-key-rows.ts';
+import * as auditRows from './audit-rows.ts';
 import { migrate } from './migrate.ts';
 import type { SqlDatabase } from './sql.ts';
 import type {
@@ -183,6 +185,18 @@ export class SqlStore implements Store {
 
   touchApiKey(id: string, at: Date): Promise<void> {
     return apiKeyRows.touchApiKey(this.#db, id, at);
+  }
+
+  insertAuditRecords(records: readonly AuditRecord[]): Promise<void> {
+    return auditRows.insertAuditRecords(this.#db, records);
+  }
+
+  listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    return auditRows.listAudit(this.#db, query);
+  }
+
+  deleteAuditBefore(before: number, batch: number): Promise<number | undefined> {
+    return auditRows.deleteAuditBefore(this.#db, before, batch);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@
 // log failures; they never make a client wait for the database.
 
 import type { EventType, ServerState } from '../api/types.ts';
+import type { AuditEntry, AuditQuery, AuditRecord } from '../audit/audit-record.ts';
 import type { Role } from '../auth/principal.ts';
 import type { Logger } from '../observability/log.ts';
 
@@ -111,6 +112,15 @@ export interface Store {
   /** Marks it revoked (once: a second revoke keeps the first time); undefined if unknown. */
   revokeApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   touchApiKey(id: string, at: Date): Promise<void>;
+  /** One multi-row INSERT (controller/audit/audit-writer.ts batches them). */
+  insertAuditRecords(records: readonly AuditRecord[]): Promise<void>;
+  /** Newest first (by time, then id); default 100, max 1000. */
+  listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /**
+   * Deletes up to `batch` records older than `before` (ms since epoch) and says how many;
+   * undefined when another controller is deleting at the moment (an advisory lock).
+   */
+  deleteAuditBefore(before: number, batch: number): Promise<number | undefined>;
   close(): Promise<void>;
 }
 

@@ -27,14 +27,14 @@ export function storeContract(backend: StoreBackend): void {
 
   describe('migrations', () => {
     it('are applied once, in order, and recorded', async () => {
-      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004']);
+      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004', '005']);
     });
 
     it('are idempotent: migrating again changes nothing and keeps data', async () => {
       await store.recordEvent({ server: 'a', type: 'wake' });
       await store.migrate();
       await store.migrate();
-      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004']);
+      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004', '005']);
       assert.equal((await store.listEvents({})).length, 1);
     });
 
@@ -45,7 +45,7 @@ export function storeContract(backend: StoreBackend): void {
       opened.push(...siblings);
       // Fresh siblings already migrated on open, racing each other; race once more here.
       await Promise.all([store, ...siblings].flatMap((s) => [s.migrate(), s.migrate()]));
-      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004']);
+      assert.deepEqual(await backend.appliedMigrations(store), ['001', '002', '003', '004', '005']);
     });
   });
 

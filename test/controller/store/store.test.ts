@@ -28,7 +28,7 @@ describe('store', () => {
     it('is what openStore gives without a database URL, migrated', async () => {
       const store = await openStore({ dataDir: 'memory://' });
       try {
-        assert.deepEqual(await appliedMigrations(store), ['001', '002', '003', '004']);
+        assert.deepEqual(await appliedMigrations(store), ['001', '002', '003', '004', '005']);
         await store.recordStatus('a', 'ready');
         assert.equal((await store.statusHistory('a')).length, 1);
       } finally {
@@ -58,7 +58,7 @@ describe('store', () => {
           events.map((e) => [e.type, e.durationMs]),
           [['wake', 42]],
         );
-        assert.deepEqual(await appliedMigrations(second), ['001', '002', '003', '004']);
+        assert.deepEqual(await appliedMigrations(second), ['001', '002', '003', '004', '005']);
       } finally {
         await second.close();
       }
@@ -104,7 +104,7 @@ describe('store', () => {
         );
         assert.deepEqual(
           rows.map((r) => r.version),
-          ['001', '002', '003', '004'],
+          ['001', '002', '003', '004', '005'],
         );
       } finally {
         await Promise.all(stores.map((s) => s.close()));
@@ -122,7 +122,14 @@ describe('store', () => {
       );
       assert.deepEqual(
         rows.map((r) => r.table_name),
-        ['api_keys', 'events', 'health_results', 'schema_migrations', 'status_history'],
+        [
+          'api_keys',
+          'audit_log',
+          'events',
+          'health_results',
+          'schema_migrations',
+          'status_history',
+        ],
       );
     });
 
