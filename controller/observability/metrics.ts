@@ -118,6 +118,17 @@ export class Metrics {
     help: 'Open client connections to the controller port',
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'mcpfleet_rate_limited_total',
+    help: 'Requests answered 429 by a rate limit, by budget (principal | server), surface (mcp | api) and server',
+    labelNames: ['scope', 'surface', 'server'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitFallbacks = new Counter({
+    name: 'mcpfleet_rate_limit_fallbacks_total',
+    help: 'Rate limit checks decided in-process because Redis did not answer (each replica then limits alone)',
+    registers: [this.registry],
+  });
   readonly connectionLimitEvents = new Counter({
     name: 'mcpfleet_connection_limit_events_total',
     help: 'Connections closed by the connection cap or probe reserve, and requests answered 400/408/431 before routing (connections/limit-report.ts)',
