@@ -29,6 +29,8 @@ import { MCP_PATH } from './gateway/mcp-path.ts';
 import { requestIdOf } from './gateway/request-id.ts';
 import { sendJsonRpcError } from './gateway/respond.ts';
 import { OriginPolicy } from './gateway/validate-request.ts';
+import { withinRateLimits } from './rate-limits/rate-gate.ts';
+import type { RateLimits } from './rate-limits/rate-limits.ts';
 import type { Logger } from './observability/log.ts';
 import type { Metrics } from './observability/metrics.ts';
 import type { ServerLogs } from './observability/server-logs.ts';
@@ -77,6 +79,11 @@ export interface ControllerServerOptions {
    * resource metadata clients read after a 401. Absent: everyone is ANONYMOUS.
    */
   access?: { gate: AccessGate; metadata: ResourceMetadataSource };
+  /**
+   * Budgets per caller and per server (rate-limits/), spent by what the access gate admitted;
+   * /healthz, /readyz and /metrics are never limited. Absent: nothing is.
+   */
+  rateLimits?: RateLimits;
 }
 
 export interface ControllerServer {
@@ -198,6 +205,8 @@ export function createControllerServer(options: ControllerServerOptions): Contro
           )
         : ANONYMOUS;
       if (!principal) return;
+      const known = fleet.has(slug) ? slug : undefined;
+      if (!(await withinRateLimits(options.rateLimits, req, res, principal, 'mcp', known))) return;
       await gateway.handle(req, res, { slug, requestId, search, principal });
       return;
     }
@@ -207,6 +216,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
         ? await gate.admit(req, res, { surface: 'api' }, search, requestId)
         : ANONYMOUS;
       if (!principal) return;
+      if (!(await withinRateLimits(options.rateLimits, req, res, principal, 'api'))) return;
       await api.handle(req, res, new URL(rawUrl, 'http://controller'), principal);
       return;
     }

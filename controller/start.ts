@@ -42,6 +42,8 @@ import {
   KUBERNETES_DEFAULT_HOST,
 } from './start-defaults.ts';
 import { readinessChecks } from './readiness-checks.ts';
+import { openRateLimits } from './rate-limits/open-rate-limits.ts';
+import { resolveRateLimits, type RateLimitSettings } from './rate-limits/rate-limit-settings.ts';
 import { DEFAULT_DATA_DIR, openStore } from './store/open-store.ts';
 import type { ApiKeys } from './auth/keys/api-keys.ts';
 import { prepareApiKeys } from './auth/keys/open-api-keys.ts';
@@ -133,6 +135,11 @@ export interface StartOptions {
   auth?: Partial<AuthSettings>;
   /** Credential checkers besides the issuers' tokens (API keys). */
   authenticators?: Authenticator[];
+  /**
+   * Budgets per caller and per server (rate-limits/rate-limit-settings.ts), shared through
+   * `redisUrl` when given. Unset ones: the defaults beyond loopback, off on loopback; null: off.
+   */
+  rateLimits?: Partial<RateLimitSettings>;
   /** Lifecycle tuning passed to the fleet (drain grace, runtime options...). */
   fleet?: Partial<Omit<LocalFleetOptions, 'specs' | 'store' | 'coord' | 'metrics' | 'logger'>>;
 }
@@ -335,6 +342,12 @@ export async function startController(options: StartOptions = {}): Promise<Runni
 
   const metrics = new Metrics();
   metrics.countLogDrops(() => logDestinationOf(logger)?.dropped ?? 0);
+  const rateLimits = openRateLimits({
+    settings: resolveRateLimits(options.rateLimits, host),
+    redisUrl: options.redisUrl,
+    logger,
+    metrics,
+  });
   const reloads = new Counter({
     name: 'mcpfleet_registry_reloads_total',
     help: 'Registry changes noticed while running, by outcome (applied | rejected)',
@@ -362,6 +375,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
         : {}),
     });
   } catch (err) {
+    await rateLimits.close().catch(() => undefined);
     await coord.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
@@ -393,9 +407,11 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       registry: () => registryStatus.toJSON(),
       serverLogs,
       keys: apiKeys,
+      rateLimits: rateLimits.limits,
     });
     await listen(controller, options.port ?? DEFAULT_PORT, host);
   } catch (err) {
+    await rateLimits.close().catch(() => undefined);
     await controller?.close(0).catch(() => undefined);
     await fleet.stop().catch(() => undefined); // also closes store and coord
     throw err;
@@ -450,6 +466,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
         const stopped = fleet.stop();
         await server.close(2_000);
         await stopped;
+        await rateLimits.close();
       })()),
   };
 }
