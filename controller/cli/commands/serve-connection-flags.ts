@@ -12,7 +12,7 @@ export interface ConnectionFlags {
   bodyTimeout?: number;
 }
 
-function parseCount(text: string): number {
+export function parseCount(text: string): number {
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
     throw new Error(`"${text}" is not a whole number`);

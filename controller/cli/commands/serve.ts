@@ -21,6 +21,12 @@ import {
 } from './serve-connection-flags.ts';
 import { addAuthOptions, authSettingsOf, type AuthFlags } from './serve-auth-flags.ts';
 import {
+  addRateLimitOptions,
+  RATE_LIMIT_HELP,
+  rateLimitSettingsOf,
+  type RateLimitFlags,
+} from './serve-rate-limit-flags.ts';
+import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_REGISTRY,
@@ -30,7 +36,7 @@ import {
 // command tree (and --help, --version) loads without it.
 import type { RunningController, StartOptions } from '../../start.ts';
 
-export interface ServeFlags extends ConnectionFlags, AuthFlags {
+export interface ServeFlags extends ConnectionFlags, AuthFlags, RateLimitFlags {
   port: number;
   host: string;
   runtime: RuntimeName;
@@ -157,12 +163,14 @@ export function serveStartOptions(
   }
   const connections = connectionLimitsOf(flags);
   const auth = authSettingsOf(flags);
+  const rateLimits = rateLimitSettingsOf(flags);
   resolveConnectionLimits(connections); // a reserve as large as the cap is refused here
   return {
     runtime,
     ...(kubernetes ? { kubernetes } : {}),
     ...(Object.keys(connections).length > 0 ? { connections } : {}),
     ...(Object.keys(auth).length > 0 ? { auth } : {}),
+    ...(Object.keys(rateLimits).length > 0 ? { rateLimits } : {}),
     publicUrl: flags.publicUrl,
     registryDir: flags.registry,
     // Not given: startController picks by runtime (loopback, or every interface in a pod).
@@ -427,8 +435,8 @@ export function registerServeCommand(program: Command): Command {
         .env('MCPFLEET_SERVER_LOG_RATE')
         .argParser(parser(parsePositiveNumber)),
     );
-  return addAuthOptions(addConnectionOptions(serve))
-    .addHelpText('after', `${HOST_HELP}${AUTH_HELP}${LIMITS_HELP}${EXAMPLES}`)
+  return addRateLimitOptions(addAuthOptions(addConnectionOptions(serve)))
+    .addHelpText('after', `${HOST_HELP}${AUTH_HELP}${LIMITS_HELP}${RATE_LIMIT_HELP}${EXAMPLES}`)
     .action(async (flags: ServeFlags, command: Command) => {
       const { RegistryError, describeServers, startController } = await import('../../start.ts');
       let controller: RunningController;
