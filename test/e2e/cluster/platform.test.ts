@@ -4,7 +4,9 @@
 // in the process kubelet (PostgreSQL and Redis from the third-party image table, the controller
 // and the runners from our Dockerfiles, the server from the program's own bake plan), and an MCP
 // client on the host wakes a server from zero through the controller pod, which scales it back
-// to zero when idle and reloads a changed registry ConfigMap without restarting.
+// to zero when idle and reloads a changed registry ConfigMap without restarting. The controller
+// checks credentials as deployed (issue 10): unauthenticated calls get 401, the first admin key
+// is made inside the pod as first-deployment.md says, and every call after it sends a key.
 // What differs from `pulumi up` of Pulumi.local.yaml is listed in collect-objects.ts and
 // test-registry.ts; the cluster's stand-ins in test/cluster/support/cluster-dns.ts (DNS and
 // Service routing) and persistent-volumes.ts (storage).
@@ -13,7 +15,6 @@ import { Resolver } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sharedControlPlane } from '../../cluster/support/shared-control-plane.ts';
 import { serviceAccountCan, describeAccess, type Access } from './access-review.ts';
 import { FIELD_MANAGER } from './apply.ts';
@@ -29,6 +30,8 @@ import {
   type NamespaceView,
   type Pod,
 } from './namespace-view.ts';
+import { initializeBody } from '../../controller/support/mcp-messages.ts';
+import { firstAdminKey } from './first-admin-key.ts';
 import { describeRunbooksTried } from './runbooks-tried.ts';
 import { isSubset } from './subset.ts';
 
@@ -157,6 +160,55 @@ describe('the rendered local platform on a real control plane', function () {
     ]);
   });
 
+  it('starts with auth on: no credential gets 401 on an MCP endpoint and the API; the first admin key, made inside the pod, gets in', async () => {
+    const bearer = (response: Response) => response.headers.get('www-authenticate') ?? '';
+    const initialize = await fetch(`${controller.url}/servers/everything/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: initializeBody(),
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(initialize.status, 401, await initialize.text());
+    // The challenge points at the metadata under the public URL (the Ingress host).
+    const host = (
+      platform.object('Ingress', 'mcpfleet-controller').spec as { rules: { host: string }[] }
+    ).rules[0]!.host;
+    const metadata = `https://${host}/.well-known/oauth-protected-resource/servers/everything/mcp`;
+    assert.match(bearer(initialize), /^Bearer /);
+    assert.ok(bearer(initialize).includes(`resource_metadata="${metadata}"`), bearer(initialize));
+    assert.equal(await view.scale('mcp-everything'), 0, 'refused before anything woke');
+    const api = await controller.getJson<{ error: { code: string } }>('/api/v1/servers', null);
+    assert.equal(api.status, 401, JSON.stringify(api.body));
+    assert.equal(
+      (await controller.getJson('/api/v1/servers', 'mcpf_0000000000000000_not-a-key')).status,
+      401,
+    );
+    // Not open on purpose either: /readyz carries no --insecure-no-auth warning.
+    const readyz = await controller.getJson<Record<string, unknown>>('/readyz', null);
+    assert.doesNotMatch(JSON.stringify(readyz.body), /insecure-no-auth/);
+
+    // The bootstrap as first-deployment.md gives it, run inside the pod as kubectl exec would.
+    const admin = await firstAdminKey(controller);
+    const servers = await controller.getJson<{ servers: { slug: string }[] }>(
+      '/api/v1/servers',
+      admin,
+    );
+    assert.equal(servers.status, 200, JSON.stringify(servers.body));
+    assert.ok(servers.body.servers.some((s) => s.slug === 'everything'));
+    const keys = await controller.getJson<{ keys: { name: string; role: string }[] }>(
+      '/api/v1/keys',
+      admin,
+    );
+    assert.deepEqual(
+      keys.body.keys.map((k) => [k.name, k.role]),
+      [['first-admin', 'admin']],
+    );
+    controller.token = admin; // what the tests below call with
+  });
+
   it("runs the controller with the manifest's args, env and volumes, ready with store and coordination", async () => {
     const declared = podTemplate(platform.object('Deployment', 'mcpfleet-controller'));
     const [pod] = await view.pods('app.kubernetes.io/name=mcpfleet-controller');
@@ -242,8 +294,7 @@ describe('the rendered local platform on a real control plane', function () {
     const client = new Client({ name: 'platform-e2e', version: '1.0.0' });
     const started = Date.now();
     // Host is the pod IP, which the controller accepts as one of its own addresses.
-    const url = new URL(`${controller.url}/servers/everything/mcp`);
-    await client.connect(new StreamableHTTPClientTransport(url));
+    await client.connect(controller.mcpTransport('everything'));
     const result = await client.callTool({
       name: 'echo',
       arguments: { message: 'through the platform' },
@@ -268,9 +319,7 @@ describe('the rendered local platform on a real control plane', function () {
     assert.equal(spec.initContainers, undefined, 'nothing is copied at start');
     assert.ok(spec.volumes?.some((v) => v.image?.reference?.startsWith('ghcr.io/github/')));
     const client = new Client({ name: 'platform-e2e', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${controller.url}/servers/github/mcp`)),
-    );
+    await client.connect(controller.mcpTransport('github'));
     assert.match(client.getServerVersion()?.name ?? '', /github/i, 'the Go server answered');
     const { tools } = await client.listTools();
     assert.ok(

@@ -1,6 +1,6 @@
 // Runs a runbook's command as an operator's shell would: /bin/sh with kubectl (built from the
-// control plane's release) on PATH, KUBECONFIG set, MCPFLEET_URL pointing at the controller and
-// the checkout as working directory (so `npx mcpfleet` is the CLI of this checkout), after the
+// control plane's release) on PATH, KUBECONFIG set, MCPFLEET_URL pointing at the controller,
+// MCPFLEET_TOKEN holding the operator's API key (the controller checks credentials) and the checkout as working directory (so `npx mcpfleet` is the CLI of this checkout), after the
 // page's placeholders (`<ns>`, `<slug>`, `<pod>`…) are replaced by this platform's values.
 // A command that runs until Ctrl-C (`--follow`, `--watch`) is stopped the way a terminal stops
 // it: SIGINT to its process group.
@@ -21,6 +21,8 @@ export interface RunbookShellOptions {
   kubectl: string;
   kubeconfig: string;
   mcpfleetUrl: string;
+  /** The API key the CLI sends (MCPFLEET_TOKEN). */
+  token: string;
 }
 
 export class RunbookShell {
@@ -36,6 +38,7 @@ export class RunbookShell {
       PATH: [bin, dirname(process.execPath), process.env.PATH].join(':'),
       KUBECONFIG: options.kubeconfig,
       MCPFLEET_URL: options.mcpfleetUrl,
+      MCPFLEET_TOKEN: options.token,
     };
   }
 

@@ -9,7 +9,6 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ensureKubectl } from '../../cluster/control-plane/build.ts';
 import type { ControlPlane } from '../../cluster/control-plane/control-plane.ts';
 import { until } from './cluster-state.ts';
@@ -74,8 +73,7 @@ const stuckAsleepOrAwake: Steps = (ctx, shell) => {
       // request in flight that keeps the server awake through the steps that look at its pod.
       meanwhile: async () => {
         client = new Client({ name: 'runbook', version: '1.0.0' });
-        const url = new URL(`${ctx.controller.url}/servers/everything/mcp`);
-        await client.connect(new StreamableHTTPClientTransport(url));
+        await client.connect(ctx.controller.mcpTransport('everything'));
         const call = {
           name: 'trigger-long-running-operation',
           arguments: { duration: 600, steps: 60 },
@@ -346,11 +344,19 @@ export function describeRunbooksTried(context: () => RunbookContext): void {
       const ctx = context();
       const kubeconfig = join(mkdtempSync(join(tmpdir(), 'mcpfleet-runbooks-')), 'kubeconfig');
       writeFileSync(kubeconfig, ctx.plane.kubeConfig().exportConfig(), { mode: 0o600 });
-      shell = new RunbookShell({
-        kubectl: await ensureKubectl(),
-        kubeconfig,
-        mcpfleetUrl: ctx.controller.url,
-      });
+      const shellWith = (token: string) =>
+        new RunbookShell({ kubectl, kubeconfig, mcpfleetUrl: ctx.controller.url, token });
+      const kubectl = await ensureKubectl();
+      // The operator's own key, issued through the API with the platform's first admin key, as
+      // issue-and-rotate-api-keys.md has an admin do; the fixes below need operator (wake, sleep).
+      const admin = ctx.controller.token;
+      assert.ok(admin, 'the platform test made the first admin key');
+      const created = await shellWith(admin).run(
+        'npx mcpfleet keys create --name runbooks --role operator --expires 1d',
+      );
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stderr, /Key "runbooks" \(id [0-9a-f]+, operator, expires /);
+      shell = shellWith(created.stdout.trim());
       shell.vars.set('ns', ctx.namespace);
       shell.vars.set('slug', 'everything');
     });
