@@ -116,3 +116,24 @@ export async function confirmedLost(
   }
   return lost;
 }
+
+/**
+ * Checks that passed in `baseline` and not in `candidate` (`scenario/check`), over the
+ * scenarios both passed or `candidate` failed for sure; `skip`: scenarios to leave out.
+ */
+export function lostChecks(
+  baseline: SuiteRun,
+  candidate: SuiteRun,
+  skip: (scenario: string) => boolean = () => false,
+): string[] {
+  const lost: string[] = [];
+  for (const [scenario, result] of baseline.scenarios) {
+    if (skip(scenario)) continue;
+    for (const check of result.checks) {
+      if (check.status !== 'SUCCESS') continue;
+      const through = candidate.scenarios.get(scenario)?.checks.find((c) => c.id === check.id);
+      if (through?.status !== 'SUCCESS') lost.push(`${scenario}/${check.id}`);
+    }
+  }
+  return lost;
+}

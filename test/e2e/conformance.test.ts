@@ -2,50 +2,34 @@
 // through the gateway in the same test: the gateway must pass every scenario the backend passes
 // directly, and DNS-rebinding protection fully (which the bare backend does not).
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { silentLogger } from '../../controller/observability/log.ts';
-import { startController, type RunningController } from '../../controller/start.ts';
+import {
+  startConformanceController,
+  type ConformanceController,
+} from './conformance-controller.ts';
 import {
   confirmedLost,
+  lostChecks,
   passedScenarios,
   runConformance,
   type SuiteRun,
 } from './conformance-run.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const SLUG = 'everything-http';
-
 describe('MCP conformance suite: direct vs through the gateway', function () {
   this.timeout(120_000);
-  let registry: string;
-  let controller: RunningController;
+  let running: ConformanceController;
   let direct: SuiteRun;
   let proxied: SuiteRun;
 
   before(async function () {
     // The real controller (registry → local fleet → gateway) serving the registry's
     // everything-http; "direct" is the very backend process the fleet started.
-    registry = await mkdtemp(path.join(tmpdir(), 'mcpfleet-conformance-'));
-    await cp(path.join(ROOT, 'registry/servers', SLUG), path.join(registry, SLUG), {
-      recursive: true,
-    });
-    controller = await startController({
-      registryDir: registry,
-      port: 0,
-      dataDir: 'memory://',
-      logger: silentLogger(),
-    });
-    const lease = await controller.fleet.acquire(SLUG, { kind: 'request' });
-    lease.release();
+    running = await startConformanceController();
     // Sequential: both runs share one backend and the timings of a 2-core machine.
-    direct = await runConformance(lease.upstream.url);
-    proxied = await runConformance(`${controller.url}/servers/${SLUG}/mcp`);
+    direct = await runConformance(running.directUrl);
+    proxied = await runConformance(running.endpoint);
   });
   after(async function () {
-    await controller?.close();
-    if (registry) await rm(registry, { recursive: true, force: true });
+    await running?.close();
   });
 
   it('runs the same scenarios both ways', function () {
@@ -82,14 +66,7 @@ describe('MCP conformance suite: direct vs through the gateway', function () {
         `scenarios passed: direct ${passedScenarios(direct).length}/${direct.scenarios.size}, ` +
         `gateway ${passedScenarios(proxied).length}/${proxied.scenarios.size}`,
     );
-    const lost: string[] = [];
-    for (const [scenario, result] of direct.scenarios) {
-      for (const check of result.checks) {
-        if (check.status !== 'SUCCESS') continue;
-        const through = proxied.scenarios.get(scenario)?.checks.find((c) => c.id === check.id);
-        if (through?.status !== 'SUCCESS') lost.push(`${scenario}/${check.id}`);
-      }
-    }
+    const lost = lostChecks(direct, proxied);
     assert.deepEqual(lost, []);
     assert.ok(
       proxied.checksPassed >= direct.checksPassed + 1,
