@@ -6,6 +6,7 @@ import type { RegistryStatusView } from './api/types.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { API_PREFIX, createApiHandler } from './api/routes.ts';
 import type { ApiKeys } from './auth/keys/api-keys.ts';
+import type { AuditLog } from './audit/audit-log.ts';
 import type { AccessGate } from './auth/access-gate.ts';
 import { ANONYMOUS } from './auth/principal.ts';
 import {
@@ -79,6 +80,8 @@ export interface ControllerServerOptions {
    * resource metadata clients read after a 401. Absent: everyone is ANONYMOUS.
    */
   access?: { gate: AccessGate; metadata: ResourceMetadataSource };
+  /** The audit log: every tools/call and management action is recorded in it; none without. */
+  audit?: AuditLog;
   /**
    * Budgets per caller and per server (rate-limits/), spent by what the access gate admitted;
    * /healthz, /readyz and /metrics are never limited. Absent: nothing is.
@@ -122,6 +125,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     sseKeepaliveMs: options.sseKeepaliveMs,
     bodyTimeoutMs: limits.bodyTimeoutMs,
     onBodyTimeout: () => connections.note('body-timeout'),
+    audit: options.audit,
   });
   const api = createApiHandler(fleet, logger, {
     registry: options.registry,
@@ -129,6 +133,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     eventPollMs: options.eventPollMs,
     keepaliveMs: options.followKeepaliveMs,
     keys: options.keys,
+    audit: options.audit,
   });
   const readiness = options.readiness ?? (async () => ({}));
   const gate = options.access?.gate;

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { Counter } from 'prom-client';
 import type { ServerStatus } from './api/types.ts';
+import { AuditLog, type AuditSettings } from './audit/audit-log.ts';
+import { storeClosingLast } from './audit/store-closing-last.ts';
 import { openCoord } from './coord/open-coord.ts';
 import type { Coord } from './coord/coord.ts';
 import type { KubernetesOptions, RuntimeName } from './fleet/create-fleet.ts';
@@ -140,6 +142,11 @@ export interface StartOptions {
    * `redisUrl` when given. Unset ones: the defaults beyond loopback, off on loopback; null: off.
    */
   rateLimits?: Partial<RateLimitSettings>;
+  /**
+   * The audit log (controller/audit/): retention (--audit-retention, default 30 days) and the
+   * writer's batching. false: nothing is recorded (benches comparing with and without).
+   */
+  audit?: Partial<AuditSettings> | false;
   /** Lifecycle tuning passed to the fleet (drain grace, runtime options...). */
   fleet?: Partial<Omit<LocalFleetOptions, 'specs' | 'store' | 'coord' | 'metrics' | 'logger'>>;
 }
@@ -355,6 +362,9 @@ export async function startController(options: StartOptions = {}): Promise<Runni
     registers: [metrics.registry],
   });
   let shuttingDown = false;
+  let audit: AuditLog | undefined;
+  // The fleet closes the store last, after the audit log's final flush (store-closing-last.ts).
+  const fleetStore = storeClosingLast(store, async () => audit?.close());
   try {
     // Loaded here, not at import: the Kubernetes client alone takes ~0.7 s to load, and every
     // `mcpfleet` command (the runner images' `mcpfleet bridge` on each wake) imports this file.
@@ -366,7 +376,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
           ? { runtime: 'kubernetes', ...options.kubernetes! }
           : { runtime: 'local' },
       specs,
-      store,
+      store: fleetStore.store,
       coord,
       metrics,
       logger,
@@ -384,6 +394,8 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   let controller: ControllerServer | undefined;
   try {
     await fleet.start();
+    if (options.audit !== false)
+      audit = new AuditLog({ ...options.audit, store, logger, registry: metrics.registry });
     controller = createControllerServer({
       fleet,
       metrics,
@@ -407,12 +419,14 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       registry: () => registryStatus.toJSON(),
       serverLogs,
       keys: apiKeys,
+      audit,
       rateLimits: rateLimits.limits,
     });
     await listen(controller, options.port ?? DEFAULT_PORT, host);
   } catch (err) {
     await rateLimits.close().catch(() => undefined);
     await controller?.close(0).catch(() => undefined);
+    fleetStore.gatewayClosed();
     await fleet.stop().catch(() => undefined); // also closes store and coord
     throw err;
   }
@@ -465,6 +479,8 @@ export async function startController(options: StartOptions = {}): Promise<Runni
         // (lease signals) and every child process, so the connections drain by themselves.
         const stopped = fleet.stop();
         await server.close(2_000);
+        // No reply can end now: the audit log writes its last records, then the store closes.
+        fleetStore.gatewayClosed();
         await stopped;
         await rateLimits.close();
       })()),
