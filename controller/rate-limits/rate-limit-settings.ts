@@ -82,13 +82,16 @@ export function resolveRateLimits(
 const RATE = /^(\d+)\s*\/\s*(\S+)$/;
 const UNIT_WINDOWS: Record<string, string> = { s: '1s', sec: '1s', m: '1m', min: '1m', h: '1h' };
 
+/** A rate as written, before its burst (its own setting) joins it; 'off' for "0". */
+export type WrittenRate = Omit<RateLimit, 'burst'> | 'off';
+
 /**
- * "50/s", "600/min", "10/30s" → a rate with no burst (the burst is its own setting); "0" → null
- * (off). Throws an Error that shows the form.
+ * "50/s", "600/min", "10/30s" → a rate; "0" or "off" → 'off' (not null: commander takes a
+ * parser's null for "no value"). Throws an Error that shows the form.
  */
-export function parseRate(text: string): Omit<RateLimit, 'burst'> | null {
+export function parseRate(text: string): WrittenRate {
   const trimmed = text.trim();
-  if (trimmed === '0' || trimmed === 'off') return null;
+  if (trimmed === '0' || trimmed === 'off') return 'off';
   const match = RATE.exec(trimmed);
   const form = 'use requests/window, like 50/s, 600/min or 10/30s (0 turns the limit off)';
   if (!match) throw new Error(`"${text}" is not a rate: ${form}`);

@@ -9,15 +9,15 @@ import {
   parseRate,
   type RateLimit,
   type RateLimitSettings,
+  type WrittenRate,
 } from '../../rate-limits/rate-limit-settings.ts';
 import { parser } from '../option-parser.ts';
 import { parseCount } from './serve-connection-flags.ts';
 
 export interface RateLimitFlags {
-  /** null: given as 0 (off). */
-  rateLimit?: Omit<RateLimit, 'burst'> | null;
+  rateLimit?: WrittenRate;
   rateLimitBurst?: number;
-  serverRateLimit?: Omit<RateLimit, 'burst'> | null;
+  serverRateLimit?: WrittenRate;
   serverRateLimitBurst?: number;
 }
 
@@ -61,11 +61,11 @@ export function addRateLimitOptions(command: Command): Command {
 
 /** One limit from its two flags: a burst alone applies to the default rate. */
 function limitOf(
-  rate: Omit<RateLimit, 'burst'> | null | undefined,
+  rate: WrittenRate | undefined,
   burst: number | undefined,
   fallback: RateLimit,
 ): RateLimit | null | undefined {
-  if (rate === null) return null;
+  if (rate === 'off') return null;
   if (rate === undefined) return burst === undefined ? undefined : { ...fallback, burst };
   return { ...rate, burst: burst ?? 2 * rate.points };
 }
