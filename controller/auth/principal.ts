@@ -38,6 +38,12 @@ export const ANONYMOUS: Principal = Object.freeze({
   scopes: [],
 }) as Principal;
 
+/** How a refusal names the caller: `key "ci-bot"`, `"alice"`, or `an anonymous caller`. */
+export function describePrincipal(principal: Principal): string {
+  if (principal.kind === 'anonymous') return 'an anonymous caller';
+  return principal.kind === 'key' ? `key "${principal.name}"` : `"${principal.name}"`;
+}
+
 /** Whether `principal` holds `role` or a stronger one. */
 export function hasRole(principal: Principal, role: Role): boolean {
   const needed = ROLES.indexOf(role);

@@ -93,6 +93,16 @@ const common = {
     idleTimeoutMs: millis.optional(),
   }),
   meta: z.record(z.string(), z.unknown()),
+  access: z
+    .object({
+      groups: z.array(text).optional(),
+      scopes: z.array(text).optional(),
+      keys: z.array(text).optional(),
+      tools: z
+        .object({ allow: z.array(text).optional(), deny: z.array(text).optional() })
+        .optional(),
+    })
+    .optional(),
 };
 
 const WorkloadSpecSchema = z.object({

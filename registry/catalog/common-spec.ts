@@ -50,6 +50,7 @@ export function commonSpecOf(
     health: healthOf(settings),
     sessions: sessionsOf(settings),
     meta,
+    ...(settings.access !== undefined ? { access: settings.access } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // mcpfleet's own settings, under server.json `_meta["dev.mcpfleet/v1"]`.
 // Everything is optional: a plain official server.json deploys with the defaults below.
 import { z } from 'zod';
+import { AccessSchema } from './access-schema.ts';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { isPlaceholder, placeholderMessage } from './placeholder.ts';
 import { joinPath } from './read-json.ts';
@@ -211,6 +212,12 @@ export const PlatformSettingsSchema = z
     inputs: z.record(z.string().min(1), InputValueSchema).optional(),
     /** Container port for servers whose transport is HTTP (default 8080). */
     port: z.number().int().min(1).max(65535).optional(),
+    /**
+     * Who may use the server (groups, scopes, API key names) and which tools (allow/deny, by
+     * name or "get_*" pattern), enforced by the gateway (access-schema.ts). Default: everyone
+     * the gateway admits, every tool.
+     */
+    access: AccessSchema,
   })
   .superRefine((settings, ctx) => {
     const maxReplicas = settings.scaling?.maxReplicas ?? DEFAULTS.maxReplicas;

@@ -150,6 +150,20 @@ export type LocalLaunch =
     }
   | { runnable: false; reason: string };
 
+/**
+ * Who may use a server and which of its tools (server.json `_meta` access, as written there):
+ * groups, scopes and keys admit whoever matches one entry of any (none given: everyone the
+ * gateway admits); `tools.allow` patterns (absent: all) minus `tools.deny`. `*` in a tool
+ * pattern stands for any characters. The controller evaluates it with Cedar.
+ */
+export interface Access {
+  groups?: string[];
+  scopes?: string[];
+  /** API key names. */
+  keys?: string[];
+  tools?: { allow?: string[]; deny?: string[] };
+}
+
 interface SpecCommon {
   apiVersion: typeof SPEC_API_VERSION;
   /** DNS-1123 label from the directory name: Kubernetes names and /servers/<slug>/mcp. */
@@ -167,6 +181,8 @@ interface SpecCommon {
   sessions: Sessions;
   /** _meta keys other than dev.mcpfleet/v1, preserved verbatim. */
   meta: Record<string, unknown>;
+  /** Absent: everyone the gateway admits may use it, and call every tool. */
+  access?: Access;
 }
 
 /** A server mcpfleet runs: one Deployment + Service + NetworkPolicy in a cluster. */

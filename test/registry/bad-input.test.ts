@@ -268,6 +268,56 @@ describe('bad input', () => {
     );
   });
 
+  it('an access block the gateway could not enforce as meant', async () => {
+    const at = '_meta["dev.mcpfleet/v1"].access';
+    const problems = await problemsFor(
+      withSettings({
+        access: {
+          groups: [],
+          scopes: ['repo write'],
+          keys: ['ci bot', 'ci-bot', 'ci-bot'],
+          tools: { alow: ['get_*'], deny: ['rm -rf'] },
+          who: 'everyone',
+        },
+      }),
+    );
+    expectProblem(
+      problems,
+      `${at}.groups`,
+      /an empty list names no group: list at least one, or leave "groups" out/,
+    );
+    expectProblem(
+      problems,
+      `${at}.scopes[0]`,
+      /"repo write" is not an OAuth scope: write one like "mcp"/,
+    );
+    expectProblem(
+      problems,
+      `${at}.keys[0]`,
+      /"ci bot" is not an API key name: write the --name given to "mcpfleet keys create"/,
+    );
+    expectProblem(problems, `${at}.keys[2]`, /"ci-bot" is listed twice: remove one/);
+    expectProblem(problems, `${at}.tools.alow`, /unknown field "alow" \(did you mean "allow"\?\)/);
+    expectProblem(
+      problems,
+      `${at}.tools.deny[0]`,
+      /"rm -rf" is not a tool name or pattern: write a name like "search" or a pattern like "get_\*"/,
+    );
+    expectProblem(problems, `${at}.who`, /unknown field "who".*known: groups, scopes, keys, tools/);
+    expectProblem(
+      await problemsFor(
+        withSettings({ access: { tools: { allow: ['read_*'], deny: ['read_*'] } } }),
+      ),
+      `${at}.tools.allow[0]`,
+      /"read_\*" is both allowed and denied \(deny wins\): remove it from one/,
+    );
+    expectProblem(
+      await problemsFor(withSettings({ access: { groups: ['ops\tteam'] } })),
+      `${at}.groups[0]`,
+      /cannot hold control characters/,
+    );
+  });
+
   it('an input that matches nothing (a typo) is reported, not ignored', async () => {
     const problems = await problemsFor(withSettings({ inputs: { direktory: '/data' } }));
     expectProblem(problems, '_meta["dev.mcpfleet/v1"].inputs.direktory', /matches no argument/);

@@ -221,6 +221,17 @@ describe('registry compiler', () => {
     assert.equal(spec.scaling.minReplicas, 1);
   });
 
+  it('carries the access block to the spec as written, and leaves it out when absent', () => {
+    const access = {
+      groups: ['platform team'],
+      scopes: ['github:write'],
+      keys: ['ci-bot*'],
+      tools: { allow: ['get_*', 'search'], deny: ['get_secret'] },
+    };
+    assert.deepEqual(workload(withSettings({ access })).access, access);
+    assert.equal('access' in workload(serverJson()), false, 'no block: open, nothing to carry');
+  });
+
   it("sets an HTTP server's URL variables in its environment, unless an argument takes them", () => {
     const http = (extra: Record<string, unknown>) =>
       withSettings(
