@@ -69,33 +69,37 @@ const roleMap = z
 const NEEDS_ISSUER =
   'applies to access tokens, but mcpfleet:auth.issuers names no issuer, so none is accepted: name the issuer (pulumi config set --path "mcpfleet:auth.issuers[0]" https://…) or remove this key';
 
-export const authConfig = z
-  .strictObject({
-    /** Issuers whose JWT access tokens are accepted (MCPFLEET_AUTH_ISSUER). */
-    issuers: z.array(issuer).default([]),
-    /** A fixed audience instead of the resource URL (MCPFLEET_AUTH_AUDIENCE). */
-    audience: nonEmpty.optional(),
-    /** The token claim holding groups/roles (MCPFLEET_ROLE_CLAIM). */
-    roleClaim: nonEmpty.default('groups'),
-    /** Role → the claim values granting it (MCPFLEET_ROLE_MAP). */
-    roleMap: roleMap.default({}),
-    /** Scopes every token needs on the MCP endpoints (MCPFLEET_AUTH_SCOPE). */
-    requiredScopes: z.array(scope).default([]),
-    /**
-     * Bump to generate a new key-hashing secret: every API key stops working at once (the
-     * emergency brake of docs/runbooks/issue-and-rotate-api-keys.md).
-     */
-    keyHashingSecretRotation: z
-      .number({ error: 'expected a non-negative integer' })
-      .int({ error: 'expected a non-negative integer' })
-      .nonnegative({ error: 'expected a non-negative integer' })
-      .default(0),
-    /**
-     * DANGEROUS: run the controller with nobody authenticated (no keys, no tokens); anyone who
-     * reaches it may call every server and the management API.
-     */
-    insecureNoAuth: z.boolean({ error: 'expected true or false' }).default(false),
-  })
+const authFields = z.strictObject({
+  /** Issuers whose JWT access tokens are accepted (MCPFLEET_AUTH_ISSUER). */
+  issuers: z.array(issuer).default([]),
+  /** A fixed audience instead of the resource URL (MCPFLEET_AUTH_AUDIENCE). */
+  audience: nonEmpty.optional(),
+  /** The token claim holding groups/roles (MCPFLEET_ROLE_CLAIM). */
+  roleClaim: nonEmpty.default('groups'),
+  /** Role → the claim values granting it (MCPFLEET_ROLE_MAP). */
+  roleMap: roleMap.default({}),
+  /** Scopes every token needs on the MCP endpoints (MCPFLEET_AUTH_SCOPE). */
+  requiredScopes: z.array(scope).default([]),
+  /**
+   * Bump to generate a new key-hashing secret: every API key stops working at once (the
+   * emergency brake of docs/runbooks/issue-and-rotate-api-keys.md).
+   */
+  keyHashingSecretRotation: z
+    .number({ error: 'expected a non-negative integer' })
+    .int({ error: 'expected a non-negative integer' })
+    .nonnegative({ error: 'expected a non-negative integer' })
+    .default(0),
+  /**
+   * DANGEROUS: run the controller with nobody authenticated (no keys, no tokens); anyone who
+   * reaches it may call every server and the management API.
+   */
+  insecureNoAuth: z.boolean({ error: 'expected true or false' }).default(false),
+});
+
+/** The keys of mcpfleet:auth (docs/runbooks/connect-your-identity-provider.md lists each). */
+export const AUTH_KEYS = Object.keys(authFields.shape);
+
+export const authConfig = authFields
   .superRefine((auth, ctx) => {
     if (auth.insecureNoAuth && auth.issuers.length > 0)
       ctx.addIssue({

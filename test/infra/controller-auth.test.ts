@@ -4,6 +4,8 @@
 // secretKeyRef; issuer, audience, scopes and role mapping come from mcpfleet:auth; the open
 // controller is an explicit opt-out only. Config mistakes fail the preview naming the key.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { AUTH_KEYS } from '../../infra/auth-config.ts';
 import { parseConfig, ConfigError } from '../../infra/config.ts';
 import { readStackFile } from '../../infra/render.ts';
 import {
@@ -188,6 +190,12 @@ describe('issue 10: the deployed controller checks credentials', function () {
       ],
     ];
     for (const [auth, expected] of cases) assert.match(authError(auth), expected);
+  });
+
+  it('the identity provider runbook documents every mcpfleet:auth key', () => {
+    const page = readFileSync('docs/runbooks/connect-your-identity-provider.md', 'utf8');
+    for (const key of AUTH_KEYS) assert.ok(page.includes(`| \`${key}\` |`), key);
+    assert.ok(page.includes(`pulumi config set --path 'mcpfleet:auth.issuers[0]'`));
   });
 
   it('defaults to keys on and nothing else when mcpfleet:auth is absent', () => {
