@@ -4,6 +4,7 @@
 import type {
   ApiError,
   ApiKeyRecord,
+  AuditPage,
   CreatedApiKey,
   FleetEvent,
   RegistryStatusView,
@@ -152,6 +153,14 @@ export class ApiClient {
     options: FollowOptions,
   ): Promise<void> {
     return this.#follow(eventsPath(query, true), 'event', onEvent, options);
+  }
+
+  /**
+   * One page of the audit log, newest first (operator): `params` are GET /api/v1/audit's
+   * (server, principal, action, since, until, limit, cursor), passed as given.
+   */
+  audit(params: Record<string, string>): Promise<AuditPage> {
+    return this.#request<AuditPage>('GET', `audit?${new URLSearchParams(params)}`);
   }
 
   /** A server's last `lines` log lines (default 100), oldest first. */

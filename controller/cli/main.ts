@@ -8,6 +8,7 @@ import { registerBridgeCommand } from './commands/bridge.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerOperateCommands } from './commands/operate.ts';
 import { registerKeysCommand } from './commands/keys.ts';
+import { registerAuditCommand } from './commands/audit.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mcpfleet')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerOperateCommands(program);
   registerKeysCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

@@ -20,6 +20,7 @@ import {
   type ConnectionFlags,
 } from './serve-connection-flags.ts';
 import { addAuthOptions, authSettingsOf, type AuthFlags } from './serve-auth-flags.ts';
+import { addAuditOptions, auditSettingsOf, type AuditFlags } from './serve-audit-flags.ts';
 import {
   addRateLimitOptions,
   RATE_LIMIT_HELP,
@@ -36,7 +37,7 @@ import {
 // command tree (and --help, --version) loads without it.
 import type { RunningController, StartOptions } from '../../start.ts';
 
-export interface ServeFlags extends ConnectionFlags, AuthFlags, RateLimitFlags {
+export interface ServeFlags extends ConnectionFlags, AuthFlags, RateLimitFlags, AuditFlags {
   port: number;
   host: string;
   runtime: RuntimeName;
@@ -164,6 +165,7 @@ export function serveStartOptions(
   const connections = connectionLimitsOf(flags);
   const auth = authSettingsOf(flags);
   const rateLimits = rateLimitSettingsOf(flags);
+  const audit = auditSettingsOf(flags);
   resolveConnectionLimits(connections); // a reserve as large as the cap is refused here
   return {
     runtime,
@@ -171,6 +173,7 @@ export function serveStartOptions(
     ...(Object.keys(connections).length > 0 ? { connections } : {}),
     ...(Object.keys(auth).length > 0 ? { auth } : {}),
     ...(Object.keys(rateLimits).length > 0 ? { rateLimits } : {}),
+    ...(Object.keys(audit).length > 0 ? { audit } : {}),
     publicUrl: flags.publicUrl,
     registryDir: flags.registry,
     // Not given: startController picks by runtime (loopback, or every interface in a pod).
@@ -435,7 +438,7 @@ export function registerServeCommand(program: Command): Command {
         .env('MCPFLEET_SERVER_LOG_RATE')
         .argParser(parser(parsePositiveNumber)),
     );
-  return addRateLimitOptions(addAuthOptions(addConnectionOptions(serve)))
+  return addAuditOptions(addRateLimitOptions(addAuthOptions(addConnectionOptions(serve))))
     .addHelpText('after', `${HOST_HELP}${AUTH_HELP}${LIMITS_HELP}${RATE_LIMIT_HELP}${EXAMPLES}`)
     .action(async (flags: ServeFlags, command: Command) => {
       const { RegistryError, describeServers, startController } = await import('../../start.ts');

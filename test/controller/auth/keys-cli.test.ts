@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { request } from 'undici';
 import { silentLogger } from '../../../controller/observability/log.ts';
-import { startController, type RunningController } from '../../../controller/start.ts';
+import type { RunningController } from '../../../controller/start.ts';
+import { startKeyedController, type KeyedController } from './keyed-controller.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { stdioFixture } from '../fleet/specs.ts';
 import { initializeBody } from '../support/mcp-messages.ts';
@@ -33,41 +34,20 @@ describe('mcpfleet keys against a real controller', function () {
     runCli(...args, '--url', controller.url, '--token', adminKey);
   const SECRET = 'a-key-hashing-secret-for-the-cli-test-0123456789';
 
+  let keyed: KeyedController;
   before(async function () {
-    admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const url = new URL(DATABASE_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    controller = await startController({
+    keyed = await startKeyedController(schema, SECRET, {
       specs: [stdioFixture('fix', 'normal'), stdioFixture('other', 'normal')],
-      port: 0,
-      databaseUrl: url.toString(),
-      keyHashingSecret: SECRET,
       logger: silentLogger(),
     });
-    process.env.MCPFLEET_KEY_HASHING_SECRET = SECRET;
-    try {
-      const first = await runCli(
-        'keys',
-        'create',
-        '--name',
-        'first-admin',
-        '--role',
-        'admin',
-        '--database-url',
-        url.toString(),
-      );
-      assert.equal(first.code, 0, first.stderr);
-      adminKey = first.stdout.trim();
-    } finally {
-      delete process.env.MCPFLEET_KEY_HASHING_SECRET;
-    }
+    ({ controller } = keyed);
+    adminKey = keyed.admin.key;
+    admin = new pg.Client({ connectionString: DATABASE_URL });
+    await admin.connect();
   });
   after(async function () {
-    await controller?.close();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
+    await admin?.end();
+    await keyed?.close();
   });
 
   it('creates a key and prints it once; list shows it without its secret; the row holds none', async function () {
