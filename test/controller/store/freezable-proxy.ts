@@ -10,6 +10,8 @@ export interface FreezableProxy {
   port: number;
   freeze(): void;
   refuse(): Promise<void>;
+  /** After refuse(): the port takes connections again, each relayed to a new upstream one. */
+  reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,10 @@ export async function startFreezableProxy(target: {
       frozen = true;
     },
     refuse: closeAll,
+    reopen: async () => {
+      frozen = false;
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    },
     close: closeAll,
   };
 }
