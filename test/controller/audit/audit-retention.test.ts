@@ -9,25 +9,12 @@ import { openStore } from '../../../controller/store/open-store.ts';
 import type { Store } from '../../../controller/store/store.ts';
 import { stdioFixture } from '../fleet/specs.ts';
 import { DATABASE_URL, dropSchema } from '../store/postgres-schema.ts';
+import { sampleRecord } from './sample-record.ts';
 
 const HOUR = 3_600_000;
 
 function oldRecord(at: number, i: number): AuditRecord {
-  return {
-    at,
-    action: 'tools/call',
-    principal: 'anonymous',
-    principalName: 'anonymous',
-    server: 'fix',
-    tool: 'echo',
-    target: null,
-    decision: 'allowed',
-    reason: null,
-    status: 200,
-    completed: true,
-    durationMs: 1,
-    requestId: `r${i}`,
-  };
+  return sampleRecord({ at, server: 'fix', requestId: `r${i}` });
 }
 
 describe('audit retention in a running controller', function () {

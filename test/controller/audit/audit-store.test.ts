@@ -10,28 +10,13 @@ import { openStore } from '../../../controller/store/open-store.ts';
 import type { Store } from '../../../controller/store/store.ts';
 import { sharedPGlite } from '../store/shared-pglite.ts';
 import { DATABASE_URL } from '../store/postgres-schema.ts';
+import { sampleRecord } from './sample-record.ts';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const MINUTE = 60_000;
 
-function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
-  return {
-    at: T0,
-    action: 'tools/call',
-    principal: 'key:0123456789abcdef',
-    principalName: 'ci-bot',
-    server: 'everything',
-    tool: 'echo',
-    target: null,
-    decision: 'allowed',
-    reason: null,
-    status: 200,
-    completed: true,
-    durationMs: 1.5,
-    requestId: randomUUID(),
-    ...overrides,
-  };
-}
+const record = (overrides: Partial<AuditRecord> = {}): AuditRecord =>
+  sampleRecord({ at: T0, ...overrides });
 
 interface Backend {
   open(): Promise<Store>;
