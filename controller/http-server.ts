@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { API_PREFIX, createApiHandler } from './api/routes.ts';
 import type { ApiKeys } from './auth/keys/api-keys.ts';
 import type { AuditLog } from './audit/audit-log.ts';
+import type { ServerPolicies } from './auth/policy/server-policies.ts';
 import type { AccessGate } from './auth/access-gate.ts';
 import { ANONYMOUS } from './auth/principal.ts';
 import {
@@ -82,6 +83,8 @@ export interface ControllerServerOptions {
   access?: { gate: AccessGate; metadata: ResourceMetadataSource };
   /** The audit log: every tools/call and management action is recorded in it; none without. */
   audit?: AuditLog;
+  /** Who may use each server and call which tools (auth/policy/); absent: everyone, all. */
+  policies?: ServerPolicies;
   /**
    * Budgets per caller and per server (rate-limits/), spent by what the access gate admitted;
    * /healthz, /readyz and /metrics are never limited. Absent: nothing is.
@@ -126,6 +129,7 @@ export function createControllerServer(options: ControllerServerOptions): Contro
     bodyTimeoutMs: limits.bodyTimeoutMs,
     onBodyTimeout: () => connections.note('body-timeout'),
     audit: options.audit,
+    policies: options.policies,
   });
   const api = createApiHandler(fleet, logger, {
     registry: options.registry,

@@ -49,6 +49,7 @@ import { resolveRateLimits, type RateLimitSettings } from './rate-limits/rate-li
 import { DEFAULT_DATA_DIR, openStore } from './store/open-store.ts';
 import type { ApiKeys } from './auth/keys/api-keys.ts';
 import { prepareApiKeys } from './auth/keys/open-api-keys.ts';
+import { ServerPolicies } from './auth/policy/server-policies.ts';
 import { formatProblem } from '../registry/catalog/problems.ts';
 import type { Problem, ServerSpec } from '../registry/catalog/spec.ts';
 import { CONTROLLER_NAME } from '../registry/catalog/workload-names.ts';
@@ -137,6 +138,11 @@ export interface StartOptions {
   auth?: Partial<AuthSettings>;
   /** Credential checkers besides the issuers' tokens (API keys). */
   authenticators?: Authenticator[];
+  /**
+   * A platform-wide Cedar policy file (--policy-file, MCPFLEET_POLICY_FILE) whose rules join
+   * every server's `_meta` access block (auth/policy/); one that is not valid stops the start.
+   */
+  policyFile?: string;
   /**
    * Budgets per caller and per server (rate-limits/rate-limit-settings.ts), shared through
    * `redisUrl` when given. Unset ones: the defaults beyond loopback, off on loopback; null: off.
@@ -317,6 +323,8 @@ export async function startController(options: StartOptions = {}): Promise<Runni
   const loaded = await source.load();
   if (loaded.problems.length > 0) throw new RegistryError(source.location, loaded.problems);
   let specs = loaded.specs;
+  // Before anything opens, too: a policy file that is not valid Cedar stops the start here.
+  const policies = await ServerPolicies.open({ specs, policyFile: options.policyFile });
   const registryStatus = new RegistryStatus(source, specs.length);
   await assertPortFree(options.port ?? DEFAULT_PORT, host);
 
@@ -421,6 +429,7 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       keys: apiKeys,
       audit,
       rateLimits: rateLimits.limits,
+      policies,
     });
     await listen(controller, options.port ?? DEFAULT_PORT, host);
   } catch (err) {
@@ -441,8 +450,11 @@ export async function startController(options: StartOptions = {}): Promise<Runni
       registryStatus.applied(next.length);
       if (isEmptyDiff(diff)) return;
       registryLog.info({ ...diff, servers: next.length }, 'registry changed');
-      fleet
-        .applyRegistry?.(next)
+      // The policies first: a server the fleet knows is never asked about before its policy.
+      void policies
+        .apply(next)
+        .catch((err: unknown) => registryLog.error({ err }, 'could not apply access policies'))
+        .then(() => fleet.applyRegistry?.(next))
         .catch((err: unknown) => registryLog.error({ err }, 'could not apply registry change'));
       options.onRegistryChange?.(next, diff);
     },

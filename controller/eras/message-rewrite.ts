@@ -5,6 +5,15 @@
 
 export type MessageRewrite = (message: Record<string, unknown>) => Record<string, unknown>;
 
+/** One rewrite doing `first`, then `second`; either may be absent (then none: undefined). */
+export function composeRewrites(
+  first: MessageRewrite | undefined,
+  second: MessageRewrite | undefined,
+): MessageRewrite | undefined {
+  if (!first || !second) return first ?? second;
+  return (message) => second(first(message));
+}
+
 /** Consumes upstream chunks and yields what the client gets instead. */
 export interface BodyRewriter {
   data(chunk: Buffer): Buffer | undefined;

@@ -1,5 +1,6 @@
 // The gateway as one object: the MCP handler plus the upstream pools it owns.
 import type { AuditLog } from '../audit/audit-log.ts';
+import type { ServerPolicies } from '../auth/policy/server-policies.ts';
 import type { Fleet } from '../fleet/fleet.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   onBodyTimeout?: () => void;
   /** Records every tools/call (controller/audit/); none when absent. */
   audit?: AuditLog;
+  /** Who may use each server and call which tools (auth/policy/); absent: everyone, all. */
+  policies?: ServerPolicies;
 }
 
 export interface Gateway {
@@ -47,6 +50,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     bodyTimeoutMs: options.bodyTimeoutMs,
     onBodyTimeout: options.onBodyTimeout,
     audit: options.audit,
+    policies: options.policies,
   });
   return { handle, upstreamStats: () => pools.stats(), close: () => pools.close() };
 }

@@ -31,8 +31,11 @@ export interface MessagePeek {
   id: JsonRpcId;
   /** The body carries an `initialize` request: its response may mint a session. */
   isInitialize: boolean;
-  /** The requests and notifications with their params (sessions keep what a replay needs). */
-  calls: { method: string; params: unknown }[];
+  /**
+   * The requests and notifications with their params (sessions keep what a replay needs);
+   * `id` on requests (absent on notifications), to match each to its answer.
+   */
+  calls: { method: string; params: unknown; id?: string | number }[];
   /** The body is a JSON array (a batch), even of one message. */
   batch: boolean;
   /** The body is one notification (a method and no id). */
@@ -74,7 +77,8 @@ export function peekMessages(body: Buffer): PeekResult {
     const method = (message as { method?: unknown }).method;
     if (typeof method === 'string') {
       methods.push(method);
-      calls.push({ method, params: (message as { params?: unknown }).params });
+      const { params, id } = message as { params?: unknown; id?: string | number };
+      calls.push(id === undefined ? { method, params } : { method, params, id });
     }
   }
   const duplicate = duplicateRequestIdProblem(messages);

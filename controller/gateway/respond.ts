@@ -17,7 +17,16 @@ export function sendJsonRpcError(
     res.destroy();
     return;
   }
-  const body = jsonRpcErrorBody(id, code, message, data);
+  sendJsonBody(res, status, jsonRpcErrorBody(id, code, message, data), extraHeaders);
+}
+
+/** A JSON body the gateway made (a JSON-RPC message or batch of them), with its length. */
+export function sendJsonBody(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  extraHeaders: OutgoingHttpHeaders = {},
+): void {
   res.writeHead(status, {
     ...extraHeaders,
     'content-type': 'application/json',

@@ -22,13 +22,15 @@ import { UpstreamError, UpstreamExchange, type UpstreamHead } from './proxy.ts';
 import { changesReplay } from '../sessions/session-record.ts';
 import { classifyRequest, type RequestEra } from '../eras/classify-request.ts';
 import type { EraTranslation, LocalAnswer, Plan } from '../eras/era-translation.ts';
-import { bodyRewriter } from '../eras/message-rewrite.ts';
+import { bodyRewriter, composeRewrites } from '../eras/message-rewrite.ts';
+import type { ServerPolicies } from '../auth/policy/server-policies.ts';
+import { authorizeCall } from './call-policy.ts';
 import { ParkedStream } from './parked-stream.ts';
 import { BRIDGE_CLIENT_HEADER, clientKeyOf, clientPseudonym } from '../sessions/client-key.ts';
 import { answeredUnknownSession, readSmallReply, sendSmallReply } from './unknown-session-reply.ts';
 import { RequestMetrics } from './request-metrics.ts';
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody } from './read-body.ts';
-import { sendFleetError, sendJsonRpcError } from './respond.ts';
+import { sendFleetError, sendJsonBody, sendJsonRpcError } from './respond.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 export interface McpHandlerDeps {
@@ -46,6 +48,8 @@ export interface McpHandlerDeps {
   bodyTimeoutMs?: number;
   /** Told of each body that timed out (the connection limits' report). */
   onBodyTimeout?: () => void;
+  /** Who may use each server and call which tools (auth/policy/); absent: everyone, all. */
+  policies?: ServerPolicies;
   /** Where each tools/call is recorded when its reply ends (none when absent). */
   audit?: AuditLog;
 }
@@ -179,6 +183,17 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     const era: RequestEra = peek ? classifyRequest(req.headers, peek) : { era: 'legacy' };
     if (era.era === 'rejected') {
       sendJsonRpcError(res, 400, rpcId, era.code, era.message, idHeader, era.data);
+      return;
+    }
+    // Authorization, from the body (gateway/call-policy.ts): the server (403), each tools/call
+    // (refused here, never sent), which tools a tools/list answer may show.
+    const authorization = authorizeCall(deps.policies, ctx.principal, slug, peek);
+    for (const call of authorization.toolCalls)
+      toolVerdicts[call.index] = call.allowed
+        ? { decision: 'allowed' }
+        : { decision: 'denied', reason: `${call.reason} (rule ${call.rule})` };
+    if (authorization.kind === 'refused') {
+      sendJsonBody(res, authorization.status, authorization.body, idHeader);
       return;
     }
 
@@ -416,10 +431,13 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       parked?.attached();
 
       // 6. Relay, streaming.
-      const rewriter =
-        plan.kind === 'forward' && plan.rewrite
-          ? bodyRewriter(String(upstream.headers['content-type'] ?? ''), plan.rewrite)
-          : undefined;
+      const rewrite = composeRewrites(
+        plan.kind === 'forward' ? plan.rewrite : undefined,
+        authorization.rewrite,
+      );
+      const rewriter = rewrite
+        ? bodyRewriter(String(upstream.headers['content-type'] ?? ''), rewrite)
+        : undefined;
       exchange.relayTo(res, status, responseHeaders, lease.signal, {
         flushHeaders: method === 'GET',
         rewriter,

@@ -12,6 +12,7 @@ export interface AuthFlags {
   roleClaim?: string;
   roleMap?: AuthSettings['roleMap'];
   insecureNoAuth?: boolean;
+  policyFile?: string;
 }
 
 /** Repeated flags and comma lists both add up (--auth-issuer a --auth-issuer b,c). */
@@ -65,6 +66,13 @@ export function addAuthOptions(command: Command): Command {
       )
         .env('MCPFLEET_ROLE_MAP')
         .argParser(parser(parseRoleMap)),
+    )
+    .addOption(
+      new Option(
+        '--policy-file <path>',
+        "a Cedar policy file whose rules join every server's _meta access block (e.g. a forbid across servers); " +
+          'one that is not valid stops the start',
+      ).env('MCPFLEET_POLICY_FILE'),
     )
     .addOption(
       new Option(

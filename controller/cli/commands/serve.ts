@@ -172,6 +172,7 @@ export function serveStartOptions(
     ...(kubernetes ? { kubernetes } : {}),
     ...(Object.keys(connections).length > 0 ? { connections } : {}),
     ...(Object.keys(auth).length > 0 ? { auth } : {}),
+    ...(flags.policyFile ? { policyFile: flags.policyFile } : {}),
     ...(Object.keys(rateLimits).length > 0 ? { rateLimits } : {}),
     ...(Object.keys(audit).length > 0 ? { audit } : {}),
     publicUrl: flags.publicUrl,
@@ -251,6 +252,9 @@ endpoints and /api/v1 need "Authorization: Bearer <access token>" — a JWT of t
 aud is the endpoint (<public URL>/servers/<slug>/mcp) or the gateway (<public URL>); clients
 find the issuer at <public URL>/.well-known/oauth-protected-resource/servers/<slug>/mcp.
 Listening beyond loopback with no issuer (and no API keys) is refused unless --insecure-no-auth.
+Who may use a server and which tools: its _meta "dev.mcpfleet/v1" access block (groups,
+scopes, keys, tools.allow/deny), evaluated with Cedar; --policy-file adds Cedar rules across
+servers (docs/authorization.md).
 `;
 
 const LIMITS_HELP = `

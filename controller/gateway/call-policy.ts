@@ -1,0 +1,167 @@
+// What the gateway's authorization (auth/policy/) says of one request, decided from its
+// JSON-RPC body (never from the Mcp-Method / Mcp-Name headers: classify-request.ts already
+// refused a 2026-07-28 request whose headers disagree with it, 400 / -32020):
+//
+// - a server the principal may not use: 403 with a JSON-RPC error, whatever the request;
+// - a tools/call of a tool it may not call: answered here, never sent. HTTP 200 with a
+//   JSON-RPC error response (code FORBIDDEN_TOOL): the call reached the MCP layer and was
+//   refused there, which an MCP client hands to its caller as the call's error (the SDK's
+//   McpError, with our message); a 403 would be a transport failure instead, and the SDK's
+//   OAuth provider reads a 403 as a cue to ask for more scopes, pointless when no token gets
+//   this tool. A batch holding such a call is refused whole (every request in it answered
+//   with an error, the forbidden ones saying why, the others that they were not sent): only
+//   2025-03-26 has batches, and sending the rest would mean merging the server's answers,
+//   JSON or SSE, with the gateway's — so, as with a batch of duplicate ids, none of it runs.
+// - a tools/list answer keeps only the tools the principal may call (JSON or SSE, rewritten
+//   as it streams by eras/message-rewrite.ts), and says it is private to its caller.
+import type { Principal } from '../auth/principal.ts';
+import type { ServerPolicies } from '../auth/policy/server-policies.ts';
+import type { MessageRewrite } from '../eras/message-rewrite.ts';
+import { SERVER_ERROR, jsonRpcErrorBody, type JsonRpcId, type MessagePeek } from './jsonrpc.ts';
+
+/** The JSON-RPC error code of a tools/call the gateway refused (server error range). */
+export const FORBIDDEN_TOOL = -32003;
+
+/**
+ * One tools/call of the request and what was decided of it: the policy's decision, or, for a
+ * call refused with its request (a server the caller may not use, a batch refused whole),
+ * that refusal. What the audit log records as its decision.
+ */
+export interface ToolCallVerdict {
+  /** Where the call is in MessagePeek.calls. */
+  index: number;
+  /** The request's id (absent for a notification). */
+  id?: string | number;
+  tool: string;
+  allowed: boolean;
+  /** The rule that decided (PolicyDecision.rule): e.g. `github:access.tools.deny`. */
+  rule: string;
+  reason?: string;
+}
+
+export type CallVerdict =
+  | { kind: 'refused'; status: number; body: string; toolCalls: ToolCallVerdict[] }
+  | { kind: 'allowed'; toolCalls: ToolCallVerdict[]; rewrite?: MessageRewrite };
+
+const NONE: CallVerdict = Object.freeze({ kind: 'allowed', toolCalls: [] });
+
+export function authorizeCall(
+  policies: ServerPolicies | undefined,
+  principal: Principal,
+  slug: string,
+  peek: MessagePeek | undefined,
+): CallVerdict {
+  if (!policies) return NONE;
+  const calls = toolCallsOf(peek);
+  const server = policies.mayUse(principal, slug);
+  if (!server.allowed)
+    return {
+      kind: 'refused',
+      status: 403,
+      body: jsonRpcErrorBody(peek?.id ?? null, SERVER_ERROR, server.reason!, {
+        reason: 'forbidden',
+        server: slug,
+        rule: server.rule,
+      }),
+      toolCalls: calls.map((call) => ({ ...call, ...server })),
+    };
+  if (!peek) return NONE;
+
+  const toolCalls = calls.map((call) => ({
+    ...call,
+    ...policies.mayCall(principal, slug, call.tool),
+  }));
+  const refused = toolCalls.find((c) => !c.allowed);
+  if (refused) return refusal(peek, slug, toolCalls, refused);
+
+  const lists = peek.calls.filter((c) => c.method === 'tools/list' && c.id !== undefined);
+  if (lists.length === 0 || !policies.filtersTools(slug)) return { kind: 'allowed', toolCalls };
+  const ids = new Set(lists.map((c) => JSON.stringify(c.id)));
+  const may = (tool: string) => policies.mayCall(principal, slug, tool).allowed;
+  return {
+    kind: 'allowed',
+    toolCalls,
+    rewrite: (message) =>
+      ids.has(JSON.stringify(message.id)) ? onlyCallable(message, may) : message,
+  };
+}
+
+/** The tools/call entries with a tool name (without one the server answers it as invalid). */
+function toolCallsOf(peek: MessagePeek | undefined): Omit<ToolCallVerdict, 'allowed' | 'rule'>[] {
+  const calls: Omit<ToolCallVerdict, 'allowed' | 'rule'>[] = [];
+  peek?.calls.forEach((call, index) => {
+    if (call.method !== 'tools/call') return;
+    const tool = (call.params as { name?: unknown } | undefined)?.name;
+    if (typeof tool === 'string')
+      calls.push({ index, ...(call.id !== undefined ? { id: call.id } : {}), tool });
+  });
+  return calls;
+}
+
+function refusal(
+  peek: MessagePeek,
+  slug: string,
+  toolCalls: ToolCallVerdict[],
+  refused: ToolCallVerdict,
+): CallVerdict {
+  const errorOf = (id: JsonRpcId, c: ToolCallVerdict, why: 'forbidden' | 'batch-refused') =>
+    errorMessage(id, FORBIDDEN_TOOL, c.reason!, {
+      reason: why,
+      server: slug,
+      tool: c.tool,
+      rule: c.rule,
+    });
+  if (!peek.batch) {
+    const body = JSON.stringify(errorOf(refused.id ?? null, refused, 'forbidden'));
+    // A notification gets no answer; its refusal is the status (Streamable HTTP's 4xx).
+    return { kind: 'refused', status: refused.id === undefined ? 403 : 200, body, toolCalls };
+  }
+  // The batch's other requests are not sent either: each is told so, and so is the audit.
+  const notSent: ToolCallVerdict = {
+    ...refused,
+    reason: `not sent: this batch also calls tool "${refused.tool}", which is refused (${refused.reason}); nothing of the batch ran`,
+  };
+  const answers = peek.calls.flatMap((call, index) => {
+    if (call.id === undefined) return [];
+    const forbidden = toolCalls.find((c) => c.index === index && !c.allowed);
+    return [
+      forbidden
+        ? errorOf(call.id, forbidden, 'forbidden')
+        : errorOf(call.id, notSent, 'batch-refused'),
+    ];
+  });
+  const verdicts = toolCalls.map((c) =>
+    c.allowed ? { ...c, allowed: false, rule: notSent.rule, reason: notSent.reason } : c,
+  );
+  return { kind: 'refused', status: 200, body: JSON.stringify(answers), toolCalls: verdicts };
+}
+
+function errorMessage(
+  id: JsonRpcId,
+  code: number,
+  message: string,
+  data: Record<string, unknown>,
+): Record<string, unknown> {
+  return { jsonrpc: '2.0', id, error: { code, message, data } };
+}
+
+/** A tools/list result with only the tools `may` allows; private, being this caller's. */
+function onlyCallable(
+  message: Record<string, unknown>,
+  may: (tool: string) => boolean,
+): Record<string, unknown> {
+  const result = message.result as { tools?: unknown; cacheScope?: unknown } | undefined;
+  if (typeof result !== 'object' || result === null || !Array.isArray(result.tools)) return message;
+  const tools = result.tools.filter(
+    (t) => typeof (t as { name?: unknown })?.name === 'string' && may((t as { name: string }).name),
+  );
+  return {
+    ...message,
+    result: {
+      ...result,
+      tools,
+      // 2026-07-28 results say who may reuse them: this list is only its caller's.
+      ...(result.cacheScope !== undefined ? { cacheScope: 'private' } : {}),
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// Access blocks on a loopback controller with no identity configured (everyone anonymous, the
+// laptop's `npm start`): a server without a block is open as ever; a block that names groups,
+// scopes or keys cannot be met by nobody, so such a server answers 403 saying the controller
+// identifies nobody; tool rules apply to the anonymous caller as to anyone. And a platform
+// policy file that is not valid Cedar stops the start, naming the file.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { PolicyFileError } from '../../../controller/auth/policy/platform-policy-file.ts';
+import { silentLogger } from '../../../controller/observability/log.ts';
+import { startController, type RunningController } from '../../../controller/start.ts';
+import type { Access } from '../../../registry/catalog/spec.ts';
+import { stdioFixture } from '../fleet/specs.ts';
+
+const withAccess = (slug: string, access?: Access) => ({
+  ...stdioFixture(slug, 'normal'),
+  ...(access ? { access } : {}),
+});
+
+describe('access policies with no identity configured (anonymous callers)', function () {
+  this.timeout(60_000);
+  let controller: RunningController;
+
+  before(async function () {
+    controller = await startController({
+      specs: [
+        withAccess('open'),
+        withAccess('team-only', { groups: ['team'] }),
+        withAccess('no-crash', { tools: { deny: ['crash'] } }),
+      ],
+      port: 0,
+      dataDir: 'memory://',
+      logger: silentLogger(),
+    });
+  });
+  after(() => controller?.close());
+
+  async function tools(slug: string): Promise<string[]> {
+    const client = new Client({ name: 'anonymous', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${controller.url}/servers/${slug}/mcp`)),
+    );
+    try {
+      return (await client.listTools()).tools.map((t) => t.name).sort();
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('a server without a block is open, every tool listed', async function () {
+    assert.deepEqual(await tools('open'), ['crash', 'echo', 'emit', 'progress', 'slow']);
+  });
+
+  it('a block naming groups refuses the anonymous caller with 403, saying why', async function () {
+    const response = await fetch(`${controller.url}/servers/team-only/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    assert.equal(response.status, 403);
+    const body = (await response.json()) as { error: { message: string; data: unknown } };
+    assert.match(
+      body.error.message,
+      /this controller identifies nobody .*every caller is anonymous/,
+    );
+    assert.deepEqual(body.error.data, {
+      reason: 'forbidden',
+      server: 'team-only',
+      rule: 'team-only:access',
+    });
+  });
+
+  it('tool rules apply to the anonymous caller', async function () {
+    assert.deepEqual(await tools('no-crash'), ['echo', 'emit', 'progress', 'slow']);
+  });
+
+  it('a platform policy file that is not valid Cedar stops the start, naming the file', async function () {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mcpfleet-bad-policy-'));
+    try {
+      const file = path.join(dir, 'platform.cedar');
+      await writeFile(
+        file,
+        'forbid (principal, action, resource)\nwhen { resource.nme == "x" };\n',
+      );
+      await assert.rejects(
+        startController({
+          specs: [withAccess('open')],
+          port: 0,
+          dataDir: 'memory://',
+          logger: silentLogger(),
+          policyFile: file,
+        }),
+        (err: Error) =>
+          err instanceof PolicyFileError && err.message.includes(file) && /`nme`/.test(err.message),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
