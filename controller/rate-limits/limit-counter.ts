@@ -16,6 +16,8 @@ import { BURST_WINDOWS, type RateLimit } from './rate-limit-settings.ts';
 export interface LimitCounter {
   /** Resolves when the key may go on; rejects with a RateLimiterRes when it is over the limit. */
   consume(key: string): Promise<RateLimiterRes>;
+  /** Gives back one request consumed for nothing (its request was refused by another limit). */
+  refund(key: string): Promise<unknown>;
 }
 
 /** Where a limit's counters live. */
@@ -56,9 +58,6 @@ function counter(
     storeClient: store.redis,
     // Not connected: the insurance decides at once instead of the command failing later.
     rejectIfRedisNotReady: true,
-    // A key over its limit is refused in-process until its window ends: a flood costs Redis
-    // one command per window, not one per request.
-    inMemoryBlockOnConsumed: options.points + 1,
     insuranceLimiter: new InsuranceCounter(
       options,
       reportFallback ? store.onFallback : () => undefined,
@@ -76,7 +75,8 @@ export function limitCounter(
     store,
     true,
   );
-  if (limit.burst === 0) return rate;
+  if (limit.burst === 0)
+    return { consume: (key) => rate.consume(key), refund: (key) => rate.reward(key) };
   // The burst is consulted only once the rate said no, so only the rate reports fallbacks
   // (one per check).
   const burst = counter(
@@ -88,5 +88,10 @@ export function limitCounter(
     store,
     false,
   );
-  return new BurstyRateLimiter(rate, burst);
+  const bursty = new BurstyRateLimiter(rate, burst);
+  return {
+    consume: (key) => bursty.consume(key),
+    // To the rate, whichever window the request came from: at worst one more request passes.
+    refund: (key) => rate.reward(key),
+  };
 }

@@ -114,4 +114,44 @@ describe('rate limits of an open controller', function () {
       3,
     );
   });
+
+  it("a caller's refused requests do not spend its server's budget", async function () {
+    controller = await startController({
+      specs: [stdioFixture('fix', 'normal')],
+      port: 0,
+      dataDir: 'memory://',
+      logger: silentLogger(),
+      rateLimits: {
+        perPrincipal: { points: 5, ...WINDOW },
+        perServer: { points: 20, ...WINDOW },
+      },
+    });
+    const fix = `${controller.url}/servers/fix/mcp`;
+    const ping = (id: number, dispatcher?: Agent) =>
+      rawPost(fix, undefined, JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }), dispatcher);
+    const flood = await allAnswered(
+      Array.from({ length: 50 }, (_, i) => ping(i)),
+      20_000,
+    );
+    const statuses = flood.map((r) => (r.status === 'fulfilled' ? r.value.status : 0));
+    assert.equal(statuses.filter((s) => s === 200).length, 5, statuses.join());
+    assert.equal(statuses.filter((s) => s === 429).length, 45, statuses.join());
+    // 45 refusals later, the server still has 15 of its 20 for everyone else (the 5 admitted
+    // spent theirs; a refused request's server request was given back, or never taken): three
+    // more callers at 5 each, then a fourth is refused for the server's budget.
+    const callers = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'].map(
+      (localAddress) => new Agent({ localAddress }),
+    );
+    try {
+      const others: number[] = [];
+      for (const caller of callers.slice(0, 3))
+        for (let i = 0; i < 5; i++) others.push((await ping(i, caller)).status);
+      assert.deepEqual(others, Array(15).fill(200));
+      const last = await ping(0, callers[3]);
+      assert.equal(last.status, 429);
+      assert.equal((last.body.error as { data: { scope: string } }).data.scope, 'server');
+    } finally {
+      await Promise.all(callers.map((c) => c.close()));
+    }
+  });
 });

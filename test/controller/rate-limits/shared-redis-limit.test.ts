@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { Agent, fetch, type Dispatcher } from 'undici';
 import { createLogger, silentLogger } from '../../../controller/observability/log.ts';
 import { startController, type RunningController } from '../../../controller/start.ts';
 import { startOwnRedis, type OwnRedis } from '../activator/redis-server.ts';
@@ -16,8 +17,9 @@ import { allAnswered, metricValue } from './rate-limit-clients.ts';
 
 const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const LIMIT = 10;
-/** The key an anonymous caller on 127.0.0.1 spends under `prefix`. */
-const callerKey = (prefix: string): string => `${prefix}:principal:address:127.0.0.1`;
+/** The key an anonymous caller on `address` spends under `prefix`. */
+const callerKey = (prefix: string, address = '127.0.0.1'): string =>
+  `${prefix}:principal:address:${address}`;
 
 function limitedController(
   redisUrl: string,
@@ -38,11 +40,21 @@ function limitedController(
   });
 }
 
-/** GET /api/v1/servers `count` times at once; the statuses, every one answered within 20 s. */
-async function statuses(controller: RunningController, count: number): Promise<number[]> {
+/**
+ * GET /api/v1/servers `count` times at once (from the address `dispatcher` binds); the
+ * statuses, every one answered within 20 s.
+ */
+async function statuses(
+  controller: RunningController,
+  count: number,
+  dispatcher?: Dispatcher,
+): Promise<number[]> {
   const replies = await allAnswered(
     Array.from({ length: count }, async () => {
-      const reply = await fetch(`${controller.url}/api/v1/servers`);
+      const reply = await fetch(
+        `${controller.url}/api/v1/servers`,
+        dispatcher ? { dispatcher } : {},
+      );
       await reply.arrayBuffer();
       return reply.status;
     }),
@@ -124,7 +136,7 @@ describe('rate limits shared through Redis', function () {
       // The in-process insurance starts from nothing: 10 admitted, then refused.
       assert.equal(count(during, 200), LIMIT, during.join());
       assert.equal(count(during, 429), 20 - LIMIT, during.join());
-      assert.ok((await metricValue(controller, 'mcpfleet_rate_limit_fallbacks_total')) >= 20);
+      assert.ok((await metricValue(controller, 'mcpfleet_rate_limit_fallbacks_total')) >= LIMIT);
       assert.equal(
         logged(
           'rate limits decided in-process: Redis does not answer (each controller replica now allows the whole budget)',
@@ -141,7 +153,7 @@ describe('rate limits shared through Redis', function () {
       const during = await statuses(controller, 20);
       assert.equal(count(during, 200), LIMIT, during.join());
       assert.equal(count(during, 429), 20 - LIMIT, during.join());
-      assert.ok((await metricValue(controller, 'mcpfleet_rate_limit_fallbacks_total')) >= 20);
+      assert.ok((await metricValue(controller, 'mcpfleet_rate_limit_fallbacks_total')) >= LIMIT);
 
       await own.start(); // a new, empty Redis on the same port
       await waitFor(
@@ -149,9 +161,19 @@ describe('rate limits shared through Redis', function () {
         20_000,
         'the rate limits to reconnect',
       );
-      const after = await statuses(controller, 1);
-      assert.deepEqual(after, [200]);
-      assert.equal(await valueIn(own.url, callerKey(ownPrefix)), '1', 'counted in the new Redis');
+      // 127.0.0.1 stays refused until its in-process window ends; another caller is counted in
+      // the new Redis.
+      const other = new Agent({ localAddress: '127.0.0.2' });
+      try {
+        assert.deepEqual(await statuses(controller, 1, other), [200]);
+      } finally {
+        await other.close();
+      }
+      assert.equal(
+        await valueIn(own.url, callerKey(ownPrefix, '127.0.0.2')),
+        '1',
+        'counted in the new Redis',
+      );
     });
   });
 });
