@@ -15,6 +15,10 @@ import {
   parseRate,
   resolveRateLimits,
 } from '../../../controller/rate-limits/rate-limit-settings.ts';
+import { createLogger } from '../../../controller/observability/log.ts';
+import { startController } from '../../../controller/start.ts';
+import { stdioFixture } from '../fleet/specs.ts';
+import { logRecorder } from '../support/log-recorder.ts';
 
 /** The rate limit flags of `mcpfleet serve <args>` with exactly `env` as the environment. */
 async function serveFlags(
@@ -98,5 +102,31 @@ describe('rate limit settings', function () {
       serveFlags(['--rate-limit', 'lots']),
       /option '--rate-limit <rate>' argument 'lots' is invalid\. "lots" is not a rate/,
     );
+  });
+
+  it('a controller beyond loopback starts with the defaults and says so; on loopback, none', async function () {
+    this.timeout(60_000);
+    const started = async (host: string) => {
+      const log = logRecorder();
+      const controller = await startController({
+        specs: [stdioFixture('fix', 'normal')],
+        host,
+        port: 0,
+        dataDir: 'memory://',
+        auth: { insecureNoAuth: true },
+        logger: createLogger({ level: 'info', destination: log.stream }),
+      });
+      await controller.close();
+      return log.records.filter((r) => r.msg === 'rate limits') as unknown as Record<
+        string,
+        unknown
+      >[];
+    };
+    const beyond = await started('0.0.0.0');
+    assert.equal(beyond.length, 1);
+    assert.equal(beyond[0]!.perPrincipal, '50/s (+100 burst)');
+    assert.equal(beyond[0]!.perServer, '500/s (+1000 burst)');
+    assert.equal(beyond[0]!.shared, false);
+    assert.deepEqual(await started('127.0.0.1'), []);
   });
 });
