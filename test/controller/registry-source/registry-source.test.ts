@@ -125,6 +125,19 @@ describe('registry sources', function () {
       assert.deepEqual(result.specs, specs);
     });
 
+    it("keeps a server's access block, and locates one of the wrong shape", function () {
+      const access = { groups: ['sre'], keys: ['ci-*'], tools: { deny: ['delete_*'] } };
+      const guarded = { ...bySlug('memory'), access };
+      const kept = parseShard('x.json', Buffer.from(shard(guarded)));
+      assert.deepEqual(kept.problems, []);
+      assert.deepEqual(kept.specs[0]?.access, access);
+      const wrong = { ...bySlug('memory'), access: { groups: 'sre' } };
+      assert.deepEqual(
+        parseShard('x.json', Buffer.from(shard(wrong))).problems.map(formatProblem),
+        ['x.json: $[0].access.groups: expected array, got a string (server "memory")'],
+      );
+    });
+
     it('names the file, the entry index and the server in every problem', async function () {
       const broken = {
         ...bySlug('memory'),
