@@ -87,6 +87,7 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
       keyHashingSecret: 'a-key-hashing-secret-of-at-least-32-characters',
       auth: { issuers: [idp.issuer], roleMap: { admin: ['platform-admins'] } },
       policyFile,
+      registryWatch: { debounceMs: 50, pollIntervalMs: 200 },
       fleet: {
         runtimeOptions: {
           environment: { ...process.env, [SERVER_DATA_ROOT_VARIABLE]: path.join(dir, 'data') },
@@ -382,5 +383,21 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
     assert.equal(agreeing.status, 200);
     assert.equal((agreeing.body as { error: { code: number } }).error.code, FORBIDDEN_TOOL);
     assert.match(await graph(), /keep-me/);
+  });
+
+  it('a changed access block applies while serving, with no restart', async function () {
+    assert.ok((await toolNames('plain', 'bob')).includes('echo'));
+    await addServer(path.join(dir, 'servers'), 'everything', 'plain', {
+      groups: ['memory-users'],
+    });
+    const deadline = Date.now() + 20_000;
+    let status = 0;
+    while (Date.now() < deadline) {
+      status = (await post('plain', 'bob', { jsonrpc: '2.0', id: 1, method: 'ping' })).status;
+      if (status === 403) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(status, 403, 'bob is not in memory-users: refused once the registry changed');
+    assert.ok((await toolNames('plain', 'alice')).includes('echo'), 'alice is');
   });
 });
