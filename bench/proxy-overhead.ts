@@ -1,409 +1,270 @@
-// Warm proxy overhead: tools/call (echo) throughput and latency through the gateway vs
-// directly to the same HTTP MCP backend, same run. The backend is the registry's
-// `everything-http` (server-everything in streamableHttp mode) as the controller's own
-// local fleet runs it; the controller runs in its own process, like in production, so the
-// load generator does not share its event loop. Prints JSON.
+// Warm proxy overhead: tools/call (echo) throughput and latency directly to an HTTP MCP
+// backend, through the gateway with auth off, and through the gateway with auth on (a JWT
+// access token, an API key), same run. The backend is the registry's `everything-http`
+// (server-everything in streamableHttp mode) as the controller's own local fleet runs it;
+// each controller runs in its own process, like in production, so the load generator does
+// not share its event loop. Prints JSON.
 //
-//   node bench/proxy-overhead.ts [--requests 12000] [--concurrency 8] [--no-pin] [--auth jwt]
+//   node bench/proxy-overhead.ts [--requests 12000] [--rounds 6] [--concurrency 8]
+//                                [--modes direct,off,jwt,key[,twin]] [--no-pin]
 //
-// --auth jwt: the controller accepts only JWT access tokens of a real OpenID provider
-// (oidc-provider, started here on loopback) and the gateway target sends one (aud = the
-// endpoint); compare its throughputRatio and addedP50Ms with a run without (issue 10's
-// target: auth costs <= 0.1 ms at p50 and >= 0.95x the throughput).
+// Modes: `direct` (the backend of the auth-off controller, no gateway), `off` (a controller
+// with no identity configured: anonymous), `jwt` and `key` (a second controller, identical
+// but for auth: it accepts JWT access tokens of a real OpenID provider — oidc-provider,
+// started here on loopback; aud = the endpoint, scope mcp — and API keys; the load generator
+// sends one token, verified once then cached, or one key, whose row is cached 30 s). `twin`
+// (not run by default): a third controller, auth off like `off`, for an A/A comparison — on a
+// busy machine two identical processes differ by several percent, which bounds what the
+// auth figures can show (printed as noiseFloor).
 //
-// Placement: by default (Linux with taskset, 2+ CPUs) the backend gets CPU 0 to itself and
-// the gateway and the load generator share CPU 1, for both the direct and the gateway runs.
-// In a deployment the backend is a pod of its own; left to the scheduler, the three
-// processes fight over 2 cores and the ratio swings between ~0.78 and ~1.0 from run to run
-// with the same code. --no-pin measures that unpinned case.
+// Fairness on a busy machine: paired rounds. Each round runs every mode once, in an order
+// rotated from round to round, so drift in the machine's load hits every mode alike; the
+// ratios are given per round (and their median) besides the totals. The controllers' CPU per
+// request does not depend on how busy the machine is, unlike the timings: auth's
+// addedCpuPerRequestUs is the steadiest figure.
 //
-// Targets (issue 4): gateway throughput ≥ 0.85× direct, ≤ 1 ms added at p50.
-import { execFileSync, fork } from 'node:child_process';
-import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
-import { rawPostLoad } from './raw-http-load.ts';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+// Placement: by default (Linux with taskset, 2+ CPUs) the backends get CPU 0 and the
+// controllers and the load generator share CPU 1. In a deployment the backend is a pod of its
+// own; left to the scheduler, the processes fight over 2 cores and the ratio swings between
+// ~0.78 and ~1.0 from run to run with the same code. --no-pin measures that unpinned case.
+//
+// Targets: gateway (auth off) throughput >= 0.85x direct, <= 1 ms added at p50 (issue 4);
+// auth on >= 0.95x the throughput of auth off, <= 0.1 ms added at p50 (issue 10).
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { EchoTarget } from './support/mcp-echo-target.ts';
+import {
+  BENCH_ADMINS,
+  BENCH_SLUG,
+  startGatewayProcess,
+  type GatewayProcess,
+} from './support/gateway-process.ts';
+import { childOf, pin, procCpuUs } from './support/process-cpu.ts';
+import { median, percentiles, round } from './support/stats.ts';
 
-const SLUG = 'everything-http';
+const MODES = ['direct', 'off', 'jwt', 'key', 'twin'] as const;
+const DEFAULT_MODES = ['direct', 'off', 'jwt', 'key'];
+type Mode = (typeof MODES)[number];
 
 const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '12000' },
+    rounds: { type: 'string', default: '6' },
     concurrency: { type: 'string', default: '8' },
+    modes: { type: 'string', default: DEFAULT_MODES.join(',') },
     'no-pin': { type: 'boolean', default: false },
-    'gateway-child': { type: 'string' },
-    auth: { type: 'string' },
-    issuer: { type: 'string' },
   },
 });
 
-/**
- * Child mode: a real controller (registry spec `everything-http`, local fleet, embedded
- * store) with its server woken; reports its port and the backend's own URL.
- */
-async function serveGateway(registryDir: string): Promise<void> {
-  const { startController } = await import('../controller/start.ts');
-  const { silentLogger } = await import('../controller/observability/log.ts');
-  const controller = await startController({
-    registryDir,
-    port: 0,
-    dataDir: 'memory://',
-    logger: silentLogger(),
-    ...(values.issuer ? { auth: { issuers: [values.issuer] } } : {}),
-  });
-  const lease = await controller.fleet.acquire(SLUG, { kind: 'request' });
-  lease.release();
-  if (process.env.BENCH_BARE_GATEWAY) {
-    // Diagnostics: the same gateway code in front of the same backend with a trivial
-    // fleet, to separate the gateway's own cost from the fleet's per-request bookkeeping.
-    const { createControllerServer } = await import('../controller/http-server.ts');
-    const { Metrics } = await import('../controller/observability/metrics.ts');
-    const upstream = lease.upstream;
-    const fleet = {
-      ...controller.fleet,
-      has: (slug: string) => slug === SLUG,
-      acquire: async () => ({ upstream, signal: new AbortController().signal, release() {} }),
-      sessionOpened() {},
-      sessionClosed() {},
-    } as unknown as typeof controller.fleet;
-    const bare = createControllerServer({
-      fleet,
-      metrics: new Metrics(),
-      logger: silentLogger(),
-      listenHost: '127.0.0.1',
-    });
-    await new Promise<void>((resolve) => bare.server.listen(0, '127.0.0.1', resolve));
-    const address = bare.server.address();
-    process.on('message', (m) => {
-      if ((m as { cmd?: string }).cmd === 'cpu') process.send!({ cpu: process.cpuUsage() });
-    });
-    process.send!({
-      port: typeof address === 'object' && address ? address.port : 0,
-      upstreamUrl: upstream.url,
-    });
-    process.once('disconnect', () => void controller.close().then(() => process.exit(0)));
-    return;
-  }
-  process.on('message', (m) => {
-    if ((m as { cmd?: string }).cmd === 'cpu') process.send!({ cpu: process.cpuUsage() });
-  });
-  process.send!({ port: controller.port, upstreamUrl: lease.upstream.url });
-  process.once('disconnect', () => void controller.close().then(() => process.exit(0)));
-}
-
-interface Phase {
+interface Measured {
+  latencies: number[];
+  serial: number[];
+  ms: number;
+  /** Per round: requests per second at concurrency. */
+  roundThroughput: number[];
+  cpuUs: number;
   requests: number;
-  seconds: number;
-  throughput: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
 }
 
-async function main(requests: number, concurrency: number): Promise<void> {
+async function main(): Promise<void> {
+  const requests = Number(values.requests);
+  const rounds = Number(values.rounds);
+  const concurrency = Number(values.concurrency);
+  const modes = values.modes.split(',') as Mode[];
+  for (const mode of modes)
+    if (!MODES.includes(mode))
+      throw new Error(`--modes: ${mode} is not one of ${MODES.join(', ')}`);
+  if (!modes.includes('off')) throw new Error('--modes: off is the baseline and must be run');
+  const withAuth = modes.includes('jwt') || modes.includes('key');
+
   const registry = await mkdtemp(path.join(tmpdir(), 'mcpfleet-bench-'));
   const root = path.resolve(import.meta.dirname, '..');
-  await cp(path.join(root, 'registry/servers', SLUG), path.join(registry, SLUG), {
+  await cp(path.join(root, 'registry/servers', BENCH_SLUG), path.join(registry, BENCH_SLUG), {
     recursive: true,
   });
-  // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of the controller process there.
-  const profileDir = process.env.BENCH_CPU_PROFILE;
-  if (values.auth !== undefined && values.auth !== 'jwt')
-    throw new Error(`--auth ${values.auth}: only jwt is measured here`);
-  const benchClient = { id: 'bench', secret: 'bench-secret' };
-  const idp =
-    values.auth === 'jwt'
-      ? await (
-          await import('../test/fixtures/oidc-provider.ts')
-        ).startIdentityProvider([benchClient], { accessTokenTtlSeconds: 3600 })
-      : undefined;
-  const childArgs = ['--gateway-child', registry, ...(idp ? ['--issuer', idp.issuer] : [])];
-  const child = fork(new URL(import.meta.url).pathname, childArgs, {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [
-      ...process.execArgv,
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    ],
-  });
-  const { port, upstreamUrl } = await new Promise<{ port: number; upstreamUrl: string }>(
-    (resolve) => child.once('message', (m) => resolve(m as { port: number; upstreamUrl: string })),
-  );
-  const targets = {
-    direct: upstreamUrl,
-    gateway: `http://127.0.0.1:${port}/servers/${SLUG}/mcp`,
-  };
+  const admin = { id: 'bench-admin', secret: 'bench-admin-secret', groups: [BENCH_ADMINS] };
+  const machine = { id: 'bench', secret: 'bench-secret' };
+  const idp = withAuth
+    ? await (
+        await import('../test/fixtures/oidc-provider.ts')
+      ).startIdentityProvider([admin, machine], { accessTokenTtlSeconds: 3600 })
+    : undefined;
+  // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of each controller process there.
+  const cpuProfileDir = process.env.BENCH_CPU_PROFILE;
+  const open = await startGatewayProcess(registry, { cpuProfileDir });
+  let authed: GatewayProcess | undefined;
+  let twin: GatewayProcess | undefined;
+  const loadBefore = loadavg().map((l) => round(l, 2));
+  const cpus = availableParallelism(); // before pinning narrows this process to one
   try {
-    const token = idp ? await idp.token(benchClient, targets.gateway) : undefined;
-    const sessions = {
-      direct: await Target.open(targets.direct),
-      gateway: await Target.open(targets.gateway, token),
-    };
-    // Warm both paths (JIT, pools), then alternate rounds so drift hits both alike.
-    await sessions.direct.run(2000, concurrency);
-    await sessions.gateway.run(2000, concurrency);
-    const rounds = 3;
-    const per = Math.ceil(requests / rounds);
-    const samples = { direct: [] as number[][], gateway: [] as number[][] };
-    const elapsed = { direct: 0, gateway: 0 };
-    const serial = { direct: [] as number[], gateway: [] as number[] };
-    // CPU the controller process spends per proxied request: independent of how busy the
-    // machine is, unlike the timings.
-    const cpuNow = (): Promise<number> =>
-      new Promise((resolve) => {
-        child.once('message', (m) => {
-          const { user, system } = (m as { cpu: NodeJS.CpuUsage }).cpu;
-          resolve(user + system);
-        });
-        child.send({ cmd: 'cpu' });
-      });
-    // ... and the backend's, for scale (Linux /proc; 0 elsewhere).
-    const backendPid = await childOf(child.pid!, 'server-everything');
+    authed = idp
+      ? await startGatewayProcess(registry, {
+          issuer: idp.issuer,
+          keyHashingSecret: 'a bench key-hashing secret, 32 characters or more',
+          cpuProfileDir,
+        })
+      : undefined;
+    twin = modes.includes('twin')
+      ? await startGatewayProcess(registry, { cpuProfileDir })
+      : undefined;
+    const targets: Partial<Record<Mode, EchoTarget>> = {};
+    if (twin) targets.twin = await EchoTarget.open(twin.endpoint);
+    if (modes.includes('direct')) targets.direct = await EchoTarget.open(open.upstreamUrl);
+    targets.off = await EchoTarget.open(open.endpoint);
+    if (authed && idp) {
+      if (modes.includes('jwt'))
+        targets.jwt = await EchoTarget.open(
+          authed.endpoint,
+          await idp.token(machine, authed.endpoint, 'mcp'),
+        );
+      if (modes.includes('key'))
+        targets.key = await EchoTarget.open(
+          authed.endpoint,
+          await newApiKey(authed.url, await idp.token(admin, authed.url, 'mcp')),
+        );
+    }
+
+    const controllers = [open, authed, twin].filter((g): g is GatewayProcess => g !== undefined);
+    const backends = await Promise.all(
+      controllers.map((g) => childOf(g.child.pid!, 'server-everything')),
+    );
     const placement = values['no-pin']
       ? 'unpinned'
-      : pin([
-          [backendPid, 0],
-          [child.pid, 1],
-          [process.pid, 1],
-        ]);
-    let backendCpuUs = 0;
-    let directRequests = 0;
-    let gatewayCpuUs = 0;
-    let gatewayRequests = 0;
-    let loadgenCpuUs = 0;
-    let loadgenRequests = 0;
+      : pin(
+          [
+            ...backends.map((pid): [number | undefined, number] => [pid, 0]),
+            ...controllers.map((g): [number | undefined, number] => [g.child.pid, 1]),
+            [process.pid, 1],
+          ],
+          'backends on CPU 0; controllers and load generator on CPU 1',
+        );
+    // What spends the CPU of each mode: the backend for direct, else its controller.
+    const cpuOf = (mode: Mode): Promise<number> =>
+      mode === 'direct'
+        ? procCpuUs(backends[0])
+        : mode === 'off'
+          ? open.cpuUs()
+          : mode === 'twin'
+            ? twin!.cpuUs()
+            : authed!.cpuUs();
+
+    // Warm every path (JIT, pools, the token and key caches).
+    for (const mode of modes) await targets[mode]!.run(2000, concurrency);
+    const per = Math.ceil(requests / rounds);
+    const serialPer = Math.ceil(per / 4);
+    const measured = Object.fromEntries(
+      modes.map((m) => [
+        m,
+        { latencies: [], serial: [], ms: 0, roundThroughput: [], cpuUs: 0, requests: 0 },
+      ]),
+    ) as unknown as Record<Mode, Measured>;
     for (let r = 0; r < rounds; r++) {
-      for (const name of ['direct', 'gateway'] as const) {
-        const cpu0 = name === 'gateway' ? await cpuNow() : await procCpuUs(backendPid);
-        const own0 = process.cpuUsage();
+      const order = modes.map((_, i) => modes[(i + r) % modes.length]!);
+      for (const mode of order) {
+        const m = measured[mode];
+        const cpu0 = await cpuOf(mode);
         const t0 = performance.now();
-        samples[name].push(await sessions[name].run(per, concurrency));
-        elapsed[name] += performance.now() - t0;
+        m.latencies.push(...(await targets[mode]!.run(per, concurrency)));
+        const ms = performance.now() - t0;
+        m.ms += ms;
+        m.roundThroughput.push(per / (ms / 1000));
         // One-at-a-time latency: the added cost of the hop itself, no queueing.
-        serial[name].push(...(await sessions[name].run(Math.ceil(per / 4), 1)));
-        const own = process.cpuUsage(own0);
-        loadgenCpuUs += own.user + own.system;
-        loadgenRequests += per + Math.ceil(per / 4);
-        if (name === 'gateway') {
-          gatewayCpuUs += (await cpuNow()) - cpu0;
-          gatewayRequests += per + Math.ceil(per / 4);
-        } else {
-          backendCpuUs += (await procCpuUs(backendPid)) - cpu0;
-          directRequests += per + Math.ceil(per / 4);
-        }
+        m.serial.push(...(await targets[mode]!.run(serialPer, 1)));
+        m.cpuUs += (await cpuOf(mode)) - cpu0;
+        m.requests += per + serialPer;
       }
     }
-    const phase = (name: 'direct' | 'gateway'): Phase => {
-      const all = samples[name].flat();
+    for (const target of Object.values(targets)) await target.close();
+
+    const summary = (mode: Mode) => {
+      const m = measured[mode];
       return {
-        requests: all.length,
-        seconds: round(elapsed[name] / 1000, 3),
-        throughput: round(all.length / (elapsed[name] / 1000), 1),
-        ...percentiles(all),
+        requests: m.latencies.length,
+        seconds: round(m.ms / 1000, 3),
+        throughput: round(m.latencies.length / (m.ms / 1000), 1),
+        ...percentiles(m.latencies),
+        serial: percentiles(m.serial),
+        cpuPerRequestUs: round(m.cpuUs / m.requests, 1),
       };
     };
-    const direct = phase('direct');
-    const gateway = phase('gateway');
-    const serialDirect = percentiles(serial.direct);
-    const serialGateway = percentiles(serial.gateway);
+    const results = Object.fromEntries(modes.map((m) => [m, summary(m)])) as Record<
+      Mode,
+      ReturnType<typeof summary>
+    >;
+    /** `mode` against `baseline`: throughput ratio (total, per round), added latency and CPU. */
+    const compare = (mode: Mode, baseline: Mode) => {
+      const roundRatios = measured[mode].roundThroughput.map(
+        (t, i) => t / measured[baseline].roundThroughput[i]!,
+      );
+      return {
+        throughputRatio: round(results[mode].throughput / results[baseline].throughput, 3),
+        roundThroughputRatios: roundRatios.map((x) => round(x, 3)),
+        medianRoundThroughputRatio: round(median(roundRatios), 3),
+        addedP50Ms: round(results[mode].p50Ms - results[baseline].p50Ms, 3),
+        serialAddedP50Ms: round(results[mode].serial.p50Ms - results[baseline].serial.p50Ms, 3),
+        serialAddedP99Ms: round(results[mode].serial.p99Ms - results[baseline].serial.p99Ms, 3),
+        ...(baseline === 'direct'
+          ? {}
+          : {
+              addedCpuPerRequestUs: round(
+                results[mode].cpuPerRequestUs - results[baseline].cpuPerRequestUs,
+                1,
+              ),
+            }),
+      };
+    };
+    const gateway = modes.includes('direct') ? compare('off', 'direct') : undefined;
+    const auth = Object.fromEntries(
+      (['jwt', 'key'] as const).filter((m) => modes.includes(m)).map((m) => [m, compare(m, 'off')]),
+    );
+    const passes = (c: ReturnType<typeof compare>, ratio: number, p50: number): boolean =>
+      c.throughputRatio >= ratio && c.addedP50Ms <= p50 && c.serialAddedP50Ms <= p50;
     const result = {
       bench: 'proxy-overhead',
-      backend: `registry ${SLUG} (server-everything streamableHttp) on the local fleet, tools/call echo`,
+      backend: `registry ${BENCH_SLUG} (server-everything streamableHttp) on the local fleet, tools/call echo`,
       concurrency,
-      auth: idp ? 'jwt access token (oidc-provider)' : 'none (loopback, anonymous)',
+      rounds,
+      requestsPerRound: { concurrent: per, serial: serialPer },
       node: process.version,
-      direct,
-      gateway,
-      throughputRatio: round(gateway.throughput / direct.throughput, 3),
-      addedP50Ms: round(gateway.p50Ms - direct.p50Ms, 3),
-      serial: {
-        direct: serialDirect,
-        gateway: serialGateway,
-        addedP50Ms: round(serialGateway.p50Ms - serialDirect.p50Ms, 3),
-        addedP99Ms: round(serialGateway.p99Ms - serialDirect.p99Ms, 3),
+      modes: results,
+      ...(gateway ? { gateway } : {}),
+      ...(withAuth ? { auth } : {}),
+      // Two identical auth-off controllers: how far apart the machine alone puts them.
+      ...(twin ? { noiseFloor: compare('twin', 'off') } : {}),
+      targets: {
+        gateway: { throughputRatio: '>= 0.85', addedP50Ms: '<= 1' },
+        auth: { throughputRatio: '>= 0.95', addedP50Ms: '<= 0.1' },
       },
-      controllerCpuPerRequestUs: round(gatewayCpuUs / gatewayRequests, 1),
-      backendCpuPerRequestUs: round(backendCpuUs / directRequests, 1),
-      loadGeneratorCpuPerRequestUs: round(loadgenCpuUs / loadgenRequests, 1),
-      cpus: availableParallelism(),
+      pass: {
+        ...(gateway ? { gateway: passes(gateway, 0.85, 1) } : {}),
+        ...Object.fromEntries(Object.entries(auth).map(([m, c]) => [m, passes(c, 0.95, 0.1)])),
+      },
+      cpus,
       placement,
-      loadAverage: loadavg().map((l) => round(l, 2)),
-      targets: { throughputRatio: '>= 0.85', addedP50Ms: '<= 1' },
+      loadAverage: { before: loadBefore, after: loadavg().map((l) => round(l, 2)) },
     };
-    const pass =
-      result.throughputRatio >= 0.85 && result.addedP50Ms <= 1 && result.serial.addedP50Ms <= 1;
-    console.log(JSON.stringify({ ...result, pass }, null, 2));
-    await sessions.direct.close();
-    await sessions.gateway.close();
+    console.log(JSON.stringify(result, null, 2));
   } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.disconnect();
-    await exited;
+    await open.close();
+    await authed?.close();
+    await twin?.close();
     await rm(registry, { recursive: true, force: true });
     await idp?.close();
   }
 }
 
-/** tools/call echo with a per-request message, checked in the reply. */
-const ECHO_CALL = {
-  body: (id: number) =>
-    JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { message: `m${id}` } },
-    }),
-  check: (text: string, id: number) => text.includes(`Echo: m${id}"`),
-};
-
-/**
- * One MCP session on one URL: opened with undici, then driven by the raw load generator
- * (no SDK overhead on either side, and as little load-generator CPU as possible).
- */
-class Target {
-  readonly #pool: Pool;
-  readonly #url: string;
-  readonly #path: string;
-  readonly #sessionId: string;
-  readonly #auth: Record<string, string>;
-  #nextId = 10;
-
-  private constructor(pool: Pool, url: string, sessionId: string, auth: Record<string, string>) {
-    this.#pool = pool;
-    this.#url = url;
-    this.#path = new URL(url).pathname;
-    this.#sessionId = sessionId;
-    this.#auth = auth;
-  }
-
-  /** `token`: sent as a bearer token on every request (the controller asks for one). */
-  static async open(url: string, token?: string): Promise<Target> {
-    const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-    const parsed = new URL(url);
-    const pool = new Pool(parsed.origin, { connections: 64 });
-    const init = await pool.request({
-      path: parsed.pathname,
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        ...auth,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'bench', version: '1' },
-        },
-      }),
-    });
-    await init.body.text();
-    const sessionId = String(init.headers['mcp-session-id']);
-    const target = new Target(pool, url, sessionId, auth);
-    await target.#post({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    return target;
-  }
-
-  async #post(message: object): Promise<string> {
-    const res = await this.#pool.request({
-      path: this.#path,
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': this.#sessionId,
-        'mcp-protocol-version': '2025-11-25',
-        ...this.#auth,
-      },
-      body: JSON.stringify(message),
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}: ${text}`);
-    return text;
-  }
-
-  /** `count` echo calls, `concurrency` at a time; returns each one's latency in ms. */
-  run(count: number, concurrency: number): Promise<number[]> {
-    return rawPostLoad(
-      this.#url,
-      {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': this.#sessionId,
-        'mcp-protocol-version': '2025-11-25',
-        ...this.#auth,
-      },
-      ECHO_CALL,
-      count,
-      concurrency,
-      () => this.#nextId++,
-    );
-  }
-
-  async close(): Promise<void> {
-    await this.#pool.close();
-  }
+/** An operator API key, issued through the API as an admin would (POST /api/v1/keys). */
+async function newApiKey(controllerUrl: string, adminToken: string): Promise<string> {
+  const reply = await fetch(`${controllerUrl}/api/v1/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', role: 'operator' }),
+  });
+  const body = (await reply.json()) as { key?: string };
+  if (!body.key) throw new Error(`no API key: HTTP ${reply.status} ${JSON.stringify(body)}`);
+  return body.key;
 }
 
-/** Pins each process (all its threads) to one CPU with taskset; says what it did. */
-function pin(placements: Array<[number | undefined, number]>): string {
-  if (availableParallelism() < 2) return 'unpinned (one CPU)';
-  try {
-    for (const [pid, cpu] of placements) {
-      if (pid === undefined) return 'unpinned (backend process not found)';
-      execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
-    }
-  } catch {
-    return 'unpinned (taskset failed or missing)';
-  }
-  return 'pinned: backend on CPU 0; gateway and load generator on CPU 1';
-}
-
-/** The controller's child process whose command line mentions `marker` (the backend). */
-async function childOf(pid: number, marker: string): Promise<number | undefined> {
-  try {
-    const { readdir } = await import('node:fs/promises');
-    for (const entry of await readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== pid) continue;
-      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-      if (cmdline.includes(marker)) return Number(entry);
-    }
-  } catch {
-    // not Linux
-  }
-  return undefined;
-}
-
-/** User + system CPU of a process in µs, from /proc (clock ticks of 10 ms). */
-async function procCpuUs(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000 || 0;
-}
-
-function percentiles(values: number[]): { p50Ms: number; p90Ms: number; p99Ms: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number =>
-    round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!, 3);
-  return { p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99) };
-}
-
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
-}
-
-// Last, so the classes above are initialised before use.
-if (values['gateway-child']) {
-  await serveGateway(values['gateway-child']);
-} else {
-  await main(Number(values.requests), Number(values.concurrency));
-}
+await main();
