@@ -385,6 +385,37 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
     assert.match(await graph(), /keep-me/);
   });
 
+  it('a 2026-07-28 tools/list of a 2025 server is both translated and filtered', async function () {
+    const reply = await post(
+      'memory',
+      'alice',
+      {
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/list',
+        params: {
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'modern', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      },
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' },
+    );
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const result = (reply.body as { result: Record<string, unknown> }).result;
+    assert.equal(result.resultType, 'complete', 'in 2026-07-28 words');
+    assert.equal(result.cacheScope, 'private');
+    const names = (result.tools as { name: string }[]).map((t) => t.name);
+    assert.ok(names.includes('read_graph'));
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('delete_')),
+      [],
+      'and only the callable tools',
+    );
+  });
+
   it('a changed access block applies while serving, with no restart', async function () {
     assert.ok((await toolNames('plain', 'bob')).includes('echo'));
     await addServer(path.join(dir, 'servers'), 'everything', 'plain', {
