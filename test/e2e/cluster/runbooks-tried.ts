@@ -1,5 +1,6 @@
-// The runbooks "a server is stuck asleep / stuck awake", "Redis is down" and "the controller
-// lost its leader", tried on the rendered platform: every command of each page's `sh runbook`
+// The runbooks "a server is stuck asleep / stuck awake", "Redis is down", "issuing and rotating
+// API keys" (runbook-api-keys.ts) and "the controller lost its leader", tried on the rendered
+// platform: every command of each page's `sh runbook`
 // blocks runs, in page order, through an operator's shell (runbook-shell.ts), and each has its
 // check here of what the page says to look for. The list of steps must be the page's list of
 // commands, exactly: a command added to a page without a check, or a check whose command left
@@ -15,6 +16,7 @@ import { until } from './cluster-state.ts';
 import type { ControllerPod } from './controller-pod.ts';
 import type { DeployedPlatform } from './deploy-platform.ts';
 import type { NamespaceView } from './namespace-view.ts';
+import { issueAndRotateApiKeys } from './runbook-api-keys.ts';
 import { readRunbook } from './runbook-pages.ts';
 import { RunbookShell, type ShellResult } from './runbook-shell.ts';
 
@@ -26,7 +28,7 @@ export interface RunbookContext {
   namespace: string;
 }
 
-interface Step {
+export interface Step {
   /** The command as the page writes it. */
   command: string;
   /** Done before the command runs (what happens to the platform between steps). */
@@ -298,11 +300,15 @@ const controllerLostItsLeader: Steps = (ctx, shell) => {
   ];
 };
 
-const PAGES: [file: string, steps: Steps][] = [
-  ['server-stuck-asleep-or-awake.md', stuckAsleepOrAwake],
-  ['redis-is-down.md', redisIsDown],
+/** The key in MCPFLEET_TOKEN: an operator's, or (to manage keys) the first admin key. */
+type Credential = 'operator' | 'admin';
+
+const PAGES: [file: string, steps: Steps, credential: Credential][] = [
+  ['server-stuck-asleep-or-awake.md', stuckAsleepOrAwake, 'operator'],
+  ['redis-is-down.md', redisIsDown, 'operator'],
+  ['issue-and-rotate-api-keys.md', issueAndRotateApiKeys, 'admin'],
   // Last: its fix deletes the controller pod the rest of the platform test talks to.
-  ['controller-lost-its-leader.md', controllerLostItsLeader],
+  ['controller-lost-its-leader.md', controllerLostItsLeader, 'operator'],
 ];
 
 async function tryStep(shell: RunbookShell, step: Step): Promise<void> {
@@ -337,7 +343,7 @@ async function tryStep(shell: RunbookShell, step: Step): Promise<void> {
 /** Registers the runbooks' tests; call inside the platform's describe, after its other tests. */
 export function describeRunbooksTried(context: () => RunbookContext): void {
   describe('runbooks, tried on this platform (every `sh runbook` command, in page order)', function () {
-    let shell: RunbookShell;
+    let shells: Record<Credential, RunbookShell>;
 
     before(async function () {
       this.timeout(15 * 60_000); // a first run builds kubectl
@@ -356,18 +362,21 @@ export function describeRunbooksTried(context: () => RunbookContext): void {
       );
       assert.equal(created.code, 0, created.stderr);
       assert.match(created.stderr, /Key "runbooks" \(id [0-9a-f]+, operator, expires /);
-      shell = shellWith(created.stdout.trim());
-      shell.vars.set('ns', ctx.namespace);
-      shell.vars.set('slug', 'everything');
+      shells = { operator: shellWith(created.stdout.trim()), admin: shellWith(admin) };
+      for (const shell of Object.values(shells)) {
+        shell.vars.set('ns', ctx.namespace);
+        shell.vars.set('slug', 'everything');
+      }
     });
 
-    it('writes every command of the three pages in a block: none inline where no test runs it', () => {
+    it('writes every command of the pages in a block: none inline where no test runs it', () => {
       for (const [file] of PAGES) assert.deepEqual(readRunbook(file).inlineCommands, [], file);
     });
 
-    for (const [file, steps] of PAGES) {
+    for (const [file, steps, credential] of PAGES) {
       it(`${file}: runs each command and finds what the page says to look for`, async function () {
         this.timeout(10 * 60_000);
+        const shell = shells[credential];
         const page = readRunbook(file);
         const planned = steps(context(), shell);
         assert.deepEqual(
