@@ -13,7 +13,8 @@ import { PolicyFileError } from '../../../controller/auth/policy/platform-policy
 import { silentLogger } from '../../../controller/observability/log.ts';
 import { startController, type RunningController } from '../../../controller/start.ts';
 import type { Access } from '../../../registry/catalog/spec.ts';
-import { stdioFixture } from '../fleet/specs.ts';
+import { everythingHttp, stdioFixture } from '../fleet/specs.ts';
+import { initializeBody } from '../support/mcp-messages.ts';
 
 const withAccess = (slug: string, access?: Access) => ({
   ...stdioFixture(slug, 'normal'),
@@ -30,6 +31,7 @@ describe('access policies with no identity configured (anonymous callers)', func
         withAccess('open'),
         withAccess('team-only', { groups: ['team'] }),
         withAccess('no-crash', { tools: { deny: ['crash'] } }),
+        { ...everythingHttp('http'), access: { tools: { deny: ['get-env'] } } },
       ],
       port: 0,
       dataDir: 'memory://',
@@ -78,6 +80,39 @@ describe('access policies with no identity configured (anonymous callers)', func
 
   it('tool rules apply to the anonymous caller', async function () {
     assert.deepEqual(await tools('no-crash'), ['echo', 'emit', 'progress', 'slow']);
+  });
+
+  it("filters a tools/list answered as an SSE stream (server-everything's HTTP server)", async function () {
+    const url = `${controller.url}/servers/http/mcp`;
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const init = await fetch(url, { method: 'POST', headers, body: initializeBody(1) });
+    await init.body?.cancel();
+    const session = {
+      ...headers,
+      'mcp-session-id': init.headers.get('mcp-session-id')!,
+      'mcp-protocol-version': '2025-06-18',
+    };
+    const initialized = await fetch(url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    await initialized.body?.cancel();
+    const list = await fetch(url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
+    assert.match(list.headers.get('content-type') ?? '', /text\/event-stream/);
+    const data = (await list.text()).split('\n').find((line) => line.startsWith('data:'))!;
+    const names = (
+      JSON.parse(data.slice(5)) as { result: { tools: { name: string }[] } }
+    ).result.tools.map((t) => t.name);
+    assert.ok(names.includes('echo') && names.includes('get-sum'), names.join(' '));
+    assert.ok(!names.includes('get-env'), 'get-env is denied: not listed');
   });
 
   it('a platform policy file that is not valid Cedar stops the start, naming the file', async function () {
