@@ -6,9 +6,9 @@
 // - a tools/call of a tool it may not call: answered here, never sent. HTTP 200 with a
 //   JSON-RPC error response (code FORBIDDEN_TOOL): the call reached the MCP layer and was
 //   refused there, which an MCP client hands to its caller as the call's error (the SDK's
-//   McpError, with our message); a 403 would be a transport failure instead, and the SDK's
-//   OAuth provider reads a 403 as a cue to ask for more scopes, pointless when no token gets
-//   this tool. A batch holding such a call is refused whole (every request in it answered
+//   McpError, with our message); a 403 would be a transport failure instead, and MCP clients
+//   read a 403 as a token lacking scopes (their OAuth support may step up), pointless when no
+//   token gets this tool. A batch holding such a call is refused whole (every request in it answered
 //   with an error, the forbidden ones saying why, the others that they were not sent): only
 //   2025-03-26 has batches, and sending the rest would mean merging the server's answers,
 //   JSON or SSE, with the gateway's — so, as with a batch of duplicate ids, none of it runs.
