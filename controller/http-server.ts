@@ -216,7 +216,13 @@ export function createControllerServer(options: ControllerServerOptions): Contro
       if (!principal) return;
       const known = fleet.has(slug) ? slug : undefined;
       if (!(await withinRateLimits(options.rateLimits, req, res, principal, 'mcp', known))) return;
-      await gateway.handle(req, res, { slug, requestId, search, principal });
+      await gateway.handle(req, res, {
+        slug,
+        requestId,
+        search,
+        principal,
+        ...(gate ? { resourceMetadata: () => gate.metadataUrlOf(mcp[1]!) } : {}),
+      });
       return;
     }
     if (pathname.startsWith(API_PREFIX)) {

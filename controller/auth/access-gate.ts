@@ -47,6 +47,11 @@ export class AccessGate {
     return this.authenticators.length === 0;
   }
 
+  /** The RFC 9728 metadata URL of a server's endpoint, for a challenge made past the gate. */
+  metadataUrlOf(encodedSlug: string): string {
+    return this.urls.metadataUrl(this.urls.endpoint(encodedSlug));
+  }
+
   /**
    * The caller, or undefined when the gate answered the request itself (400, 401, 403, or 503
    * when the credential could not be checked).

@@ -40,7 +40,14 @@ export interface ToolCallVerdict {
 }
 
 export type CallVerdict =
-  | { kind: 'refused'; status: number; body: string; toolCalls: ToolCallVerdict[] }
+  | {
+      kind: 'refused';
+      status: number;
+      body: string;
+      toolCalls: ToolCallVerdict[];
+      /** Scopes that would admit this token: the 403 says so (MCP's scope step-up). */
+      challenge?: { scopes: readonly string[]; description: string };
+    }
   | { kind: 'allowed'; toolCalls: ToolCallVerdict[]; rewrite?: MessageRewrite };
 
 const NONE: CallVerdict = Object.freeze({ kind: 'allowed', toolCalls: [] });
@@ -63,7 +70,20 @@ export function authorizeCall(
         server: slug,
         rule: server.rule,
       }),
-      toolCalls: calls.map((call) => ({ ...call, ...server })),
+      toolCalls: calls.map((call) => ({
+        ...call,
+        allowed: server.allowed,
+        rule: server.rule,
+        reason: server.reason,
+      })),
+      ...(server.scopes
+        ? {
+            challenge: {
+              scopes: server.scopes,
+              description: `server "${slug}" admits a token with the scope ${server.scopes.join(' or ')}`,
+            },
+          }
+        : {}),
     };
   if (!peek) return NONE;
 

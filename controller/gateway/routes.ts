@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError, type Fleet, type Lease } from '../fleet/fleet.ts';
 import type { Principal } from '../auth/principal.ts';
+import { wwwAuthenticate } from '../auth/challenge.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { recordToolCalls, type ToolCallDecision } from '../audit/tool-call-records.ts';
 import type { Logger } from '../observability/log.ts';
@@ -61,6 +62,8 @@ export interface McpRequestContext {
   search: string;
   /** Who is calling (auth/access-gate.ts): ANONYMOUS when no identity is configured. */
   principal: Principal;
+  /** The endpoint's protected resource metadata URL, for a scope challenge (with a gate). */
+  resourceMetadata?: () => string;
 }
 
 type McpMethod = 'POST' | 'GET' | 'DELETE';
@@ -193,7 +196,19 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
         ? { decision: 'allowed' }
         : { decision: 'denied', reason: `${call.reason} (rule ${call.rule})` };
     if (authorization.kind === 'refused') {
-      sendJsonBody(res, authorization.status, authorization.body, idHeader);
+      // A token another scope would admit is told which (the MCP spec's scope step-up).
+      const { challenge } = authorization;
+      const stepUp =
+        challenge && ctx.resourceMetadata
+          ? {
+              'www-authenticate': wwwAuthenticate({
+                error: 'insufficient_scope',
+                ...challenge,
+                resourceMetadata: ctx.resourceMetadata(),
+              }),
+            }
+          : {};
+      sendJsonBody(res, authorization.status, authorization.body, { ...idHeader, ...stepUp });
       return;
     }
 

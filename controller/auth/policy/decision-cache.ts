@@ -17,6 +17,8 @@ export interface PolicyDecision {
   rule: string;
   /** Why not, in a sentence for the JSON-RPC error (absent when allowed). */
   reason?: string;
+  /** A token refused a server whose block names scopes: the scopes that would admit it. */
+  scopes?: readonly string[];
 }
 
 export const DEFAULT_DECISION_CACHE_SIZE = 10_000;

@@ -208,10 +208,12 @@ export class ServerPolicies {
           `server "${slug}" admits only the groups, scopes or API keys its access block names, ` +
           'and this controller identifies nobody (no --auth-issuer, no API keys): every caller is anonymous',
       };
+    const scopes = principal.kind === 'token' ? spec.access?.scopes : undefined;
     return {
       allowed: false,
       rule,
       reason: `${who} is not among the groups, scopes and API keys that server "${slug}" admits`,
+      ...(scopes ? { scopes } : {}),
     };
   }
 

@@ -64,7 +64,9 @@ describe('access policies (Cedar)', function () {
       allowed: false,
       rule: 'gh:access',
       reason: '"carol" is not among the groups, scopes and API keys that server "gh" admits',
+      scopes: ['github:write'],
     });
+    assert.deepEqual(use(key('deploy-bot')).scopes, undefined, 'a key: no scope would admit it');
     assert.equal(use(key('deploy-bot')).allowed, false, 'a key of another name');
     // A token whose subject is named like an admitted key is still not a key.
     assert.equal(use(token('ci-bot', [])).allowed, false);

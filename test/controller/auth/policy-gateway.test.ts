@@ -3,7 +3,8 @@
 // server-everything twice), a real OpenID provider's tokens and real API keys, the official
 // SDK client. Each server's `_meta` access block and a platform policy file decide, with Cedar:
 //
-//   memory      groups ["memory-users"], keys ["ci-bot*"], tools.deny ["delete_*"]
+//   memory      groups ["memory-users"], scopes ["memory:write"], keys ["ci-bot*"],
+//               tools.deny ["delete_*"]
 //   everything  tools.allow ["echo", "get-*"]            (anyone the gate admits)
 //   plain       no block                                 (only the platform file applies)
 //   platform    forbid every tool named "*-env", on every server
@@ -71,6 +72,7 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
     const registry = path.join(dir, 'servers');
     await addServer(registry, 'memory', 'memory', {
       groups: ['memory-users'],
+      scopes: ['memory:write'],
       keys: ['ci-bot*'],
       tools: { deny: ['delete_*'] },
     });
@@ -78,7 +80,7 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
     await addServer(registry, 'everything', 'plain');
     const policyFile = path.join(dir, 'platform.cedar');
     await writeFile(policyFile, PLATFORM_POLICY);
-    idp = await startIdentityProvider([ALICE, BOB, ADMIN]);
+    idp = await startIdentityProvider([ALICE, BOB, ADMIN], { scopes: ['mcp', 'memory:write'] });
     controller = await startController({
       registryDir: registry,
       port: await freePort(),
@@ -142,7 +144,7 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
     who: string,
     body: unknown,
     headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: unknown; session: string | null }> {
+  ): Promise<{ status: number; body: unknown; session: string | null; challenge: string | null }> {
     const response = await fetch(endpoint(slug), {
       method: 'POST',
       headers: {
@@ -160,6 +162,7 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
       status: response.status,
       body: json === '' ? undefined : JSON.parse(json),
       session: response.headers.get('mcp-session-id'),
+      challenge: response.headers.get('www-authenticate'),
     };
   }
 
@@ -216,6 +219,13 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
   it('a user outside the groups gets 403 with a JSON-RPC error, on every request', async function () {
     const refused = await post('memory', 'bob', initializeBody(1));
     assert.equal(refused.status, 403);
+    assert.equal(
+      refused.challenge,
+      `Bearer resource_metadata="${controller.url}/.well-known/oauth-protected-resource/servers/memory/mcp", ` +
+        'scope="memory:write", error="insufficient_scope", ' +
+        'error_description="server \\"memory\\" admits a token with the scope memory:write"',
+      'a token: told which scope would admit it (scope step-up)',
+    );
     assert.deepEqual(refused.body, {
       jsonrpc: '2.0',
       id: 1,
@@ -236,6 +246,11 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
         err.message.includes('is not among the groups') && /HTTP|403/.test(err.message),
       'the SDK says why',
     );
+    credentials['bob-scoped'] = await idp.token(BOB, controller.url, 'memory:write');
+    assert.ok(
+      (await toolNames('memory', 'bob-scoped')).includes('read_graph'),
+      'with the scope the challenge named, bob is admitted',
+    );
     assert.ok(
       (await toolNames('everything', 'bob')).includes('echo'),
       'other servers are open to bob',
@@ -249,6 +264,7 @@ describe('per-server and per-tool policy at the gateway (Cedar, real servers)', 
     );
     const refused = await post('memory', 'deploy-bot', { jsonrpc: '2.0', id: 'k', method: 'ping' });
     assert.equal(refused.status, 403);
+    assert.equal(refused.challenge, null, 'no scope admits a key: no scope challenge');
     assert.match(
       (refused.body as { error: { message: string } }).error.message,
       /key "deploy-bot" is not among the groups, scopes and API keys that server "memory" admits/,
