@@ -7,6 +7,8 @@
 //
 // --issuer <url>: MCP endpoints and the API ask for JWT access tokens of that issuer (scope
 // `mcp`; its `bench-admins` group maps to admin). --key-hashing-secret <s>: API keys too.
+// --no-audit: no audit log (bench/audit-overhead.ts compares). --database-url <url>: a real
+// PostgreSQL instead of the embedded store.
 // BENCH_BARE_GATEWAY=1: the same gateway code in front of the same backend with a trivial
 // fleet, to separate the gateway's own cost from the fleet's per-request bookkeeping.
 import { parseArgs } from 'node:util';
@@ -18,13 +20,19 @@ import { BENCH_ADMINS, BENCH_SLUG, type GatewayChildReady } from './gateway-proc
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { issuer: { type: 'string' }, 'key-hashing-secret': { type: 'string' } },
+  options: {
+    issuer: { type: 'string' },
+    'key-hashing-secret': { type: 'string' },
+    'no-audit': { type: 'boolean' },
+    'database-url': { type: 'string' },
+  },
 });
 
 const controller = await startController({
   registryDir: positionals[0]!,
   port: 0,
-  dataDir: 'memory://',
+  ...(values['database-url'] ? { databaseUrl: values['database-url'] } : { dataDir: 'memory://' }),
+  ...(values['no-audit'] ? { audit: false as const } : {}),
   logger: silentLogger(),
   ...(values.issuer
     ? {

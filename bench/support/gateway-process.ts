@@ -28,11 +28,21 @@ export interface GatewayProcess {
 
 export async function startGatewayProcess(
   registryDir: string,
-  options: { issuer?: string; keyHashingSecret?: string; cpuProfileDir?: string } = {},
+  options: {
+    issuer?: string;
+    keyHashingSecret?: string;
+    cpuProfileDir?: string;
+    /** false: the controller keeps no audit log. */
+    audit?: false;
+    /** A real PostgreSQL instead of the embedded store. */
+    databaseUrl?: string;
+  } = {},
 ): Promise<GatewayProcess> {
   const args = [registryDir];
   if (options.issuer) args.push('--issuer', options.issuer);
   if (options.keyHashingSecret) args.push('--key-hashing-secret', options.keyHashingSecret);
+  if (options.audit === false) args.push('--no-audit');
+  if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
   const child = fork(path.join(import.meta.dirname, 'gateway-child.ts'), args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: [
