@@ -14,10 +14,14 @@
 //   JSON or SSE, with the gateway's — so, as with a batch of duplicate ids, none of it runs.
 // - a tools/list answer keeps only the tools the principal may call (JSON or SSE, rewritten
 //   as it streams by eras/message-rewrite.ts), and says it is private to its caller.
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ToolCallDecision } from '../audit/tool-call-records.ts';
+import { wwwAuthenticate } from '../auth/challenge.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ServerPolicies } from '../auth/policy/server-policies.ts';
 import type { MessageRewrite } from '../eras/message-rewrite.ts';
 import { SERVER_ERROR, jsonRpcErrorBody, type JsonRpcId, type MessagePeek } from './jsonrpc.ts';
+import { sendJsonBody } from './respond.ts';
 
 /** The JSON-RPC error code of a tools/call the gateway refused (server error range). */
 export const FORBIDDEN_TOOL = -32003;
@@ -104,6 +108,37 @@ export function authorizeCall(
     rewrite: (message) =>
       ids.has(JSON.stringify(message.id)) ? onlyCallable(message, may) : message,
   };
+}
+
+/** What the audit log records of a call (audit/tool-call-records.ts): the decision, and why not. */
+export function auditVerdict(call: ToolCallVerdict): ToolCallDecision {
+  return call.allowed
+    ? { decision: 'allowed' }
+    : { decision: 'denied', reason: `${call.reason} (rule ${call.rule})` };
+}
+
+/**
+ * The refusal, answered. A token another scope would admit is told which, as the MCP spec's
+ * scope step-up has it (`resourceMetadata`: the endpoint's RFC 9728 document, with a gate).
+ */
+export function sendRefusal(
+  res: ServerResponse,
+  refused: Extract<CallVerdict, { kind: 'refused' }>,
+  headers: OutgoingHttpHeaders,
+  resourceMetadata: (() => string) | undefined,
+): void {
+  const { challenge } = refused;
+  const stepUp =
+    challenge && resourceMetadata
+      ? {
+          'www-authenticate': wwwAuthenticate({
+            error: 'insufficient_scope',
+            ...challenge,
+            resourceMetadata: resourceMetadata(),
+          }),
+        }
+      : {};
+  sendJsonBody(res, refused.status, refused.body, { ...headers, ...stepUp });
 }
 
 /** The tools/call entries with a tool name (without one the server answers it as invalid). */

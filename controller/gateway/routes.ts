@@ -5,7 +5,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError, type Fleet, type Lease } from '../fleet/fleet.ts';
 import type { Principal } from '../auth/principal.ts';
-import { wwwAuthenticate } from '../auth/challenge.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { recordToolCalls, type ToolCallDecision } from '../audit/tool-call-records.ts';
 import type { Logger } from '../observability/log.ts';
@@ -15,7 +14,6 @@ import {
   INTERNAL_ERROR,
   SERVER_ERROR,
   SESSION_NOT_FOUND,
-  peekMessages,
   type JsonRpcId,
   type MessagePeek,
 } from './jsonrpc.ts';
@@ -25,13 +23,13 @@ import { classifyRequest, type RequestEra } from '../eras/classify-request.ts';
 import type { EraTranslation, LocalAnswer, Plan } from '../eras/era-translation.ts';
 import { bodyRewriter, composeRewrites } from '../eras/message-rewrite.ts';
 import type { ServerPolicies } from '../auth/policy/server-policies.ts';
-import { authorizeCall } from './call-policy.ts';
+import { auditVerdict, authorizeCall, sendRefusal } from './call-policy.ts';
 import { ParkedStream } from './parked-stream.ts';
 import { BRIDGE_CLIENT_HEADER, clientKeyOf, clientPseudonym } from '../sessions/client-key.ts';
 import { answeredUnknownSession, readSmallReply, sendSmallReply } from './unknown-session-reply.ts';
 import { RequestMetrics } from './request-metrics.ts';
-import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readBody } from './read-body.ts';
-import { sendFleetError, sendJsonBody, sendJsonRpcError } from './respond.ts';
+import { readPostBody } from './post-body.ts';
+import { sendFleetError, sendJsonRpcError } from './respond.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 export interface McpHandlerDeps {
@@ -76,7 +74,7 @@ export type McpHandler = (
 ) => Promise<void>;
 
 export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
-  const { fleet, logger, pools, eras, maxBodyBytes } = deps;
+  const { fleet, logger, pools, eras } = deps;
   const stats = new RequestMetrics(deps.metrics);
 
   return async function handleMcp(req, res, ctx) {
@@ -143,38 +141,12 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
       );
     });
 
-    // 1. The body, bounded, and a look at its JSON-RPC shape.
+    // 1. The body, bounded, and a look at its JSON-RPC shape (post-body.ts answers failures).
     let body: Buffer | undefined;
     if (method === 'POST') {
-      try {
-        body = await readBody(req, maxBodyBytes, deps.bodyTimeoutMs);
-      } catch (err) {
-        if (err instanceof BodyTimeoutError) {
-          // Closed once answered: the rest of a trickled body is not worth its descriptor.
-          deps.onBodyTimeout?.();
-          res.once('finish', () => req.socket.destroy());
-          sendJsonRpcError(res, 408, null, SERVER_ERROR, err.message, {
-            ...idHeader,
-            connection: 'close',
-          });
-        } else if (err instanceof BodyTooLargeError) {
-          // The rest of the upload is drained (not stored) and the connection closed.
-          req.resume();
-          sendJsonRpcError(res, 413, null, SERVER_ERROR, err.message, {
-            ...idHeader,
-            connection: 'close',
-          });
-        } else if (!(err instanceof BodyAbortedError)) {
-          throw err;
-        }
-        return;
-      }
-      const result = peekMessages(body);
-      if (!result.ok) {
-        sendJsonRpcError(res, 400, result.id, result.code, result.message, idHeader);
-        return;
-      }
-      peek = result.peek;
+      const read = await readPostBody(req, res, deps, idHeader);
+      if (!read) return;
+      ({ body, peek } = read);
     }
     const rpcId: JsonRpcId = peek?.id ?? null;
     const sessionId = headerValue(req.headers['mcp-session-id']);
@@ -191,24 +163,9 @@ export function createMcpHandler(deps: McpHandlerDeps): McpHandler {
     // Authorization, from the body (gateway/call-policy.ts): the server (403), each tools/call
     // (refused here, never sent), which tools a tools/list answer may show.
     const authorization = authorizeCall(deps.policies, ctx.principal, slug, peek);
-    for (const call of authorization.toolCalls)
-      toolVerdicts[call.index] = call.allowed
-        ? { decision: 'allowed' }
-        : { decision: 'denied', reason: `${call.reason} (rule ${call.rule})` };
+    for (const call of authorization.toolCalls) toolVerdicts[call.index] = auditVerdict(call);
     if (authorization.kind === 'refused') {
-      // A token another scope would admit is told which (the MCP spec's scope step-up).
-      const { challenge } = authorization;
-      const stepUp =
-        challenge && ctx.resourceMetadata
-          ? {
-              'www-authenticate': wwwAuthenticate({
-                error: 'insufficient_scope',
-                ...challenge,
-                resourceMetadata: ctx.resourceMetadata(),
-              }),
-            }
-          : {};
-      sendJsonBody(res, authorization.status, authorization.body, { ...idHeader, ...stepUp });
+      sendRefusal(res, authorization, idHeader, ctx.resourceMetadata);
       return;
     }
 
