@@ -191,4 +191,32 @@ describe('audit log of management actions, read with mcpfleet audit', function (
     assertOneLine(refused.stderr);
     assert.equal((await readAudit(controller.url, {}, keys['first-admin']!.key)).status, 200);
   });
+
+  it('gives a key limited to some servers only their records, and says to name one', async function () {
+    const made = await cli(
+      'first-admin',
+      'keys',
+      'create',
+      '--name',
+      'fix-ops',
+      '--role',
+      'operator',
+      '--servers',
+      'fix',
+    );
+    const key = made.stdout.trim();
+    const as = (...args: string[]) =>
+      runCli('audit', ...args, '--url', controller.url, '--token', key);
+    for (const args of [[], ['--server', 'other']]) {
+      const refused = await as(...args);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /limited to fix: ask for one of them with \?server=/);
+      assertOneLine(refused.stderr);
+    }
+    const own = await as('--server', 'fix', '--json');
+    assert.equal(own.code, 0, own.stderr);
+    const records = (JSON.parse(own.stdout) as { records: AuditEntry[] }).records;
+    assert.ok(records.length >= 3);
+    assert.ok(records.every((r) => r.server === 'fix'));
+  });
 });
