@@ -6,6 +6,7 @@
 // endpoint called or the gateway as a whole (RFC 8707; a token for another server or service
 // is refused). Verified tokens are remembered until they expire, so the hot path pays a hash.
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
+import { CredentialCheckUnavailable } from './credential-check-unavailable.ts';
 import { discoverIssuer } from './issuer-metadata.ts';
 import type { AuthRefusal, Authenticator, Principal, Role } from './principal.ts';
 import { ROLES } from './principal.ts';
@@ -97,7 +98,8 @@ export class JwtAuthenticator implements Authenticator {
       keys = await this.keysOf(issuer)!;
     } catch (err) {
       this.log.warn({ err: (err as Error).message, issuer }, 'cannot verify tokens of this issuer');
-      return refuse(`the keys of issuer ${issuer} cannot be read now`);
+      // Not the token's fault: a 503 to retry, as when the API key store is down.
+      throw new CredentialCheckUnavailable(`issuer ${issuer}`, err);
     }
     const tolerance = this.settings.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
     let payload: JWTPayload;
