@@ -12,16 +12,11 @@ import type { AuditEntry } from '../../../controller/api/types.ts';
 import { silentLogger } from '../../../controller/observability/log.ts';
 import type { RunningController } from '../../../controller/start.ts';
 import { startKeyedController, type KeyedController } from '../auth/keyed-controller.ts';
-import { runCli } from '../cli/run-cli.ts';
+import { assertOneLine, runCli } from '../cli/run-cli.ts';
 import { stdioFixture } from '../fleet/specs.ts';
 import { readAudit, waitForAudit } from './audit-reads.ts';
 
 const SECRET = 'a-key-hashing-secret-for-the-audit-test-0123456789';
-
-function assertOneLine(stderr: string): void {
-  assert.equal(stderr.trimEnd().split('\n').length, 1, stderr);
-  assert.doesNotMatch(stderr, /\n\s+at /);
-}
 
 describe('audit log of management actions, read with mcpfleet audit', function () {
   this.timeout(90_000);

@@ -11,17 +11,12 @@ import { request } from 'undici';
 import { silentLogger } from '../../../controller/observability/log.ts';
 import type { RunningController } from '../../../controller/start.ts';
 import { startKeyedController, type KeyedController } from './keyed-controller.ts';
-import { runCli } from '../cli/run-cli.ts';
+import { assertOneLine, runCli } from '../cli/run-cli.ts';
 import { stdioFixture } from '../fleet/specs.ts';
 import { initializeBody } from '../support/mcp-messages.ts';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const KEY_PATTERN = /^mcpf_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-
-function assertOneLine(stderr: string): void {
-  assert.equal(stderr.trimEnd().split('\n').length, 1, stderr);
-  assert.doesNotMatch(stderr, /\n\s+at /);
-}
 
 describe('mcpfleet keys against a real controller', function () {
   this.timeout(60_000);

@@ -1,4 +1,5 @@
 // Runs the CLI in-process, exactly as bin.js does (main(argv)), capturing what it prints.
+import assert from 'node:assert/strict';
 import { main } from '../../../controller/cli/main.ts';
 
 export interface CliRun {
@@ -32,4 +33,10 @@ export async function runCli(...args: string[]): Promise<CliRun> {
     process.stderr.write = writeErr;
     process.exitCode = exitCodeBefore;
   }
+}
+
+/** A refusal is one line for a person, never a stack trace. */
+export function assertOneLine(stderr: string): void {
+  assert.equal(stderr.trimEnd().split('\n').length, 1, stderr);
+  assert.doesNotMatch(stderr, /\n\s+at /);
 }
