@@ -3,7 +3,10 @@
 // record after close is dropped and counted rather than written past the final flush.
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
+import { AuditLog } from '../../../controller/audit/audit-log.ts';
 import { AuditMetrics } from '../../../controller/audit/audit-metrics.ts';
+import { recordToolCalls } from '../../../controller/audit/tool-call-records.ts';
+import { ANONYMOUS } from '../../../controller/auth/principal.ts';
 import type { AuditRecord } from '../../../controller/audit/audit-record.ts';
 import { AuditWriter } from '../../../controller/audit/audit-writer.ts';
 import { silentLogger } from '../../../controller/observability/log.ts';
@@ -80,5 +83,25 @@ describe('audit writer', function () {
     assert.match(text, /^mcpfleet_audit_records_dropped_total\{reason="closed"\} 1$/m);
     assert.match(text, /^mcpfleet_audit_records_written_total 1$/m);
     assert.equal((await store.listAudit({})).length, 1);
+  });
+
+  it('writes a tool name PostgreSQL would refuse (NUL, half a surrogate pair) made safe', async function () {
+    const audit = new AuditLog({ store, logger: silentLogger(), flushMs: HOUR, retentionMs: 0 });
+    recordToolCalls(audit, {
+      slug: 'everything',
+      requestId: 'r-odd',
+      principal: ANONYMOUS,
+      calls: [
+        { method: 'tools/call', params: { name: 'a\u0000b\ud800c\udc00' } },
+        { method: 'tools/call', params: { name: 'echo' } },
+      ],
+      at: Date.now(),
+      durationMs: 1,
+      status: 200,
+      completed: true,
+    });
+    await audit.close();
+    const tools = (await store.listAudit({})).map((r) => r.tool).sort();
+    assert.deepEqual(tools, ['a\uFFFDb\uFFFDc\uFFFD', 'echo']);
   });
 });
