@@ -33,7 +33,9 @@ export function openRateLimits(options: OpenRateLimitsOptions): OpenedRateLimits
     const opened = connectLimitsRedis(options.redisUrl, settings.redisTimeoutMs, logger);
     client = opened;
     let fallingBack = false;
+    let redialing = false;
     opened.redis.on('ready', () => {
+      redialing = false;
       if (!fallingBack) return;
       fallingBack = false;
       logger.info('rate limits are shared through Redis again');
@@ -43,6 +45,15 @@ export function openRateLimits(options: OpenRateLimitsOptions): OpenedRateLimits
       redis: opened.redis,
       onFallback: () => {
         metrics.rateLimitFallbacks.inc();
+        // A connection that looks ready but did not answer (a hung Redis: every check would
+        // wait the whole command timeout) is dropped and dialled again: until Redis answers
+        // the reconnect's ready check, the insurance decides at once (rejectIfRedisNotReady).
+        // Once: the status stays 'ready' until the socket has closed, and the checks that
+        // timed out together all land here.
+        if (opened.redis.status === 'ready' && !redialing) {
+          redialing = true;
+          opened.redis.disconnect(true);
+        }
         if (fallingBack) return;
         fallingBack = true;
         logger.warn(

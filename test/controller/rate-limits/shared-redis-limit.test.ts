@@ -25,6 +25,7 @@ function limitedController(
   redisUrl: string,
   keyPrefix: string,
   logger = silentLogger(),
+  redisTimeoutMs?: number,
 ): Promise<RunningController> {
   return startController({
     specs: [stdioFixture('fix', 'normal')],
@@ -36,6 +37,7 @@ function limitedController(
       perPrincipal: { points: LIMIT, windowSeconds: 60, burst: 0 },
       perServer: null,
       keyPrefix,
+      ...(redisTimeoutMs === undefined ? {} : { redisTimeoutMs }),
     },
   });
 }
@@ -142,6 +144,31 @@ describe('rate limits shared through Redis', function () {
           'rate limits decided in-process: Redis does not answer (each controller replica now allows the whole budget)',
         ),
         1,
+      );
+    });
+
+    it('a hung Redis costs one command timeout, not one per request: the connection is dialled again', async function () {
+      // A long command timeout, so waiting it on every request could not pass for noise.
+      const timeoutMs = 2_000;
+      const patient = await limitedController(own.url, ownPrefix, silentLogger(), timeoutMs);
+      controllers.push(patient);
+      assert.deepEqual(await statuses(patient, 2), [200, 200]);
+      own.stop();
+      await statuses(patient, 2); // these wait out the timeout: the hang is found
+      const started = performance.now();
+      for (let i = 0; i < 10; i++) await statuses(patient, 1);
+      const ms = performance.now() - started;
+      // Waiting the timeout each time would take 10 × 2 s; decided in-process, a few ms each.
+      assert.ok(ms < 2 * timeoutMs, `10 checks took ${Math.round(ms)} ms`);
+      own.resume();
+      // Shared again once Redis answers the reconnect: a check is counted there (beyond the 2).
+      await waitFor(
+        async () => {
+          await statuses(patient, 1);
+          return Number(await valueIn(own.url, callerKey(ownPrefix))) > 2;
+        },
+        15_000,
+        'a check counted in Redis again',
       );
     });
 
