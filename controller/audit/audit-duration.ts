@@ -15,3 +15,8 @@ export function parseDays(text: string): number {
     throw new Error(`"${text}" is not a duration: use a number with a unit, like 30d, 12h or 30m`);
   }
 }
+
+/** --audit-retention's value: a duration, or 0 to keep every record. */
+export function parseRetention(text: string): number {
+  return text.trim() === '0' ? 0 : parseDays(text);
+}

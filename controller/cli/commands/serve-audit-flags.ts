@@ -1,6 +1,6 @@
 // `mcpfleet serve` flags of the audit log (controller/audit/): how long records are kept.
 import { Option, type Command } from 'commander';
-import { parseDays } from '../../audit/audit-duration.ts';
+import { parseRetention } from '../../audit/audit-duration.ts';
 import type { AuditSettings } from '../../audit/audit-log.ts';
 import { parser } from '../option-parser.ts';
 
@@ -22,8 +22,4 @@ export function addAuditOptions(command: Command): Command {
 
 export function auditSettingsOf(flags: AuditFlags): Partial<AuditSettings> {
   return flags.auditRetention !== undefined ? { retentionMs: flags.auditRetention } : {};
-}
-
-function parseRetention(text: string): number {
-  return text.trim() === '0' ? 0 : parseDays(text);
 }
