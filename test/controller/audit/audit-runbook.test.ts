@@ -13,18 +13,13 @@ import { silentLogger } from '../../../controller/observability/log.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { stdioFixture } from '../fleet/specs.ts';
 import { startKeyedController, type KeyedController } from '../auth/keyed-controller.ts';
-import { readRunbook } from '../../e2e/cluster/runbook-pages.ts';
-import { RunbookShell, type ShellResult } from '../../e2e/cluster/runbook-shell.ts';
+import { RunbookShell } from '../../e2e/cluster/runbook-shell.ts';
+import { itTriesThePage, type RunbookStep } from '../../e2e/cluster/runbook-tried-as-written.ts';
 import { waitForAudit } from './audit-reads.ts';
 
 const PAGE = 'who-called-what.md';
 const SECRET = 'a-key-hashing-secret-for-the-runbook-test-0123456789';
 const REQUEST_ID = 'runbook-call-0001';
-
-interface Step {
-  command: string;
-  check(result: ShellResult): void;
-}
 
 const rows = (stdout: string) => stdout.trimEnd().split('\n').slice(1);
 
@@ -94,7 +89,7 @@ describe(`runbook ${PAGE}, tried as written`, function () {
     await keyed?.close();
   });
 
-  const steps = (): Step[] => [
+  const steps = (): RunbookStep[] => [
     {
       command: 'npx mcpfleet audit --since 1h',
       check: ({ stdout }) => {
@@ -155,26 +150,5 @@ describe(`runbook ${PAGE}, tried as written`, function () {
     },
   ];
 
-  it('has a check for every command of the page, in its order, and no command inline', function () {
-    const page = readRunbook(PAGE);
-    assert.deepEqual(
-      steps().map((s) => s.command),
-      page.tried,
-    );
-    assert.deepEqual(page.inlineCommands, []);
-  });
-
-  it('runs every command of the page, each showing what the page says', async function () {
-    for (const step of steps()) {
-      const result = await shell.run(step.command);
-      assert.equal(result.code, 0, `${step.command}: ${result.stderr}`);
-      try {
-        step.check(result);
-      } catch (err) {
-        throw new Error(`${step.command}\n${result.stdout}\n${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-    }
-  });
+  itTriesThePage(PAGE, steps, () => shell);
 });

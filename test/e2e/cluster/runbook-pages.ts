@@ -1,7 +1,9 @@
 // The commands a runbook page gives, read from its Markdown: every line of a fenced block whose
 // info string is `sh runbook` is a command the test cluster tries, in page order; a plain `sh`
 // block holds commands it cannot try (the page says why). A command written inline instead, as
-// `kubectl -n <ns> …` in running text, is reported: it would be a command no test runs.
+// `kubectl -n <ns> …` in running text, is reported: it would be a command no test runs. A line
+// ending in `\` goes on on the next one, as in the shell: the two are one command, joined by a
+// space (what the shell makes of backslash, newline and the indentation).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -23,6 +25,7 @@ const COMMAND_SPAN = /`((?:kubectl|npx mcpfleet|curl)(?: [^`\s]+){2,})`/g;
 export function readRunbook(file: string): RunbookPage {
   const page: RunbookPage = { file, tried: [], untried: [], inlineCommands: [] };
   let block: string[] | undefined;
+  let continued = '';
   for (const line of readFileSync(join(RUNBOOKS, file), 'utf8').split('\n')) {
     const fence = FENCE.exec(line);
     if (fence) {
@@ -34,8 +37,12 @@ export function readRunbook(file: string): RunbookPage {
       continue;
     }
     if (block) {
-      const command = line.trim();
-      if (command && !command.startsWith('#')) block.push(command);
+      const command = continued + line.trim();
+      if (command.endsWith('\\')) continued = `${command.slice(0, -1).trimEnd()} `;
+      else {
+        continued = '';
+        if (command && !command.startsWith('#')) block.push(command);
+      }
       continue;
     }
     for (const span of line.matchAll(COMMAND_SPAN)) page.inlineCommands.push(span[1]!);

@@ -3,13 +3,18 @@
 // MCPFLEET_TOKEN holding the operator's API key (the controller checks credentials) and the checkout as working directory (so `npx mcpfleet` is the CLI of this checkout), after the
 // page's placeholders (`<ns>`, `<slug>`, `<pod>`…) are replaced by this platform's values.
 // A command that runs until Ctrl-C (`--follow`, `--watch`) is stopped the way a terminal stops
-// it: SIGINT to its process group.
+// it: SIGINT to its process group. A variable a command sets (`TOKEN=$(curl …)`, `export X=…`,
+// at the start of the command) is there for the commands after it, as in the operator's
+// terminal, though each command runs in a shell of its own.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 
 const REPO = join(import.meta.dirname, '../../..');
+/** A command that starts by setting a variable: `NAME=value …` or `export NAME=value`. */
+const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/;
 
 export interface ShellResult {
   code: number | null;
@@ -40,6 +45,16 @@ export class RunbookShell {
       MCPFLEET_URL: options.mcpfleetUrl,
       MCPFLEET_TOKEN: options.token,
     };
+  }
+
+  /** Sets a shell variable for the commands to come, as the page tells the reader to. */
+  setVariable(name: string, value: string): void {
+    this.env[name] = value;
+  }
+
+  /** A shell variable's value now (one the test or a command set). */
+  variable(name: string): string | undefined {
+    return this.env[name];
   }
 
   /** The command with every `<placeholder>` replaced; an unknown one is an error. */
@@ -87,17 +102,31 @@ export class RunbookShell {
   }
 
   private start(command: string, timeoutMs: number) {
-    const child = spawn('/bin/sh', ['-c', this.substitute(command)], {
-      cwd: REPO,
-      env: this.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, as a terminal's foreground job
-    });
+    const script = this.substitute(command);
+    // What the command assigns is written, after it ran, to descriptor 3, NUL-terminated.
+    const assigned = ASSIGNMENT.exec(script)?.[1];
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        assigned === undefined
+          ? script
+          : `${script}\n__status=$?; printf '%s\\0' "$${assigned}" >&3; exit $__status`,
+      ],
+      {
+        cwd: REPO,
+        env: this.env,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        detached: true, // its own process group, as a terminal's foreground job
+      },
+    );
     let stdout = '';
     let stderr = '';
+    let value = '';
     let exited = false;
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    (child.stdio[3] as Readable).on('data', (chunk: Buffer) => (value += chunk.toString()));
     const signalGroup = (signal: NodeJS.Signals) => {
       try {
         process.kill(-child.pid!, signal);
@@ -110,6 +139,7 @@ export class RunbookShell {
       child.once('close', (code) => {
         exited = true;
         clearTimeout(timer);
+        if (assigned !== undefined && value.endsWith('\0')) this.env[assigned] = value.slice(0, -1);
         resolve({ code, stdout, stderr });
       });
     });
