@@ -30,7 +30,12 @@ export interface OAuthController {
 
 export async function startOAuthController(
   clients: TestClient[],
-  options: { auth?: Partial<AuthSettings>; keyHashingSecret?: string } = {},
+  options: {
+    auth?: Partial<AuthSettings>;
+    keyHashingSecret?: string;
+    /** Anything else of the controller's start: its port, public URL, rate limits. */
+    start?: Partial<StartOptions>;
+  } = {},
 ): Promise<OAuthController> {
   const registry = await mkdtemp(path.join(tmpdir(), 'mcpfleet-oauth-'));
   for (const slug of OAUTH_SERVERS)
@@ -52,6 +57,7 @@ export async function startOAuthController(
       roleMap: { admin: ['platform-admins'] },
       ...options.auth,
     },
+    ...options.start,
   };
   let controller: RunningController;
   try {
