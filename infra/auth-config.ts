@@ -3,6 +3,7 @@
 // and the issuers named here add their OAuth access tokens. Each value is checked with the
 // controller's own rules (auth-settings.ts), so what `pulumi preview` accepts, the pod accepts
 // at start. `insecureNoAuth` is the one way to an open controller, and must be written out.
+import path from 'node:path';
 import { z } from 'zod';
 import { checkIssuer, parseRoleMap } from '../controller/auth/auth-settings.ts';
 import { ROLES, type Role } from '../controller/auth/principal.ts';
@@ -66,6 +67,15 @@ const roleMap = z
     }
   });
 
+/**
+ * The file's name becomes a ConfigMap key and the mounted file's name, and names the file's
+ * rules in decisions (`<file name>:<line>`), so it must be one a ConfigMap key may be.
+ */
+const policyFile = nonEmpty.refine((file) => /^[-._a-zA-Z0-9]+$/.test(path.basename(file)), {
+  error:
+    'the file\'s name may hold only letters, digits, ".", "-" and "_" (it becomes a ConfigMap key and the name of the mounted file)',
+});
+
 const NEEDS_ISSUER =
   'applies to access tokens, but mcpfleet:auth.issuers names no issuer, so none is accepted: name the issuer (pulumi config set --path "mcpfleet:auth.issuers[0]" https://…) or remove this key';
 
@@ -80,6 +90,11 @@ const authFields = z.strictObject({
   roleMap: roleMap.default({}),
   /** Scopes every token needs on the MCP endpoints (MCPFLEET_AUTH_SCOPE). */
   requiredScopes: z.array(scope).default([]),
+  /**
+   * A platform-wide Cedar policy file, relative to the Pulumi project: checked by Cedar at
+   * preview, mounted from a ConfigMap, named by MCPFLEET_POLICY_FILE (infra/platform-policy.ts).
+   */
+  policyFile: policyFile.optional(),
   /**
    * Bump to generate a new key-hashing secret: every API key stops working at once (the
    * emergency brake of docs/runbooks/issue-and-rotate-api-keys.md).

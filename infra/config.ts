@@ -6,6 +6,7 @@
 // integer`). Components receive the typed `StackConfig` and never touch `pulumi.Config`.
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
+import { auditConfig } from './audit-config.ts';
 import { authConfig } from './auth-config.ts';
 
 const NAMESPACE = 'mcpfleet';
@@ -311,6 +312,8 @@ const configSchema = z
     images,
     /** Who may call the controller (infra/auth-config.ts); API keys are always on. */
     auth: authConfig,
+    /** The controller's audit log (infra/audit-config.ts): how long records are kept. */
+    audit: auditConfig,
     /** Values for the Secrets that server specs reference: secretName → key → value. */
     serverSecrets: z.record(dnsLabel, z.record(z.string(), z.string())).default({}),
   })

@@ -24,6 +24,7 @@ import { loadConfig, type StackConfig } from './config.ts';
 import { bakePlans, planArtifact } from './manifests/artifacts.ts';
 import type { IngressSources } from './manifests/controllerNetworkPolicy.ts';
 import { redisRevision } from './manifests/datastores.ts';
+import { loadPlatformPolicy } from './platform-policy.ts';
 import { loadSpecs } from './registry.ts';
 
 export interface ProgramInputs {
@@ -34,6 +35,10 @@ export interface ProgramInputs {
 export default async function mcpfleet(inputs: ProgramInputs = {}) {
   const config = inputs.config ?? loadConfig();
   const specs = inputs.specs ?? (await loadSpecs(config.registryDir));
+  // Before any resource: a policy file Cedar refuses fails the preview, naming its line.
+  const platformPolicy = config.auth.policyFile
+    ? await loadPlatformPolicy(config.auth.policyFile)
+    : undefined;
   const workloads = specs.filter((spec): spec is WorkloadSpec => spec.kind === 'workload');
 
   let network: Network | undefined;
@@ -117,6 +122,8 @@ export default async function mcpfleet(inputs: ProgramInputs = {}) {
       specs,
       controller: config.controller,
       auth: config.auth,
+      ...(platformPolicy ? { platformPolicy } : {}),
+      audit: config.audit,
       ingress,
       secretsRevision: `postgres-${rotation.postgres.passwordRotation}.${redisRevision(rotation)}`,
       ingressSources,

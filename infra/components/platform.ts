@@ -4,6 +4,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import type { AuditConfig } from '../audit-config.ts';
 import type { AuthConfig } from '../auth-config.ts';
 import type { ControllerConfig, IngressConfig } from '../config.ts';
 import {
@@ -20,6 +21,7 @@ import {
   controllerServiceAccount,
   registryConfigMaps,
 } from '../manifests/platform.ts';
+import { platformPolicyConfigMap, type PlatformPolicy } from '../manifests/platformPolicy.ts';
 import { KeyHashingSecret } from './keyHashingSecret.ts';
 
 export interface PlatformArgs {
@@ -28,6 +30,9 @@ export interface PlatformArgs {
   controller: ControllerConfig;
   /** Who may call the controller; the key-hashing secret is made here unless insecureNoAuth. */
   auth: AuthConfig;
+  /** The platform policy file, read and checked by Cedar at preview (infra/platform-policy.ts). */
+  platformPolicy?: PlatformPolicy;
+  audit: AuditConfig;
   ingress: IngressConfig;
   /** Bumped with a password rotation so controller pods restart and pick up new Secrets. */
   secretsRevision: string;
@@ -86,10 +91,21 @@ export class Platform extends pulumi.ComponentResource {
             parent,
           ).secret,
         ];
+    const policy = args.platformPolicy
+      ? [
+          new k8s.core.v1.ConfigMap(
+            `${name}-platform-policy`,
+            platformPolicyConfigMap(namespace, args.platformPolicy),
+            parent,
+          ),
+        ]
+      : [];
     const deployment = controllerDeployment({
       namespace,
       controller: args.controller,
       auth: args.auth,
+      ...(args.platformPolicy ? { platformPolicy: args.platformPolicy } : {}),
+      audit: args.audit,
       gatewayUrl,
       registryConfigMaps: shards.map((s) => s.metadata!.name!),
       secretsRevision: args.secretsRevision,
@@ -97,7 +113,7 @@ export class Platform extends pulumi.ComponentResource {
     });
     new k8s.apps.v1.Deployment(`${name}-controller`, deployment as k8s.apps.v1.DeploymentArgs, {
       parent: this,
-      dependsOn: [binding, ...configMaps, ...keyHashing],
+      dependsOn: [binding, ...configMaps, ...policy, ...keyHashing],
     });
     new k8s.policy.v1.PodDisruptionBudget(
       `${name}-controller`,

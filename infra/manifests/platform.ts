@@ -10,6 +10,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
 import type { ServerSpec } from '../../registry/catalog/spec.ts';
+import type { AuditConfig } from '../audit-config.ts';
 import type { AuthConfig } from '../auth-config.ts';
 import type { ControllerConfig } from '../config.ts';
 import {
@@ -26,6 +27,7 @@ import {
   TMP_VOLUME,
 } from './security.ts';
 import { controllerAuthEnv, KEY_HASHING_REVISION_ANNOTATION } from './controllerAuth.ts';
+import { platformPolicyPodParts, type PlatformPolicy } from './platformPolicy.ts';
 
 export const CONTROLLER_PORT = 8080;
 export const POSTGRES_SECRET = 'mcpfleet-postgres';
@@ -114,6 +116,10 @@ export interface ControllerDeploymentOptions {
   controller: ControllerConfig;
   /** Who may call (mcpfleet:auth): the auth env and the key-hashing secret's reference. */
   auth: AuthConfig;
+  /** The platform policy file (mcpfleet:auth.policyFile) as checked at preview; none: no mount. */
+  platformPolicy?: PlatformPolicy;
+  /** The audit log's settings (mcpfleet:audit); unset ones keep the controller's defaults. */
+  audit: AuditConfig;
   gatewayUrl: string;
   registryConfigMaps: string[];
   /** Changes whenever a connection secret rotates, so the pods restart and re-read it. */
@@ -138,6 +144,7 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
       labelSelector: { matchLabels: controllerSelectorLabels() },
     },
   ];
+  const policy = platformPolicyPodParts(options.platformPolicy);
   const secretEnv = (name: string, secret: string, key: string) => ({
     name,
     valueFrom: { secretKeyRef: { name: secret, key } },
@@ -157,6 +164,7 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
           annotations: {
             'mcpfleet.dev/secrets-revision': options.secretsRevision,
             [KEY_HASHING_REVISION_ANNOTATION]: String(options.auth.keyHashingSecretRotation),
+            ...policy.annotations,
           },
         },
         spec: {
@@ -188,6 +196,10 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
                 { name: 'MCPFLEET_REGISTRY_DIR', value: REGISTRY_MOUNT },
                 { name: 'MCPFLEET_PUBLIC_URL', value: options.gatewayUrl },
                 ...controllerAuthEnv(options.auth),
+                ...policy.env,
+                ...(options.audit.retention !== undefined
+                  ? [{ name: 'MCPFLEET_AUDIT_RETENTION', value: options.audit.retention }]
+                  : []),
                 { name: 'MCPFLEET_LOG_LEVEL', value: controller.logLevel },
                 { name: 'HOME', value: '/tmp' },
                 secretEnv('DATABASE_URL', POSTGRES_SECRET, 'url'),
@@ -207,6 +219,7 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
                 ...(options.databaseCa
                   ? [{ name: 'database-ca', mountPath: DATABASE_CA_DIR, readOnly: true }]
                   : []),
+                ...policy.volumeMounts,
               ],
             },
           ],
@@ -223,6 +236,7 @@ export function controllerDeployment(options: ControllerDeploymentOptions): IDep
             ...(options.databaseCa
               ? [{ name: 'database-ca', configMap: { name: DATABASE_CA_CONFIGMAP } }]
               : []),
+            ...policy.volumes,
           ],
         },
       },

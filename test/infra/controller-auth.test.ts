@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { AUTH_KEYS } from '../../infra/auth-config.ts';
-import { parseConfig, ConfigError } from '../../infra/config.ts';
+import { parseConfig } from '../../infra/config.ts';
 import { readStackFile } from '../../infra/render.ts';
 import {
   AUTH_SECRET,
@@ -14,16 +14,23 @@ import {
   KEY_HASHING_SECRET_KEY,
 } from '../../infra/manifests/controllerAuth.ts';
 import { ofType, runStack, stackConfig, type StackRun } from './harness.ts';
-import { k8sObject, stackRun, type Obj } from './runs.ts';
+import {
+  controllerEnvOf,
+  controllerEnvValue,
+  controllerOf,
+  controllerPodOf,
+  k8sObject,
+  localConfigError,
+  stackRun,
+  type Obj,
+} from './runs.ts';
 
-const DEPLOYMENT = 'kubernetes:apps/v1:Deployment';
 const SECRET = 'kubernetes:core/v1:Secret';
 const PASSWORD = 'random:index/randomPassword:RandomPassword';
 
-const controllerOf = (run: StackRun) => k8sObject(run, DEPLOYMENT, 'mcpfleet-controller');
-const podOf = (run: StackRun) => (controllerOf(run).inputs.spec as Obj).template;
-const envOf = (run: StackRun): Obj[] => podOf(run).spec.containers[0].env;
-const envValue = (run: StackRun, name: string) => envOf(run).find((e) => e.name === name)?.value;
+const podOf = controllerPodOf;
+const envOf = controllerEnvOf;
+const envValue = controllerEnvValue;
 const keyHashingPassword = (run: StackRun) =>
   ofType(run, PASSWORD).filter((r) => r.name.includes('key-hashing'));
 
@@ -37,16 +44,7 @@ async function withAuth(stack: 'local' | 'prod', auth: Obj): Promise<StackRun> {
 }
 
 /** The error parseConfig gives for the stack's config with `auth` instead of its own. */
-function authError(auth: unknown): string {
-  const { auth: _, ...rest } = readStackFile('local');
-  try {
-    parseConfig({ ...rest, auth });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.message;
-  }
-  assert.fail(`accepted: ${JSON.stringify(auth)}`);
-}
+const authError = (auth: unknown): string => localConfigError({ auth });
 
 describe('issue 10: the deployed controller checks credentials', function () {
   this.timeout(60_000);

@@ -1,6 +1,8 @@
 // One mocked run per stack file, shared by the test files that only read it (each run resets
 // Pulumi's runtime, so they happen one after another), and small finders over a run.
 import assert from 'node:assert/strict';
+import { ConfigError, parseConfig } from '../../infra/config.ts';
+import { readStackFile } from '../../infra/render.ts';
 import { ofType, runStack, type Recorded, type StackRun } from './harness.ts';
 
 const runs = new Map<string, Promise<StackRun>>();
@@ -34,6 +36,27 @@ export function k8sObject(run: StackRun, type: string, name: string): Recorded {
   const found = ofType(run, type).find((r) => (r.inputs.metadata as Obj)?.name === name);
   assert.ok(found, `${type} ${name} not registered`);
   return found;
+}
+
+/** The controller's Deployment, its pod template, its container's env and one env value. */
+export const controllerOf = (run: StackRun): Recorded =>
+  k8sObject(run, 'kubernetes:apps/v1:Deployment', 'mcpfleet-controller');
+export const controllerPodOf = (run: StackRun): Obj =>
+  (controllerOf(run).inputs.spec as Obj).template;
+export const controllerEnvOf = (run: StackRun): Obj[] =>
+  controllerPodOf(run).spec.containers[0].env;
+export const controllerEnvValue = (run: StackRun, name: string): string | undefined =>
+  controllerEnvOf(run).find((e) => e.name === name)?.value;
+
+/** The error parseConfig gives for the local stack's config with these top-level keys replaced. */
+export function localConfigError(changes: Record<string, unknown>): string {
+  try {
+    parseConfig({ ...readStackFile('local'), ...changes });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.message;
+  }
+  assert.fail(`accepted: ${JSON.stringify(changes)}`);
 }
 
 export const urnsOf = (run: StackRun, type: string) => ofType(run, type).map((r) => r.urn);
