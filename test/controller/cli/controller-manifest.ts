@@ -1,9 +1,14 @@
 // The controller container exactly as `pulumi up` deploys it (infra/manifests/platform.ts
 // controllerDeployment for a stack, dev by default): its args, and its env with what the kubelet
 // would fill in — fieldRefs from the pod, secretKeyRefs from the given connection URLs and
-// key-hashing secret.
+// key-hashing secret — and the files its ConfigMap volumes put in the pod.
+import type { AuditConfig } from '../../../infra/audit-config.ts';
 import { readStackFile } from '../../../infra/render.ts';
 import { controllerDeployment, REGISTRY_MOUNT } from '../../../infra/manifests/platform.ts';
+import {
+  platformPolicyConfigMap,
+  type PlatformPolicy,
+} from '../../../infra/manifests/platformPolicy.ts';
 
 export interface ControllerContainer {
   args: string[];
@@ -13,6 +18,14 @@ export interface ControllerContainer {
   namespace: string;
   podName: string;
   publicUrl: string;
+  /** The files the pod sees from its ConfigMap volumes (the platform policy's), by path. */
+  files: Record<string, string>;
+}
+
+/** What a stack's config would set beyond its file: the policy file as checked at preview. */
+export interface StackChanges {
+  platformPolicy?: PlatformPolicy;
+  audit?: AuditConfig;
 }
 
 /** The values behind the Deployment's secretKeyRefs, by env name. */
@@ -31,6 +44,7 @@ const DEFAULT_SECRETS: Required<ContainerSecrets> = {
 export function controllerContainer(
   given: ContainerSecrets = {},
   stack: 'dev' | 'prod' = 'dev',
+  changes: StackChanges = {},
 ): ControllerContainer {
   const secrets = { ...DEFAULT_SECRETS, ...given };
   const config = readStackFile(stack);
@@ -39,6 +53,8 @@ export function controllerContainer(
     namespace: config.namespace,
     controller: config.controller,
     auth: config.auth,
+    audit: changes.audit ?? config.audit,
+    ...(changes.platformPolicy ? { platformPolicy: changes.platformPolicy } : {}),
     gatewayUrl: publicUrl,
     registryConfigMaps: ['mcpfleet-registry-0', 'mcpfleet-registry-1'],
     secretsRevision: 'test',
@@ -63,6 +79,17 @@ export function controllerContainer(
       env[variable.name] = value;
     } else throw new Error(`unexpected env ${variable.name}`);
   }
+  const configMaps = changes.platformPolicy
+    ? [platformPolicyConfigMap(config.namespace, changes.platformPolicy)]
+    : [];
+  const files: Record<string, string> = {};
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = deployment.spec!.template.spec!.volumes?.find((v) => v.name === mount.name);
+    const configMap = configMaps.find((c) => c.metadata?.name === volume?.configMap?.name);
+    for (const item of volume?.configMap?.items ?? [])
+      if (configMap?.data?.[item.key] !== undefined)
+        files[`${mount.mountPath}/${item.path}`] = configMap.data[item.key]!;
+  }
   return {
     args: container.args ?? [],
     env,
@@ -70,5 +97,6 @@ export function controllerContainer(
     namespace: config.namespace,
     podName,
     publicUrl,
+    files,
   };
 }

@@ -2,9 +2,16 @@
 // accepted, combinations are checked with clear errors, and the Host allow-list a controller
 // derives for itself (bound to a pod's interfaces) accepts its own names and nothing else.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CommanderError } from 'commander';
 import { request } from 'undici';
+import { loadPlatformPolicy } from '../../../infra/platform-policy.ts';
 import { STACKS } from '../../../infra/render.ts';
+import { ServerPolicies } from '../../../controller/auth/policy/server-policies.ts';
+import type { Principal } from '../../../controller/auth/principal.ts';
 import { buildProgram } from '../../../controller/cli/main.ts';
 import { RUNTIMES } from '../../../controller/fleet/create-fleet.ts';
 import { RENDER_STACKS } from '../../../controller/cli/commands/render.ts';
@@ -22,6 +29,7 @@ import {
   startController,
   type StartOptions,
 } from '../../../controller/start.ts';
+import { stdioFixture } from '../fleet/specs.ts';
 import { controllerContainer } from './controller-manifest.ts';
 
 /** A machine outside any cluster, with no ~/.kube/config. */
@@ -108,6 +116,53 @@ describe('mcpfleet serve options', function () {
     });
     assert.equal(options.publicUrl, 'https://mcp.acme.example.com', 'the resource tokens are for');
     assert.equal(options.keyHashingSecret, container.env.MCPFLEET_KEY_HASHING_SECRET);
+  });
+
+  it('takes mcpfleet:auth.policyFile and mcpfleet:audit.retention from the Deployment, and the mounted file loads', async function () {
+    const fixture = 'test/infra/fixtures/platform.cedar';
+    // The file as the program checked it at preview, and the pod that mounts it.
+    const platformPolicy = await loadPlatformPolicy(fixture);
+    const container = controllerContainer({}, 'dev', {
+      platformPolicy,
+      audit: { retention: '90d' },
+    });
+    const options = await resolve(container.args.slice(1), container.env, POD);
+    assert.equal(options.policyFile, '/etc/mcpfleet/policy/platform.cedar');
+    assert.deepEqual(options.audit, { retentionMs: 90 * 86_400_000 });
+
+    // What the kubelet puts at that path: the ConfigMap's content. The controller's own policy
+    // loading (start.ts opens ServerPolicies with options.policyFile) reads it there.
+    const content = container.files[options.policyFile!];
+    assert.equal(content, readFileSync(fixture, 'utf8'), 'the file, at the path the env names');
+    const root = await mkdtemp(path.join(tmpdir(), 'mcpfleet-pod-'));
+    try {
+      const file = path.join(root, options.policyFile!);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, content!);
+      const policies = await ServerPolicies.open({
+        specs: [stdioFixture('everything', 'normal')],
+        policyFile: file,
+      });
+      // Rule names are the repository file's: its @id, or platform.cedar:<line>.
+      assert.deepEqual(policies.platformPolicies.toSorted(), ['no-env', 'platform.cedar:10']);
+      const ci: Principal = {
+        id: 'key:ci-id',
+        kind: 'key',
+        name: 'ci',
+        roles: ['operator'],
+        groups: [],
+        scopes: [],
+      };
+      const refused = policies.mayCall(ci, 'everything', 'delete_file');
+      assert.deepEqual(
+        { allowed: refused.allowed, rule: refused.rule },
+        { allowed: false, rule: 'platform.cedar:10' },
+      );
+      assert.equal(policies.mayCall(ci, 'everything', 'echo').allowed, true);
+      assert.equal(policies.mayCall(ci, 'everything', 'get-env').rule, 'no-env');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('logs JSON unless a person watches: pretty on a terminal, either when asked', async function () {
