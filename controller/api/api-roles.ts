@@ -3,7 +3,7 @@
 // also manages keys (auth/principal.ts ranks them). Refusals are 403 with the API's JSON error
 // naming the role needed, so a person knows which credential to ask for.
 import type { ServerResponse } from 'node:http';
-import { hasRole, type Principal, type Role } from '../auth/principal.ts';
+import { describePrincipal, hasRole, type Principal, type Role } from '../auth/principal.ts';
 import { sendApiError } from './send-json.ts';
 
 /** `parts`: the path under /api/v1/, split on "/". */
@@ -30,17 +30,13 @@ export function permits(
 export function refusal(principal: Principal, role: Role, server?: string): string | undefined {
   if (!hasRole(principal, role)) {
     const held = principal.roles.length > 0 ? principal.roles.join(', ') : 'no role';
-    return `This needs the ${role} role; ${describe(principal)} has ${held}`;
+    return `This needs the ${role} role; ${describePrincipal(principal)} has ${held}`;
   }
   if (server !== undefined && principal.servers && !principal.servers.includes(server)) {
     return (
-      `${describe(principal)} is limited to ${principal.servers.join(', ') || 'no servers'}, ` +
+      `${describePrincipal(principal)} is limited to ${principal.servers.join(', ') || 'no servers'}, ` +
       `not "${server}"`
     );
   }
   return undefined;
-}
-
-function describe(principal: Principal): string {
-  return principal.kind === 'key' ? `key "${principal.name}"` : `"${principal.name}"`;
 }
