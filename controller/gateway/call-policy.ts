@@ -20,7 +20,13 @@ import { wwwAuthenticate } from '../auth/challenge.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ServerPolicies } from '../auth/policy/server-policies.ts';
 import type { MessageRewrite } from '../eras/message-rewrite.ts';
-import { SERVER_ERROR, jsonRpcErrorBody, type JsonRpcId, type MessagePeek } from './jsonrpc.ts';
+import {
+  SERVER_ERROR,
+  jsonRpcError,
+  jsonRpcErrorBody,
+  type JsonRpcId,
+  type MessagePeek,
+} from './jsonrpc.ts';
 import { sendJsonBody } from './respond.ts';
 
 /** The JSON-RPC error code of a tools/call the gateway refused (server error range). */
@@ -160,7 +166,7 @@ function refusal(
   refused: ToolCallVerdict,
 ): CallVerdict {
   const errorOf = (id: JsonRpcId, c: ToolCallVerdict, why: 'forbidden' | 'batch-refused') =>
-    errorMessage(id, FORBIDDEN_TOOL, c.reason!, {
+    jsonRpcError(id, FORBIDDEN_TOOL, c.reason!, {
       reason: why,
       server: slug,
       tool: c.tool,
@@ -189,15 +195,6 @@ function refusal(
     c.allowed ? { ...c, allowed: false, rule: notSent.rule, reason: notSent.reason } : c,
   );
   return { kind: 'refused', status: 200, body: JSON.stringify(answers), toolCalls: verdicts };
-}
-
-function errorMessage(
-  id: JsonRpcId,
-  code: number,
-  message: string,
-  data: Record<string, unknown>,
-): Record<string, unknown> {
-  return { jsonrpc: '2.0', id, error: { code, message, data } };
 }
 
 /** A tools/list result with only the tools `may` allows; private, being this caller's. */

@@ -12,15 +12,25 @@ export const SESSION_NOT_FOUND = -32001;
 
 export type JsonRpcId = string | number | null;
 
-/** `{"jsonrpc":"2.0","id":...,"error":{code,message[,data]}}` as a string. */
+/** `{"jsonrpc":"2.0","id":...,"error":{code,message[,data]}}`, e.g. one answer of a batch. */
+export function jsonRpcError(
+  id: JsonRpcId,
+  code: number,
+  message: string,
+  data?: Record<string, unknown>,
+): Record<string, unknown> {
+  const error = data === undefined ? { code, message } : { code, message, data };
+  return { jsonrpc: '2.0', id, error };
+}
+
+/** jsonRpcError as a string. */
 export function jsonRpcErrorBody(
   id: JsonRpcId,
   code: number,
   message: string,
   data?: Record<string, unknown>,
 ): string {
-  const error = data === undefined ? { code, message } : { code, message, data };
-  return JSON.stringify({ jsonrpc: '2.0', id, error });
+  return JSON.stringify(jsonRpcError(id, code, message, data));
 }
 
 /** What the gateway learns from a POST body. */
