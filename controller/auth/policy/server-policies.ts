@@ -60,6 +60,8 @@ let instances = 0;
 export class ServerPolicies {
   readonly #cache: DecisionCache;
   readonly #platform: Record<string, string>;
+  /** The platform file holds policies: every server's set has them, none is open. */
+  readonly #hasPlatform: boolean;
   readonly #prefix = `policies-${++instances}`;
   readonly #now: () => number;
   #cedar: Cedar | undefined;
@@ -69,6 +71,7 @@ export class ServerPolicies {
 
   private constructor(platform: Record<string, string>, options: ServerPoliciesOptions) {
     this.#platform = platform;
+    this.#hasPlatform = Object.keys(platform).length > 0;
     this.#cache = new DecisionCache(options.cacheSize);
     this.#now = options.now ?? Date.now;
   }
@@ -103,8 +106,7 @@ export class ServerPolicies {
 
   /** Follows a registry change; decisions made under the old policies are forgotten. */
   async apply(specs: readonly ServerSpec[]): Promise<void> {
-    const needsCedar =
-      Object.keys(this.#platform).length > 0 || specs.some((s) => s.access !== undefined);
+    const needsCedar = this.#hasPlatform || specs.some((s) => s.access !== undefined);
     if (needsCedar) this.#cedar ??= await loadCedar();
     const servers = new Map<string, CompiledServer>();
     for (const spec of specs) {
@@ -126,19 +128,21 @@ export class ServerPolicies {
   filtersTools(slug: string): boolean {
     const compiled = this.#servers.get(slug);
     if (!compiled || compiled.setId === undefined) return false;
-    return limitsTools(compiled.spec.access) || Object.keys(this.#platform).length > 0;
+    return limitsTools(compiled.spec.access) || this.#hasPlatform;
   }
 
   /** May `principal` send requests to server `slug` at all? */
   mayUse(principal: Principal, slug: string): PolicyDecision {
-    const compiled = this.#servers.get(slug);
-    if (!compiled) return UNKNOWN;
-    if (compiled.setId === undefined) return OPEN;
-    return this.#decide(principal, compiled, undefined);
+    return this.#ask(principal, slug, undefined);
   }
 
   /** May `principal` call tool `tool` of server `slug`? Ask mayUse first: this does not. */
   mayCall(principal: Principal, slug: string, tool: string): PolicyDecision {
+    return this.#ask(principal, slug, tool);
+  }
+
+  /** `tool` undefined: the use_server decision. */
+  #ask(principal: Principal, slug: string, tool: string | undefined): PolicyDecision {
     const compiled = this.#servers.get(slug);
     if (!compiled) return UNKNOWN;
     if (compiled.setId === undefined) return OPEN;
@@ -147,7 +151,7 @@ export class ServerPolicies {
 
   #compile(spec: ServerSpec): CompiledServer {
     const server = serverEntity(spec.slug, spec.name);
-    if (spec.access === undefined && Object.keys(this.#platform).length === 0)
+    if (spec.access === undefined && !this.#hasPlatform)
       return { slug: spec.slug, spec, setId: undefined, server, parsed: true };
     return { slug: spec.slug, spec, setId: `${this.#prefix}:${spec.slug}`, server, parsed: false };
   }
