@@ -20,7 +20,7 @@ import {
 } from '../../../controller/start.ts';
 import { openStore } from '../../../controller/store/open-store.ts';
 import { everythingStdio } from '../fleet/specs.ts';
-import { DATABASE_URL, dropSchema } from '../store/postgres-schema.ts';
+import { DATABASE_URL, dropSchema, schemaUrl } from '../store/postgres-schema.ts';
 import { waitForAudit } from './audit-reads.ts';
 
 interface Backend {
@@ -39,11 +39,9 @@ function postgres(): Backend {
     storeOptions: async () => {
       const schema = `mcpfleet_audit_gw_${runId}_${schemas.length}`;
       schemas.push(schema);
-      const url = new URL(DATABASE_URL);
-      url.searchParams.set('options', `-c search_path=${schema}`);
       const admin = await openStore({ databaseUrl: DATABASE_URL, schema });
       await admin.close(); // creates the schema, migrated
-      return { databaseUrl: url.toString() };
+      return { databaseUrl: schemaUrl(schema) };
     },
     cleanup: async () => {
       for (const schema of schemas) await dropSchema(schema);

@@ -8,7 +8,7 @@ import { startController, type RunningController } from '../../../controller/sta
 import { openStore } from '../../../controller/store/open-store.ts';
 import type { Store } from '../../../controller/store/store.ts';
 import { stdioFixture } from '../fleet/specs.ts';
-import { DATABASE_URL, dropSchema } from '../store/postgres-schema.ts';
+import { DATABASE_URL, dropSchema, schemaUrl } from '../store/postgres-schema.ts';
 import { sampleRecord } from './sample-record.ts';
 
 const HOUR = 3_600_000;
@@ -43,12 +43,10 @@ describe('audit retention in a running controller', function () {
         Array.from({ length: 500 }, (_, i) => oldRecord(now - 2 * HOUR - i, start + i)),
       );
     await store.insertAuditRecords([0, 1, 2].map((i) => oldRecord(now - HOUR / 6, 9000 + i)));
-    const url = new URL(DATABASE_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
     controller = await startController({
       specs: [stdioFixture('fix', 'normal')],
       port: 0,
-      databaseUrl: url.toString(),
+      databaseUrl: schemaUrl(schema),
       audit: { retentionMs, retentionIntervalMs: 100 },
       logger: silentLogger(),
     });

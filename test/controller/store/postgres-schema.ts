@@ -15,8 +15,14 @@ export async function isolatedUrl(proxy: FreezableProxy, schema: string): Promis
   } finally {
     await admin.end();
   }
-  const url = new URL(DATABASE_URL);
+  const url = new URL(schemaUrl(schema));
   url.host = `127.0.0.1:${proxy.port}`;
+  return url.toString();
+}
+
+/** `base` (the test database unless given) with `schema` as its search_path, as a controller takes it. */
+export function schemaUrl(schema: string, base: string = DATABASE_URL): string {
+  const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return url.toString();
 }
