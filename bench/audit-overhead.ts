@@ -17,9 +17,8 @@
 //
 // Target (issue 10): the gateway does not slow — throughput with audit >= 0.95x without,
 // <= 0.1 ms added at p50, nothing dropped.
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { AuditWriter } from '../controller/audit/audit-writer.ts';
@@ -27,9 +26,15 @@ import { silentLogger } from '../controller/observability/log.ts';
 import { openStore } from '../controller/store/open-store.ts';
 import type { Store } from '../controller/store/store.ts';
 import { sampleRecord } from '../test/controller/audit/sample-record.ts';
+import { schemaUrl } from '../test/controller/store/postgres-schema.ts';
 import { EchoTarget } from './support/mcp-echo-target.ts';
-import { BENCH_SLUG, startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
-import { childOf, pin } from './support/process-cpu.ts';
+import {
+  BENCH_SLUG,
+  benchRegistry,
+  startGatewayProcess,
+  type GatewayProcess,
+} from './support/gateway-process.ts';
+import { childOf, pinBackendsApart } from './support/process-cpu.ts';
 import { median, percentiles, round } from './support/stats.ts';
 
 const ALL_MODES = ['off', 'on', 'twin'] as const;
@@ -49,14 +54,12 @@ const { values } = parseArgs({
 const MODES: readonly Mode[] = values.twin ? ALL_MODES : ['off', 'on'];
 
 /** A schema of its own in the given PostgreSQL, and the URL that uses it. */
-async function schemaUrl(databaseUrl: string, schema: string): Promise<string> {
+async function freshSchemaUrl(databaseUrl: string, schema: string): Promise<string> {
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
   await admin.end();
-  const url = new URL(databaseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return url.toString();
+  return schemaUrl(schema, databaseUrl);
 }
 
 async function metricSum(url: string, name: string): Promise<number> {
@@ -105,11 +108,7 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const concurrency = Number(values.concurrency);
   const databaseUrl = values['database-url'];
-  const registry = await mkdtemp(path.join(tmpdir(), 'mcpfleet-bench-audit-'));
-  const root = path.resolve(import.meta.dirname, '..');
-  await cp(path.join(root, 'registry/servers', BENCH_SLUG), path.join(registry, BENCH_SLUG), {
-    recursive: true,
-  });
+  const registry = await benchRegistry('mcpfleet-bench-audit-');
   const schemas = MODES.map((mode) => `mcpfleet_bench_audit_${process.pid}_${mode}`);
   const loadBefore = loadavg().map((l) => round(l, 2));
   const cpus = availableParallelism();
@@ -120,24 +119,17 @@ async function main(): Promise<void> {
         // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of each controller process there.
         cpuProfileDir: process.env.BENCH_CPU_PROFILE,
         ...(mode === 'on' ? {} : { audit: false as const }),
-        ...(databaseUrl ? { databaseUrl: await schemaUrl(databaseUrl, schemas[i]!) } : {}),
+        ...(databaseUrl ? { databaseUrl: await freshSchemaUrl(databaseUrl, schemas[i]!) } : {}),
       });
     const targets: Partial<Record<Mode, EchoTarget>> = {};
     for (const mode of MODES) targets[mode] = await EchoTarget.open(controllers[mode]!.endpoint);
     const placement = values['no-pin']
       ? 'unpinned'
-      : pin(
-          [
-            ...(await Promise.all(
-              MODES.map(async (m) => {
-                const backend = await childOf(controllers[m]!.child.pid!, 'server-everything');
-                return [backend, 0] as [number | undefined, number];
-              }),
-            )),
-            ...MODES.map((m) => [controllers[m]!.child.pid, 1] as [number | undefined, number]),
-            [process.pid, 1],
-          ],
-          'backends on CPU 0; controllers and load generator on CPU 1',
+      : pinBackendsApart(
+          await Promise.all(
+            MODES.map((m) => childOf(controllers[m]!.child.pid!, 'server-everything')),
+          ),
+          MODES.map((m) => controllers[m]!.child.pid),
         );
 
     for (const mode of MODES) await targets[mode]!.run(2000, concurrency); // JIT, pools, batches
@@ -182,14 +174,13 @@ async function main(): Promise<void> {
       dropped: await metricSum(on, 'mcpfleet_audit_records_dropped_total'),
     };
 
+    const writerSchema = `mcpfleet_bench_audit_${process.pid}_writer`;
+    if (databaseUrl) schemas.push(writerSchema);
     const alone = await openStore(
       databaseUrl
-        ? {
-            databaseUrl: await schemaUrl(databaseUrl, `mcpfleet_bench_audit_${process.pid}_writer`),
-          }
+        ? { databaseUrl: await freshSchemaUrl(databaseUrl, writerSchema) }
         : { dataDir: 'memory://' },
     );
-    if (databaseUrl) schemas.push(`mcpfleet_bench_audit_${process.pid}_writer`);
     const writer = await writerCost(alone, 50_000).finally(() => alone.close());
 
     const summary = (mode: Mode) => {

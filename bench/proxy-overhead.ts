@@ -30,18 +30,18 @@
 //
 // Targets: gateway (auth off) throughput >= 0.85x direct, <= 1 ms added at p50 (issue 4);
 // auth on >= 0.95x the throughput of auth off, <= 0.1 ms added at p50 (issue 10).
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { EchoTarget } from './support/mcp-echo-target.ts';
 import {
   BENCH_ADMINS,
   BENCH_SLUG,
+  benchRegistry,
   startGatewayProcess,
   type GatewayProcess,
 } from './support/gateway-process.ts';
-import { childOf, pin, procCpuUs } from './support/process-cpu.ts';
+import { childOf, pinBackendsApart, procCpuUs } from './support/process-cpu.ts';
 import { median, percentiles, round } from './support/stats.ts';
 
 const MODES = ['direct', 'off', 'jwt', 'key', 'twin'] as const;
@@ -79,11 +79,7 @@ async function main(): Promise<void> {
   if (!modes.includes('off')) throw new Error('--modes: off is the baseline and must be run');
   const withAuth = modes.includes('jwt') || modes.includes('key');
 
-  const registry = await mkdtemp(path.join(tmpdir(), 'mcpfleet-bench-'));
-  const root = path.resolve(import.meta.dirname, '..');
-  await cp(path.join(root, 'registry/servers', BENCH_SLUG), path.join(registry, BENCH_SLUG), {
-    recursive: true,
-  });
+  const registry = await benchRegistry('mcpfleet-bench-');
   const admin = { id: 'bench-admin', secret: 'bench-admin-secret', groups: [BENCH_ADMINS] };
   const machine = { id: 'bench', secret: 'bench-secret' };
   const idp = withAuth
@@ -132,13 +128,9 @@ async function main(): Promise<void> {
     );
     const placement = values['no-pin']
       ? 'unpinned'
-      : pin(
-          [
-            ...backends.map((pid): [number | undefined, number] => [pid, 0]),
-            ...controllers.map((g): [number | undefined, number] => [g.child.pid, 1]),
-            [process.pid, 1],
-          ],
-          'backends on CPU 0; controllers and load generator on CPU 1',
+      : pinBackendsApart(
+          backends,
+          controllers.map((g) => g.child.pid),
         );
     // What spends the CPU of each mode: the backend for direct, else its controller.
     const cpuOf = (mode: Mode): Promise<number> =>

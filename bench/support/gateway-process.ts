@@ -2,11 +2,23 @@
 // in production, so the load generator does not share its event loop; and reads what CPU it
 // spends (independent of how busy the machine is, unlike the timings).
 import { fork, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const BENCH_SLUG = 'everything-http';
 /** The group of the identity provider's tokens that the bench controller maps to admin. */
 export const BENCH_ADMINS = 'bench-admins';
+
+/** A registry directory of its own holding only the bench's server (remove it when done). */
+export async function benchRegistry(prefix: string): Promise<string> {
+  const registry = await mkdtemp(path.join(tmpdir(), prefix));
+  const root = path.resolve(import.meta.dirname, '../..');
+  await cp(path.join(root, 'registry/servers', BENCH_SLUG), path.join(registry, BENCH_SLUG), {
+    recursive: true,
+  });
+  return registry;
+}
 
 export interface GatewayChildReady {
   port: number;

@@ -18,6 +18,21 @@ export function pin(placements: Array<[number | undefined, number]>, description
   return `pinned: ${description}`;
 }
 
+/** The benches' placement: the backends on CPU 0; the controllers and this process on CPU 1. */
+export function pinBackendsApart(
+  backends: readonly (number | undefined)[],
+  controllers: readonly (number | undefined)[],
+): string {
+  return pin(
+    [
+      ...backends.map((pid): [number | undefined, number] => [pid, 0]),
+      ...controllers.map((pid): [number | undefined, number] => [pid, 1]),
+      [process.pid, 1],
+    ],
+    'backends on CPU 0; controllers and load generator on CPU 1',
+  );
+}
+
 /** The child process of `pid` whose command line mentions `marker` (a backend). */
 export async function childOf(pid: number, marker: string): Promise<number | undefined> {
   try {
