@@ -3,9 +3,7 @@
 // error and the scope needed, and a body the caller's protocol understands — a JSON-RPC error
 // on the MCP endpoints, the API's JSON error on /api/v1.
 import type { ServerResponse } from 'node:http';
-import { sendApiError } from '../api/send-json.ts';
-import { SERVER_ERROR } from '../gateway/jsonrpc.ts';
-import { sendJsonRpcError } from '../gateway/respond.ts';
+import { sendSurfaceError } from '../gateway/surface-error.ts';
 
 export type ChallengeError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
@@ -52,20 +50,14 @@ export function sendChallenge(
 ): void {
   const status = STATUS[challenge.error ?? 'missing'];
   const headers = { 'www-authenticate': wwwAuthenticate(challenge), 'x-request-id': requestId };
-  const code = status === 403 ? 'forbidden' : status === 400 ? 'invalid-request' : 'unauthorized';
-  if (surface === 'mcp')
-    sendJsonRpcError(
-      res,
-      status,
-      null,
-      SERVER_ERROR,
-      `${statusText(status)}: ${challenge.description}`,
-      headers,
-      {
-        reason: challenge.error ?? 'unauthorized',
-      },
-    );
-  else sendApiError(res, status, code, challenge.description, headers);
+  sendSurfaceError(res, surface, {
+    status,
+    code: status === 403 ? 'forbidden' : status === 400 ? 'invalid-request' : 'unauthorized',
+    message: challenge.description,
+    rpcMessage: `${statusText(status)}: ${challenge.description}`,
+    data: { reason: challenge.error ?? 'unauthorized' },
+    headers,
+  });
 }
 
 function statusText(status: number): string {

@@ -4,9 +4,7 @@
 // the caller may retry after a moment, as a JSON-RPC error on the MCP endpoints and the API's
 // JSON error on /api/v1.
 import type { ServerResponse } from 'node:http';
-import { sendApiError } from '../api/send-json.ts';
-import { SERVER_ERROR } from '../gateway/jsonrpc.ts';
-import { sendJsonRpcError } from '../gateway/respond.ts';
+import { sendSurfaceError } from '../gateway/surface-error.ts';
 
 /** What a 503 suggests waiting before asking again: about a store reconnect attempt. */
 export const CHECK_RETRY_AFTER_SECONDS = 5;
@@ -30,10 +28,11 @@ export function sendCheckUnavailable(
   surface: 'mcp' | 'api',
   requestId: string,
 ): void {
-  const headers = { 'retry-after': String(err.retryAfterSeconds), 'x-request-id': requestId };
-  if (surface === 'mcp')
-    sendJsonRpcError(res, 503, null, SERVER_ERROR, `Service unavailable: ${err.message}`, headers, {
-      reason: 'credential-check-unavailable',
-    });
-  else sendApiError(res, 503, 'credential-check-unavailable', err.message, headers);
+  sendSurfaceError(res, surface, {
+    status: 503,
+    code: 'credential-check-unavailable',
+    message: err.message,
+    rpcMessage: `Service unavailable: ${err.message}`,
+    headers: { 'retry-after': String(err.retryAfterSeconds), 'x-request-id': requestId },
+  });
 }

@@ -2,9 +2,7 @@
 // surface's clients read — a JSON-RPC error on an MCP endpoint, the API's { error } shape on
 // /api/v1 — naming which budget ran out and its size, so the caller knows what to slow down.
 import type { ServerResponse } from 'node:http';
-import { sendApiError } from '../api/send-json.ts';
-import { SERVER_ERROR } from '../gateway/jsonrpc.ts';
-import { sendJsonRpcError } from '../gateway/respond.ts';
+import { sendSurfaceError } from '../gateway/surface-error.ts';
 import type { RateVerdict } from './rate-limits.ts';
 
 export type RefusedRate = Extract<RateVerdict, { admitted: false }>;
@@ -21,22 +19,15 @@ export function sendRateLimited(
   surface: 'mcp' | 'api',
   server?: string,
 ): void {
-  const retryAfter = String(refusal.retryAfterSeconds);
-  const message = rateLimitedMessage(refusal, server);
-  if (surface === 'mcp')
-    sendJsonRpcError(
-      res,
-      429,
-      null,
-      SERVER_ERROR,
-      message,
-      { 'retry-after': retryAfter },
-      {
-        reason: 'rate-limited',
-        scope: refusal.scope,
-        limit: refusal.limit,
-        retryAfterSeconds: refusal.retryAfterSeconds,
-      },
-    );
-  else sendApiError(res, 429, 'rate-limited', message, { 'retry-after': retryAfter });
+  sendSurfaceError(res, surface, {
+    status: 429,
+    code: 'rate-limited',
+    message: rateLimitedMessage(refusal, server),
+    data: {
+      scope: refusal.scope,
+      limit: refusal.limit,
+      retryAfterSeconds: refusal.retryAfterSeconds,
+    },
+    headers: { 'retry-after': String(refusal.retryAfterSeconds) },
+  });
 }
