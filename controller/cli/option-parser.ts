@@ -11,3 +11,14 @@ export function parser<T>(parse: (text: string) => T): (text: string) => T {
     }
   };
 }
+
+/** A count option's value: a whole number from 1 (to `max`, when there is one). */
+export function parseCount(value: string, max: number = Infinity): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max) {
+    throw new InvalidArgumentError(
+      max === Infinity ? 'use a whole number above 0.' : `use a whole number from 1 to ${max}.`,
+    );
+  }
+  return n;
+}

@@ -2,14 +2,13 @@
 // action (wake, sleep, keys), newest first, from GET /api/v1/audit (operator role). The filters
 // go to the controller as given, so `--since 1h` is an hour by the controller's clock, and a bad
 // one is refused there, in one line naming it.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { MAX_AUDIT_LIMIT } from '../../api/audit-query.ts';
 import type { AuditEntry } from '../../api/types.ts';
 import { AUDIT_ACTIONS } from '../../audit/audit-record.ts';
 import { formatDuration, formatTable, formatTime } from '../format.ts';
+import { parseCount } from '../option-parser.ts';
 import { clientFor, print, withConnection, type ConnectionOptions } from './connection-options.ts';
-
-/** What one page may hold (the API's bound); more are read page by page. */
-const PAGE = 1000;
 
 interface AuditOptions extends ConnectionOptions {
   server?: string;
@@ -31,7 +30,9 @@ export function registerAuditCommand(program: Command): void {
       .option('--since <when>', 'from this long ago (30m, 12h, 7d) or this time (ISO-8601)')
       .option('--until <when>', 'before this long ago or this time')
       .addOption(
-        new Option('--limit <n>', 'show at most this many').default(100).argParser(parseLimit),
+        new Option('--limit <n>', 'show at most this many')
+          .default(100)
+          .argParser((value) => parseCount(value)),
       ),
     [
       'mcpfleet audit --since 1h',
@@ -48,7 +49,7 @@ export function registerAuditCommand(program: Command): void {
     const records: AuditEntry[] = [];
     let cursor: string | null = null;
     do {
-      const limit = String(Math.min(PAGE, options.limit - records.length));
+      const limit = String(Math.min(MAX_AUDIT_LIMIT, options.limit - records.length));
       const page = await client.audit({ ...filters, limit, ...(cursor ? { cursor } : {}) });
       records.push(...page.records);
       cursor = page.next;
@@ -88,10 +89,4 @@ export function formatAudit(records: AuditEntry[]): string {
     .filter((r) => r.reason !== null)
     .map((r) => `${r.requestId}: ${r.reason}\n`);
   return reasons.length > 0 ? `${table}\n${reasons.join('')}` : table;
-}
-
-function parseLimit(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('use a whole number above 0.');
-  return n;
 }

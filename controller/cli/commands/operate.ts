@@ -2,7 +2,7 @@
 // management API. Human tables by default, the API's JSON with --json. `status --watch`,
 // `events --follow` and `logs --follow` run until Ctrl-C, which ends them with exit 0.
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { formatDuration, parseDuration } from '../../../registry/catalog/duration.ts';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../../api/query.ts';
 import { EVENT_TYPES, type ServerStatus } from '../../api/types.ts';
@@ -17,6 +17,7 @@ import {
   formatServers,
   formatTime,
 } from '../format.ts';
+import { parseCount } from '../option-parser.ts';
 import {
   clientFor,
   parsePositiveDuration,
@@ -267,12 +268,4 @@ function describeWake(server: ServerStatus): string {
 
 function reason(server: ServerStatus): string {
   return server.lastError ? `: ${server.lastError}` : '';
-}
-
-function parseCount(value: string, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > max) {
-    throw new InvalidArgumentError(`use a whole number from 1 to ${max}.`);
-  }
-  return n;
 }
