@@ -43,9 +43,11 @@ export async function handleAuditRoute(
   }
   let page: AuditPage;
   try {
-    const records = await audit.list(query);
+    // The limit asked is the one a full page is measured by, not the store's default.
+    const limit = query.limit ?? DEFAULT_PAGE;
+    const records = await audit.list({ ...query, limit });
     const last = records.at(-1);
-    const full = records.length === (query.limit ?? DEFAULT_PAGE);
+    const full = records.length === limit;
     page = { records, next: full && last ? encodeCursor(last) : null };
   } catch (err) {
     sendStoreUnavailable(res, err, log, 'audit log');
