@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { silentLogger } from '../../../controller/observability/log.ts';
+import { waitFor } from '../coord/wait-for.ts';
 import { stdioFixture } from '../fleet/specs.ts';
 import { answerTo, openSession, postMcp, toolCall } from '../fleet/serve-process.ts';
 import {
@@ -20,14 +21,6 @@ async function metric(base: string, line: RegExp): Promise<number> {
   const text = await (await request(`${base}/metrics`)).body.text();
   const match = line.exec(text);
   return match ? Number(match[1]) : NaN;
-}
-
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) assert.fail(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('audit log while PostgreSQL is unreachable', function () {
@@ -62,9 +55,13 @@ describe('audit log while PostgreSQL is unreachable', function () {
       assert.equal(reply.status, 200);
       assert.ok(answerTo(reply, id)?.result, JSON.stringify(reply.messages));
     }
-    await until(
-      `${CALLS_DURING_OUTAGE - KEPT} dropped and ${KEPT} buffered`,
+    await waitFor(
       async () => (await dropped()) === CALLS_DURING_OUTAGE - KEPT && (await buffered()) === KEPT,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: `${CALLS_DURING_OUTAGE - KEPT} dropped and ${KEPT} buffered`,
+      },
     );
 
     await proxy.reopen();
