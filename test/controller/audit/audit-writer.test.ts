@@ -11,6 +11,7 @@ import type { AuditRecord } from '../../../controller/audit/audit-record.ts';
 import { AuditWriter } from '../../../controller/audit/audit-writer.ts';
 import { silentLogger } from '../../../controller/observability/log.ts';
 import type { Store } from '../../../controller/store/store.ts';
+import { waitFor } from '../coord/wait-for.ts';
 import { sharedPGlite } from '../store/shared-pglite.ts';
 import { sampleRecord } from './sample-record.ts';
 
@@ -60,11 +61,11 @@ describe('audit writer', function () {
     });
     try {
       for (let i = 0; i < 50; i++) writer.record(sampleRecord());
-      const deadline = Date.now() + 10_000;
-      while ((await store.listAudit({})).length < 50) {
-        assert.ok(Date.now() < deadline, 'the full batch was not written');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor(async () => (await store.listAudit({})).length >= 50, {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        what: 'the full batch to be written',
+      });
       assert.deepEqual(inserts, [50]);
     } finally {
       await writer.close();
