@@ -9,7 +9,7 @@ import {
   type StartOptions,
 } from '../../../controller/start.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { DATABASE_URL } from '../store/postgres-schema.ts';
+import { DATABASE_URL, schemaUrl } from '../store/postgres-schema.ts';
 
 export interface KeyedController {
   controller: RunningController;
@@ -28,9 +28,7 @@ export async function startKeyedController(
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
-  const url = new URL(DATABASE_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  const databaseUrl = url.toString();
+  const databaseUrl = schemaUrl(schema);
   const controller = await startController({
     ...options,
     port: 0,

@@ -14,8 +14,8 @@ import { startKeyedController, type KeyedController } from './keyed-controller.t
 import { assertOneLine, runCli } from '../cli/run-cli.ts';
 import { stdioFixture } from '../fleet/specs.ts';
 import { initializeBody } from '../support/mcp-messages.ts';
+import { DATABASE_URL, schemaUrl } from '../store/postgres-schema.ts';
 
-const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const KEY_PATTERN = /^mcpf_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 describe('mcpfleet keys against a real controller', function () {
@@ -84,9 +84,7 @@ describe('mcpfleet keys against a real controller', function () {
   });
 
   it('--database-url refuses a bad name as the API does, and needs the key-hashing secret', async function () {
-    const url = new URL(DATABASE_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    const args = ['keys', 'create', '--role', 'admin', '--database-url', url.toString()];
+    const args = ['keys', 'create', '--role', 'admin', '--database-url', schemaUrl(schema)];
     const noSecret = await runCli(...args, '--name', 'x');
     assert.equal(noSecret.code, 1);
     assert.match(
