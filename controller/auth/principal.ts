@@ -59,7 +59,10 @@ export function hasRole(principal: Principal, role: Role): boolean {
 export interface Authenticator {
   readonly name: string;
   recognises(credential: string): boolean;
-  /** `resource`: the canonical URL of the endpoint called (RFC 8707 audience). */
+  /**
+   * `resource`: the canonical URL of the endpoint called (RFC 8707 audience). Rejects with a
+   * CredentialCheckUnavailable when what holds the truth about the credential does not answer.
+   */
   verify(credential: string, resource: string): Promise<Principal | AuthRefusal>;
 }
 
