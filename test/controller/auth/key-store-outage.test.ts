@@ -13,7 +13,7 @@ import {
   startControllerBehindProxy,
   type ControllerBehindProxy,
 } from '../store/controller-behind-proxy.ts';
-import { initializeBody } from '../support/mcp-messages.ts';
+import { initializeBody, parseReply } from '../support/mcp-messages.ts';
 
 const STORE_TIMEOUT_MS = 1_000;
 const SECRET = 'a key-hashing secret of at least 32 characters';
@@ -36,16 +36,7 @@ async function call(url: string, key: string, mcp: boolean): Promise<Reply> {
     },
     ...(mcp ? { body: initializeBody() } : {}),
   });
-  const text = await reply.body.text();
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text.startsWith('event:') ? text.slice(text.indexOf('{')) : text) as Record<
-      string,
-      unknown
-    >;
-  } catch {
-    body = { text };
-  }
+  const body = parseReply(await reply.body.text());
   const header = (name: string): string | undefined => {
     const value = reply.headers[name];
     return Array.isArray(value) ? value[0] : value;

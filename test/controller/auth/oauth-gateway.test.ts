@@ -16,7 +16,7 @@ import {
   type TestIdentityProvider,
 } from '../../fixtures/oidc-provider.ts';
 import { startOAuthController, type OAuthController } from './oauth-controller.ts';
-import { initializeBody } from '../support/mcp-messages.ts';
+import { initializeBody, parseReply } from '../support/mcp-messages.ts';
 
 const CI: TestClient = { id: 'ci-bot', secret: 'ci-secret', groups: ['platform-admins'] };
 const OTHER: TestClient = { id: 'other-bot', secret: 'other-secret', groups: ['developers'] };
@@ -49,17 +49,6 @@ async function post(
     body,
     session: response.headers.get('mcp-session-id'),
   };
-}
-
-/** A JSON reply, or the one event of an SSE reply. */
-function parseReply(text: string): Record<string, unknown> {
-  const json =
-    text.startsWith('event:') || text.startsWith('data:') ? text.slice(text.indexOf('{')) : text;
-  try {
-    return JSON.parse(json) as Record<string, unknown>;
-  } catch {
-    return { text };
-  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Dispatcher } from 'undici';
 import { fetch as undiciFetch } from 'undici';
 import type { RunningController } from '../../../controller/start.ts';
+import { parseReply } from '../support/mcp-messages.ts';
 
 export async function connectedClient(endpoint: string, token?: string): Promise<Client> {
   const client = new Client({ name: 'rate-limit-test', version: '1.0.0' });
@@ -40,14 +41,8 @@ export async function rawPost(
     body,
     ...(dispatcher ? { dispatcher } : {}),
   });
-  const text = await response.text();
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(text.startsWith('event:') ? text.slice(text.indexOf('{')) : text) as never;
-  } catch {
-    parsed = { text };
-  }
-  return { status: response.status, headers: response.headers as unknown as Headers, body: parsed };
+  const reply = parseReply(await response.text());
+  return { status: response.status, headers: response.headers as unknown as Headers, body: reply };
 }
 
 /** Every promise settled, or a rejection naming how many were still open after `ms`. */
